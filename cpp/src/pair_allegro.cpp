@@ -1,0 +1,194 @@
+#include "pair_allegro.h"
+
+#include <mpi.h>
+
+#include <cstring>
+#include <string>
+
+#include "atom.h"
+#include "comm.h"
+#include "error.h"
+#include "force.h"
+#include "memory.h"
+#include "neigh_list.h"
+#include "neighbor.h"
+#include "update.h"
+#include "utils.h"
+
+using namespace LAMMPS_NS;
+
+PairAllegro::PairAllegro(LAMMPS *lmp) : Pair(lmp)
+{
+  single_enable = 0;
+  restartinfo = 0;
+  one_coeff = 1;
+  manybody_flag = 1;
+  // The model returns the global virial itself; f.r over ghosts is not needed.
+  no_virial_fdotr_compute = 1;
+  centroidstressflag = CENTROID_NOTAVAIL;
+  if (strcmp(allegro_version(), ALLEGRO_VERSION) != 0)
+    error->all(FLERR, "pair_style allegro: plugin built with header {} but library {}; rebuild",
+               ALLEGRO_VERSION, allegro_version());
+}
+
+PairAllegro::~PairAllegro()
+{
+  (void) allegro_model_free(model);
+  if (allocated) {
+    memory->destroy(setflag);
+    memory->destroy(cutsq);
+  }
+}
+
+void PairAllegro::library_error(const char *what)
+{
+  error->one(FLERR, "pair_style allegro: {}: {}", what, allegro_last_error());
+}
+
+void PairAllegro::allocate()
+{
+  allocated = 1;
+  int n = atom->ntypes + 1;
+  memory->create(setflag, n, n, "pair:setflag");
+  memory->create(cutsq, n, n, "pair:cutsq");
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) setflag[i][j] = 0;
+}
+
+// pair_style allegro [threads N]
+void PairAllegro::settings(int narg, char **arg)
+{
+  int iarg = 0;
+  while (iarg < narg) {
+    if (strcmp(arg[iarg], "threads") == 0) {
+      if (iarg + 1 >= narg) error->all(FLERR, "pair_style allegro: 'threads' needs a value");
+      threads = utils::inumeric(FLERR, arg[iarg + 1], false, lmp);
+      if (threads < 1) error->all(FLERR, "pair_style allegro: threads must be at least 1");
+      iarg += 2;
+    } else {
+      error->all(FLERR, "pair_style allegro: unknown keyword '{}' (expected: threads N)", arg[iarg]);
+    }
+  }
+  if (allegro_set_threads(threads) != ALLEGRO_SUCCESS) library_error("cannot set threads");
+}
+
+// pair_coeff * * MODEL NAME1 ... NAMEntypes
+void PairAllegro::coeff(int narg, char **arg)
+{
+  if (!allocated) allocate();
+  const int ntypes = atom->ntypes;
+  if (narg != 3 + ntypes)
+    error->all(FLERR,
+               "pair_style allegro: pair_coeff needs '* * MODEL' and one model type name per "
+               "LAMMPS type ({} types): expected {} arguments, got {}",
+               ntypes, 3 + ntypes, narg);
+  if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
+    error->all(FLERR, "pair_style allegro: pair_coeff must start with '* *'");
+
+  (void) allegro_model_free(model);
+  model = allegro_model_load(arg[2]);
+  // Every rank loads the file; agree before anyone reports, so that a bad path is one clean error.
+  int ok = model != nullptr, n_ok = 0;
+  MPI_Allreduce(&ok, &n_ok, 1, MPI_INT, MPI_SUM, world);
+  if (n_ok == 0) error->all(FLERR, "pair_style allegro: cannot load model: {}", allegro_last_error());
+  if (!ok) error->one(FLERR, "pair_style allegro: cannot load model on this rank: {}", allegro_last_error());
+  MPI_Barrier(world);  // ranks that loaded wait here for an abort by one that did not
+
+  uintptr_t ntypes_model = 0;
+  if (allegro_model_num_types(model, &ntypes_model) != ALLEGRO_SUCCESS)
+    library_error("cannot read model types");
+  num_model_types = static_cast<int>(ntypes_model);
+  model_cutoff.assign(ntypes_model * ntypes_model, 0.0);
+  if (allegro_model_cutoffs(model, model_cutoff.data(), model_cutoff.size()) != ALLEGRO_SUCCESS)
+    library_error("cannot read model cutoffs");
+
+  std::string known;
+  std::vector<std::string> names(ntypes_model);
+  for (uintptr_t t = 0; t < ntypes_model; t++) {
+    const char *name = nullptr;
+    if (allegro_model_type_name(model, t, &name) != ALLEGRO_SUCCESS)
+      library_error("cannot read model type names");
+    names[t] = name;
+    known += (t ? " " : "") + names[t];
+  }
+  type_map.assign(ntypes + 1, -1);
+  for (int i = 1; i <= ntypes; i++) {
+    for (uintptr_t t = 0; t < ntypes_model; t++)
+      if (names[t] == arg[2 + i]) type_map[i] = static_cast<int>(t);
+    if (type_map[i] < 0)
+      error->all(FLERR, "pair_style allegro: LAMMPS type {} is mapped to '{}', which is not a type of model {} (its types: {})",
+                 i, arg[2 + i], arg[2], known);
+  }
+  for (int i = 1; i <= ntypes; i++)
+    for (int j = i; j <= ntypes; j++) setflag[i][j] = 1;
+}
+
+void PairAllegro::init_style()
+{
+  if (!model) error->all(FLERR, "pair_style allegro: no model: use pair_coeff * * MODEL NAMES...");
+  if (force->newton_pair == 0)
+    error->all(FLERR, "pair_style allegro requires newton pair on (forces on ghost atoms are summed by LAMMPS)");
+  if (strcmp(update->unit_style, "metal") != 0)
+    error->all(FLERR, "pair_style allegro requires 'units metal' (the model works in eV and Angstrom), not '{}'",
+               update->unit_style);
+  neighbor->add_request(this, NeighConst::REQ_FULL);
+}
+
+double PairAllegro::init_one(int i, int j)
+{
+  const int a = type_map[i], b = type_map[j];
+  return std::max(model_cutoff[a * num_model_types + b], model_cutoff[b * num_model_types + a]);
+}
+
+void PairAllegro::compute(int eflag, int vflag)
+{
+  ev_init(eflag, vflag);
+  if (vflag_atom)
+    error->all(FLERR, "pair_style allegro does not compute per-atom virials (compute stress/atom)");
+
+  const int nlocal = atom->nlocal;
+  const int ntotal = nlocal + atom->nghost;
+  types.resize(ntotal);
+  for (int i = 0; i < ntotal; i++) types[i] = type_map[atom->type[i]];
+
+  // Neighbours of local atoms in compressed rows, indexed by atom (ilist may be permuted).
+  std::vector<int> count(nlocal, 0);
+  for (int ii = 0; ii < list->inum; ii++) {
+    const int i = list->ilist[ii];
+    if (i < nlocal) count[i] = list->numneigh[i];
+  }
+  offsets.assign(nlocal + 1, 0);
+  for (int i = 0; i < nlocal; i++) offsets[i + 1] = offsets[i] + count[i];
+  indices.resize(offsets[nlocal]);
+  for (int i = 0; i < nlocal; i++) {
+    const int *jlist = list->firstneigh[i];
+    for (int jj = 0; jj < count[i]; jj++) indices[offsets[i] + jj] = jlist[jj] & NEIGHMASK;
+  }
+
+  energy.resize(nlocal);
+  forces.resize(3 * static_cast<size_t>(ntotal));
+  double w[9];
+  const double *x0 = ntotal ? atom->x[0] : nullptr;
+  if (allegro_model_compute(model, nlocal, ntotal, x0, types.data(), offsets.data(), indices.data(),
+                            energy.data(), forces.data(), w) != ALLEGRO_SUCCESS)
+    library_error("model evaluation failed");
+
+  double **f = atom->f;
+  for (int i = 0; i < ntotal; i++) {
+    f[i][0] += forces[3 * i];
+    f[i][1] += forces[3 * i + 1];
+    f[i][2] += forces[3 * i + 2];
+  }
+  if (eflag_global)
+    for (int i = 0; i < nlocal; i++) eng_vdwl += energy[i];
+  if (eflag_atom)
+    for (int i = 0; i < nlocal; i++) eatom[i] += energy[i];
+  if (vflag_global) {
+    virial[0] += w[0];
+    virial[1] += w[4];
+    virial[2] += w[8];
+    virial[3] += w[1];
+    virial[4] += w[2];
+    virial[5] += w[5];
+  }
+}

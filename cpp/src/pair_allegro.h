@@ -1,0 +1,40 @@
+// pair_style allegro: a thin LAMMPS shim over the allegro C ABI (cpp/include/allegro.h).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "allegro.h"
+#include "pair.h"
+
+namespace LAMMPS_NS {
+
+class PairAllegro : public Pair {
+ public:
+  explicit PairAllegro(class LAMMPS *);
+  ~PairAllegro() override;
+
+  void compute(int eflag, int vflag) override;
+  void settings(int narg, char **arg) override;
+  void coeff(int narg, char **arg) override;
+  void init_style() override;
+  double init_one(int i, int j) override;
+
+ private:
+  allegro_model_t *model = nullptr;
+  int threads = 1;
+  int num_model_types = 0;
+  std::vector<int> type_map;        // LAMMPS type (1..ntypes) -> model type index
+  std::vector<double> model_cutoff; // num_model_types^2, [centre][neighbour]
+
+  // scratch reused between steps
+  std::vector<int32_t> types;
+  std::vector<int64_t> offsets;
+  std::vector<int32_t> indices;
+  std::vector<double> energy, forces;
+
+  void allocate();
+  [[noreturn]] void library_error(const char *what);
+};
+
+}  // namespace LAMMPS_NS

@@ -1,0 +1,371 @@
+//! C ABI for the LAMMPS plugin and other C/C++ hosts (header: `cpp/include/allegro.h`, generated
+//! by cbindgen, checked by `tests/c_header.rs`).
+//!
+//! Conventions: functions return `allegro_status_t`; on failure the message is available from
+//! `allegro_last_error()` (per thread) until the next failing call. Constructors return NULL on
+//! failure. `allegro_model_free(NULL)` does nothing. No Rust panic and no C++ exception crosses
+//! this boundary: every body runs inside `catch_unwind`, libtorch errors are converted by tch/cxx.
+#![allow(non_camel_case_types)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::Error;
+use crate::model::{Model, NeighbourList, System};
+
+/// Status code of every fallible function.
+#[repr(i32)]
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum allegro_status_t {
+    ALLEGRO_SUCCESS = 0,
+    /// A NULL pointer, a size that does not match, an index out of range.
+    ALLEGRO_INVALID_PARAMETER = 1,
+    /// A file could not be read.
+    ALLEGRO_IO_ERROR = 2,
+    /// The model file is not a usable model, or its evaluation failed.
+    ALLEGRO_MODEL_ERROR = 3,
+    /// A bug in this library (a caught panic).
+    ALLEGRO_INTERNAL_ERROR = 255,
+}
+use allegro_status_t::*;
+
+/// An opaque loaded model. One per thread; not safe to use from two threads at once.
+pub struct allegro_model_t {
+    model: Model,
+    type_names: Vec<CString>,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(message: &str) {
+    let c = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+fn status_of(error: &Error) -> allegro_status_t {
+    match error {
+        Error::Input(_) => ALLEGRO_INVALID_PARAMETER,
+        Error::Io { .. } => ALLEGRO_IO_ERROR,
+        _ => ALLEGRO_MODEL_ERROR,
+    }
+}
+
+/// Runs `body`, turning errors and panics into a status and the last-error message.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), Error>) -> allegro_status_t {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => ALLEGRO_SUCCESS,
+        Ok(Err(e)) => {
+            set_last_error(&e.to_string());
+            status_of(&e)
+        }
+        Err(panic) => {
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(&format!(
+                "internal error in allegro (please report): {text}"
+            ));
+            ALLEGRO_INTERNAL_ERROR
+        }
+    }
+}
+
+fn null_error(name: &str) -> Error {
+    Error::Input(format!("{name} is NULL"))
+}
+
+/// Borrows a C array, checking the pointer unless the length is 0.
+unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &str) -> Result<&'a [T], Error> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(null_error(name));
+    }
+    Ok(std::slice::from_raw_parts(ptr, len))
+}
+
+unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize, name: &str) -> Result<&'a mut [T], Error> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if ptr.is_null() {
+        return Err(null_error(name));
+    }
+    Ok(std::slice::from_raw_parts_mut(ptr, len))
+}
+
+unsafe fn model_ref<'a>(model: *const allegro_model_t) -> Result<&'a allegro_model_t, Error> {
+    model.as_ref().ok_or_else(|| null_error("model"))
+}
+
+/// Version of the library, e.g. "0.1.0"; compare with `ALLEGRO_VERSION` from the header.
+#[no_mangle]
+pub extern "C" fn allegro_version() -> *const c_char {
+    static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    VERSION.as_ptr().cast()
+}
+
+/// Message of the last failure on this thread (empty if none). Valid until the next failure.
+#[no_mangle]
+pub extern "C" fn allegro_last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// Loads a model (`.nequip.pth` TorchScript or `.nequip.pt2` AOTInductor). Returns NULL on
+/// failure, with the reason in `allegro_last_error()`.
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_load(path: *const c_char) -> *mut allegro_model_t {
+    let mut result = std::ptr::null_mut();
+    let status = guard(|| {
+        if path.is_null() {
+            return Err(null_error("path"));
+        }
+        let path = CStr::from_ptr(path)
+            .to_str()
+            .map_err(|_| Error::Input("path is not valid UTF-8".into()))?;
+        let model = Model::load(path)?;
+        let type_names = model
+            .metadata()
+            .type_names
+            .iter()
+            .map(|t| CString::new(t.as_str()).unwrap_or_default())
+            .collect();
+        result = Box::into_raw(Box::new(allegro_model_t { model, type_names }));
+        Ok(())
+    });
+    if status != ALLEGRO_SUCCESS {
+        return std::ptr::null_mut();
+    }
+    result
+}
+
+/// Frees a model; NULL is allowed and does nothing.
+///
+/// # Safety
+/// `model` must be NULL or come from `allegro_model_load`, and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_free(model: *mut allegro_model_t) -> allegro_status_t {
+    guard(|| {
+        if !model.is_null() {
+            drop(Box::from_raw(model));
+        }
+        Ok(())
+    })
+}
+
+/// Largest cutoff of the model, Angstrom.
+///
+/// # Safety
+/// Pointers must be NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_r_max(
+    model: *const allegro_model_t,
+    r_max: *mut f64,
+) -> allegro_status_t {
+    guard(|| {
+        let model = model_ref(model)?;
+        *r_max.as_mut().ok_or_else(|| null_error("r_max"))? = model.model.metadata().r_max;
+        Ok(())
+    })
+}
+
+/// Number of model types.
+///
+/// # Safety
+/// Pointers must be NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_num_types(
+    model: *const allegro_model_t,
+    num_types: *mut usize,
+) -> allegro_status_t {
+    guard(|| {
+        let model = model_ref(model)?;
+        *num_types.as_mut().ok_or_else(|| null_error("num_types"))? = model.type_names.len();
+        Ok(())
+    })
+}
+
+/// Name of model type `index`; the string lives as long as the model.
+///
+/// # Safety
+/// Pointers must be NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_type_name(
+    model: *const allegro_model_t,
+    index: usize,
+    name: *mut *const c_char,
+) -> allegro_status_t {
+    guard(|| {
+        let model = model_ref(model)?;
+        let out = name.as_mut().ok_or_else(|| null_error("name"))?;
+        let n = model.type_names.len();
+        let c = model
+            .type_names
+            .get(index)
+            .ok_or_else(|| Error::Input(format!("type index {index} is outside 0..{n}")))?;
+        *out = c.as_ptr();
+        Ok(())
+    })
+}
+
+/// Cutoff matrix, row-major `num_types x num_types`, [centre type][neighbour type], Angstrom.
+/// `len` must be num_types^2.
+///
+/// # Safety
+/// `cutoffs` must be NULL or point to `len` doubles.
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_cutoffs(
+    model: *const allegro_model_t,
+    cutoffs: *mut f64,
+    len: usize,
+) -> allegro_status_t {
+    guard(|| {
+        let model = model_ref(model)?;
+        let values = &model.model.metadata().cutoffs;
+        if len != values.len() {
+            return Err(Error::Input(format!(
+                "cutoff buffer has {len} entries, expected num_types^2 = {}",
+                values.len()
+            )));
+        }
+        slice_mut(cutoffs, len, "cutoffs")?.copy_from_slice(values);
+        Ok(())
+    })
+}
+
+/// Sets the number of threads of the libtorch backends for this process (default 1; keep
+/// threads x MPI ranks <= cores).
+#[no_mangle]
+pub extern "C" fn allegro_set_threads(threads: i32) -> allegro_status_t {
+    guard(|| {
+        if threads < 1 {
+            return Err(Error::Input(format!("thread count {threads} is below 1")));
+        }
+        crate::model::set_threads(threads as usize);
+        Ok(())
+    })
+}
+
+/// Evaluates the model on `n_local` local atoms followed by `n_total - n_local` ghosts.
+///
+/// In: `positions` (n_total x 3, A), `types` (n_total model type indices), the neighbours of
+/// each local atom `i` as `neigh_indices[neigh_offsets[i] .. neigh_offsets[i+1]]` (indices into
+/// 0..n_total; `neigh_offsets` has n_local + 1 entries; pairs beyond the model's per-type cutoff
+/// are dropped here). Out, overwritten: `atom_energy` (n_local, eV), `forces` (n_total x 3,
+/// eV/A, ghosts included: the host sums them back onto their owners), `virial` (3 x 3
+/// row-major, eV, W = sum r (x) f; may be NULL).
+///
+/// # Safety
+/// Every pointer must be valid for the sizes above (NULL is allowed where a size is 0).
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_compute(
+    model: *mut allegro_model_t,
+    n_local: usize,
+    n_total: usize,
+    positions: *const f64,
+    types: *const i32,
+    neigh_offsets: *const i64,
+    neigh_indices: *const i32,
+    atom_energy: *mut f64,
+    forces: *mut f64,
+    virial: *mut f64,
+) -> allegro_status_t {
+    guard(|| {
+        let model = &mut model.as_mut().ok_or_else(|| null_error("model"))?.model;
+        if n_local > n_total {
+            return Err(Error::Input(format!(
+                "n_local {n_local} is larger than n_total {n_total}"
+            )));
+        }
+        let offsets = slice(neigh_offsets, n_local + 1, "neigh_offsets")?;
+        let n_edges = offsets[n_local].max(0) as usize;
+        let positions = slice(positions, 3 * n_total, "positions")?;
+        let system = System {
+            positions: positions.as_chunks::<3>().0,
+            types: slice(types, n_total, "types")?,
+            n_local,
+            neighbours: NeighbourList {
+                offsets,
+                indices: slice(neigh_indices, n_edges, "neigh_indices")?,
+            },
+        };
+        let atom_energy = slice_mut(atom_energy, n_local, "atom_energy")?;
+        let forces = slice_mut(forces, 3 * n_total, "forces")?;
+        let mut w = [0.0; 9];
+        model.compute_into(&system, atom_energy, forces.as_chunks_mut::<3>().0, &mut w)?;
+        if !virial.is_null() {
+            std::slice::from_raw_parts_mut(virial, 9).copy_from_slice(&w);
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_error() -> String {
+        unsafe { CStr::from_ptr(allegro_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn panic_becomes_internal_error() {
+        let status = guard(|| panic!("boom"));
+        assert_eq!(status, ALLEGRO_INTERNAL_ERROR);
+        assert!(last_error().contains("boom"), "{}", last_error());
+    }
+
+    #[test]
+    fn null_and_bad_paths() {
+        unsafe {
+            assert!(allegro_model_load(std::ptr::null()).is_null());
+            assert_eq!(last_error(), "invalid input: path is NULL");
+            let missing = CString::new("/nonexistent/model.nequip.pth").unwrap();
+            assert!(allegro_model_load(missing.as_ptr()).is_null());
+            assert!(
+                last_error().contains("/nonexistent/model.nequip.pth"),
+                "{}",
+                last_error()
+            );
+            let mut r = 0.0;
+            assert_eq!(
+                allegro_model_r_max(std::ptr::null(), &mut r),
+                ALLEGRO_INVALID_PARAMETER
+            );
+            assert_eq!(last_error(), "invalid input: model is NULL");
+            assert_eq!(allegro_model_free(std::ptr::null_mut()), ALLEGRO_SUCCESS);
+            assert_eq!(allegro_set_threads(0), ALLEGRO_INVALID_PARAMETER);
+            let status = allegro_model_compute(
+                std::ptr::null_mut(),
+                0,
+                0,
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            );
+            assert_eq!(status, ALLEGRO_INVALID_PARAMETER);
+        }
+    }
+
+    #[test]
+    fn version_matches_crate() {
+        let v = unsafe { CStr::from_ptr(allegro_version()) };
+        assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    }
+}

@@ -1,0 +1,18 @@
+//! allegro-rs: the Allegro machine-learning force field for LAMMPS, and analysis tools.
+//!
+//! * [`model`]: deployed nequip/Allegro models behind one [`model::Model`] type, with
+//!   libtorch backends (TorchScript `.nequip.pth`, AOTInductor `.nequip.pt2`) under the
+//!   `torch` feature.
+//! * [`graph`]: ghost atoms and neighbour lists for periodic cells (what LAMMPS does for the plugin).
+//! * [`c_api`]: the C ABI used by the LAMMPS plugin in `cpp/`.
+
+pub mod c_api;
+pub mod error;
+pub mod graph;
+pub mod model;
+
+pub use error::Error;
+pub use model::{Metadata, Model, ModelDtype, NeighbourList, Output, System};
+
+/// Version of this library, also returned by `allegro_version()` in the C ABI.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,303 @@
+//! Deployed nequip/Allegro models and the calling contract of pair_allegro.
+//!
+//! The caller gives positions of local and ghost atoms (periodic images are explicit ghosts,
+//! there is no cell), model type indices and a neighbour list of the local atoms. The model
+//! keeps the edges inside the per-type-pair cutoff, runs the backend and returns per-atom
+//! energies of local atoms, forces on all atoms (ghosts included, the caller folds them back)
+//! and the global virial. Units are those of the training data: eV and Angstrom here.
+
+#[cfg(feature = "torch")]
+mod aoti;
+mod metadata;
+#[cfg(feature = "torch")]
+mod torchscript;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+pub use metadata::{Metadata, ModelDtype};
+
+/// Neighbours of the local atoms in compressed-row form: the neighbours of local atom `i` are
+/// `indices[offsets[i]..offsets[i + 1]]`, indices into the positions of local + ghost atoms.
+#[derive(Clone, Copy, Debug)]
+pub struct NeighbourList<'a> {
+    pub offsets: &'a [i64],
+    pub indices: &'a [i32],
+}
+
+/// One evaluation request: atoms `0..n_local` are local (they own energy and are edge centres),
+/// the rest are ghosts.
+#[derive(Clone, Copy, Debug)]
+pub struct System<'a> {
+    pub positions: &'a [[f64; 3]],
+    pub types: &'a [i32],
+    pub n_local: usize,
+    pub neighbours: NeighbourList<'a>,
+}
+
+/// Result of one evaluation, in eV, eV/A and eV.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Output {
+    /// Energies of the local atoms.
+    pub atom_energy: Vec<f64>,
+    /// Forces on all atoms, ghosts included.
+    pub forces: Vec<[f64; 3]>,
+    /// Global virial W = -sum r (x) dE/dr, row-major 3x3 (LAMMPS sign: pressure = W/V + kinetic).
+    pub virial: [f64; 9],
+}
+
+impl Output {
+    pub fn energy(&self) -> f64 {
+        self.atom_energy.iter().sum()
+    }
+}
+
+#[cfg_attr(not(feature = "torch"), allow(dead_code))]
+/// Raw inputs for a backend, in the deployed-model contract's layout.
+pub(crate) struct Graph {
+    /// (n, 3) row-major.
+    pub pos: Vec<f64>,
+    /// (n,)
+    pub types: Vec<i64>,
+    /// (2, E) row-major: centres then neighbours.
+    pub edge_index: Vec<i64>,
+}
+
+#[cfg_attr(not(feature = "torch"), allow(dead_code))]
+/// Outputs a backend writes into caller buffers.
+pub(crate) struct BackendOutput<'a> {
+    /// (n,) energies of all nodes; only the first n_local are used.
+    pub atom_energy: &'a mut [f64],
+    /// (n, 3)
+    pub forces: &'a mut [[f64; 3]],
+    pub virial: &'a mut [f64; 9],
+}
+
+pub(crate) trait Backend: Send {
+    fn run(&mut self, graph: &Graph, out: BackendOutput<'_>) -> Result<()>;
+}
+
+/// A loaded model, ready to evaluate. One per thread of work (not `Sync`).
+pub struct Model {
+    metadata: Metadata,
+    backend: Box<dyn Backend>,
+    /// Scratch of energies for all nodes, reused between calls.
+    node_energy: Vec<f64>,
+}
+
+impl Model {
+    /// Loads `*.nequip.pth` (TorchScript) or `*.nequip.pt2` (AOTInductor package).
+    pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        let path = path.as_ref();
+        std::fs::metadata(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let name = path.to_string_lossy();
+        let (metadata, backend) = if name.ends_with(".pth") {
+            load_torchscript(path)?
+        } else if name.ends_with(".pt2") {
+            load_aoti(path)?
+        } else {
+            return Err(Error::UnknownFormat {
+                path: path.to_owned(),
+            });
+        };
+        Ok(Model {
+            metadata,
+            backend,
+            node_energy: Vec::new(),
+        })
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Evaluates `system`, allocating the output.
+    pub fn compute(&mut self, system: &System<'_>) -> Result<Output> {
+        let mut out = Output {
+            atom_energy: vec![0.0; system.n_local],
+            forces: vec![[0.0; 3]; system.positions.len()],
+            virial: [0.0; 9],
+        };
+        self.compute_into(
+            system,
+            &mut out.atom_energy,
+            &mut out.forces,
+            &mut out.virial,
+        )?;
+        Ok(out)
+    }
+
+    /// Evaluates `system` into caller buffers: `atom_energy` has `n_local` entries, `forces` one
+    /// per atom (local and ghost). Buffers are overwritten, not accumulated.
+    pub fn compute_into(
+        &mut self,
+        system: &System<'_>,
+        atom_energy: &mut [f64],
+        forces: &mut [[f64; 3]],
+        virial: &mut [f64; 9],
+    ) -> Result<()> {
+        let n = system.positions.len();
+        check_lengths(system, atom_energy.len(), forces.len())?;
+        atom_energy.fill(0.0);
+        forces.fill([0.0; 3]);
+        virial.fill(0.0);
+        if system.n_local == 0 {
+            // An MPI rank that owns no atoms contributes nothing; no model call.
+            return Ok(());
+        }
+        let graph = self.graph(system)?;
+        self.node_energy.clear();
+        self.node_energy.resize(n, 0.0);
+        self.backend.run(
+            &graph,
+            BackendOutput {
+                atom_energy: &mut self.node_energy,
+                forces,
+                virial,
+            },
+        )?;
+        atom_energy.copy_from_slice(&self.node_energy[..system.n_local]);
+        Ok(())
+    }
+
+    /// Edges from local centres to neighbours inside the per-type-pair cutoff.
+    fn graph(&self, system: &System<'_>) -> Result<Graph> {
+        let n = system.positions.len();
+        let num_types = self.metadata.type_names.len();
+        let mut types = Vec::with_capacity(n);
+        for (i, &t) in system.types.iter().enumerate() {
+            if t < 0 || t as usize >= num_types {
+                return Err(Error::Input(format!(
+                    "atom {i} has type index {t}, the model has {num_types} types (0..{})",
+                    num_types - 1
+                )));
+            }
+            types.push(t as i64);
+        }
+        let cut2: Vec<f64> = self.metadata.cutoffs.iter().map(|c| c * c).collect();
+        let offsets = system.neighbours.offsets;
+        let mut centres = Vec::new();
+        let mut neighbours = Vec::new();
+        for i in 0..system.n_local {
+            let (start, end) = (offsets[i], offsets[i + 1]);
+            if start < 0 || end < start || end as usize > system.neighbours.indices.len() {
+                return Err(Error::Input(format!(
+                    "neighbour list offsets of atom {i} ({start}..{end}) are not increasing inside 0..{}",
+                    system.neighbours.indices.len()
+                )));
+            }
+            let xi = system.positions[i];
+            let row = types[i] as usize * num_types;
+            for &j in &system.neighbours.indices[start as usize..end as usize] {
+                if j < 0 || j as usize >= n {
+                    return Err(Error::Input(format!(
+                        "neighbour index {j} of atom {i} is outside 0..{n}"
+                    )));
+                }
+                let j = j as usize;
+                if j == i {
+                    continue;
+                }
+                let xj = system.positions[j];
+                let d = [xj[0] - xi[0], xj[1] - xi[1], xj[2] - xi[2]];
+                let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                if r2 < cut2[row + types[j] as usize] {
+                    centres.push(i as i64);
+                    neighbours.push(j as i64);
+                }
+            }
+        }
+        centres.extend_from_slice(&neighbours);
+        let pos = system.positions.iter().flatten().copied().collect();
+        Ok(Graph {
+            pos,
+            types,
+            edge_index: centres,
+        })
+    }
+}
+
+fn check_lengths(system: &System<'_>, n_energy: usize, n_forces: usize) -> Result<()> {
+    let n = system.positions.len();
+    let bad = |what: String| Err(Error::Input(what));
+    if system.n_local > n {
+        return bad(format!(
+            "{} local atoms but only {n} positions",
+            system.n_local
+        ));
+    }
+    if system.types.len() != n {
+        return bad(format!("{} types for {n} atoms", system.types.len()));
+    }
+    if system.neighbours.offsets.len() != system.n_local + 1 {
+        return bad(format!(
+            "neighbour offsets have {} entries, expected n_local + 1 = {}",
+            system.neighbours.offsets.len(),
+            system.n_local + 1
+        ));
+    }
+    if n_energy != system.n_local {
+        return bad(format!(
+            "energy buffer has {n_energy} entries, expected {}",
+            system.n_local
+        ));
+    }
+    if n_forces != n {
+        return bad(format!("force buffer has {n_forces} entries, expected {n}"));
+    }
+    if let Some(i) = system
+        .positions
+        .iter()
+        .position(|p| p.iter().any(|x| !x.is_finite()))
+    {
+        return bad(format!("atom {i} has a non-finite position"));
+    }
+    Ok(())
+}
+
+/// libtorch errors carry a C++ backtrace; the first non-empty line is the message.
+#[cfg(feature = "torch")]
+pub(crate) fn first_line_of(text: &str) -> &str {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(text)
+        .trim()
+}
+
+/// Sets the number of threads the libtorch backends use in this process (default 1).
+pub fn set_threads(n: usize) {
+    #[cfg(feature = "torch")]
+    tch::set_num_threads(n.max(1) as i32);
+    #[cfg(not(feature = "torch"))]
+    let _ = n;
+}
+
+#[cfg(feature = "torch")]
+fn load_torchscript(path: &Path) -> Result<(Metadata, Box<dyn Backend>)> {
+    let metadata = Metadata::from_torchscript_archive(path)?;
+    let backend = torchscript::TorchScript::load(path, &metadata)?;
+    Ok((metadata, Box::new(backend)))
+}
+
+#[cfg(feature = "torch")]
+fn load_aoti(path: &Path) -> Result<(Metadata, Box<dyn Backend>)> {
+    let (metadata, backend) = aoti::Aoti::load(path)?;
+    Ok((metadata, Box::new(backend)))
+}
+
+#[cfg(not(feature = "torch"))]
+fn load_torchscript(path: &Path) -> Result<(Metadata, Box<dyn Backend>)> {
+    Err(Error::NoTorch {
+        path: path.to_owned(),
+    })
+}
+
+#[cfg(not(feature = "torch"))]
+fn load_aoti(path: &Path) -> Result<(Metadata, Box<dyn Backend>)> {
+    Err(Error::NoTorch {
+        path: path.to_owned(),
+    })
+}
