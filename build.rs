@@ -33,6 +33,11 @@ mod torch {
 
     pub fn build() {
         let root = libtorch_root();
+        // Test and tool binaries find libtorch without LD_LIBRARY_PATH.
+        println!(
+            "cargo:rustc-link-arg=-Wl,-rpath,{}",
+            root.join("lib").display()
+        );
         println!("cargo:rerun-if-changed=src/model/aoti_bridge.cc");
         println!("cargo:rerun-if-changed=src/model/aoti_bridge.h");
         cxx_build::bridge("src/model/aoti.rs")

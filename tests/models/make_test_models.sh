@@ -20,7 +20,7 @@ HERE="$ROOT/tests/models"
 VENV="${VENV:-$ROOT/.venv}"
 PY="$VENV/bin/python"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-export PYTHONHASHSEED=0
+export PYTHONHASHSEED=0 PYTHONDONTWRITEBYTECODE=1
 export HYDRA_FULL_ERROR=1
 
 AOTI=0
@@ -43,7 +43,7 @@ for D in float32 float64; do
     echo "[make_test_models] train $D"
     # run inside WORK so that the (relative) data path stored in the package config is machine independent
     (cd "$WORK" && "$VENV/bin/nequip-train" -cp "$HERE" -cn allegro_test \
-        "model_dtype=$D" train_file=train_data.xyz "hydra.run.dir=$WORK/train_$D" \
+        "model_dtype=$D" train_file=train_data.xyz "hydra.run.dir=train_$D" \
         > "$WORK/train_$D.log" 2>&1) || { cat "$WORK/train_$D.log" >&2; exit 1; }
     tail -n 1 "$WORK/train_$D/csv/version_0/metrics.csv" >/dev/null
 

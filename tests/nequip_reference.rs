@@ -1,0 +1,182 @@
+//! The library against nequip's own Python evaluation of the same compiled models
+//! (references written by tests/python/make_references.py; `scripts/test.sh` makes them and
+//! points ALLEGRO_REFERENCES at the file), and forces against finite differences of the energy.
+#![cfg(feature = "torch")]
+
+use allegro::graph::PeriodicGraph;
+use allegro::{Model, ModelDtype};
+use serde_json::Value;
+
+struct Case {
+    model: String,
+    structure: String,
+    cell: [[f64; 3]; 3],
+    positions: Vec<[f64; 3]>,
+    symbols: Vec<String>,
+    energy: f64,
+    atom_energy: Vec<f64>,
+    forces: Vec<[f64; 3]>,
+    virial: [f64; 9],
+}
+
+fn vec3(v: &Value) -> [f64; 3] {
+    std::array::from_fn(|k| v[k].as_f64().unwrap())
+}
+
+fn cases() -> Vec<Case> {
+    let path = std::env::var("ALLEGRO_REFERENCES").expect(
+        "ALLEGRO_REFERENCES is not set: run scripts/test.sh, which writes the nequip references",
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let json: Value = serde_json::from_str(&text).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| Case {
+            model: c["model"].as_str().unwrap().into(),
+            structure: c["structure"].as_str().unwrap().into(),
+            cell: std::array::from_fn(|k| vec3(&c["cell"][k])),
+            positions: c["positions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(vec3)
+                .collect(),
+            symbols: c["symbols"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().into())
+                .collect(),
+            energy: c["energy"].as_f64().unwrap(),
+            atom_energy: c["atom_energy"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect(),
+            forces: c["forces"].as_array().unwrap().iter().map(vec3).collect(),
+            virial: std::array::from_fn(|k| c["virial"][k / 3][k % 3].as_f64().unwrap()),
+        })
+        .collect()
+}
+
+struct Eval {
+    energy: f64,
+    atom_energy: Vec<f64>,
+    forces: Vec<[f64; 3]>,
+    virial: [f64; 9],
+}
+
+fn evaluate(
+    model: &mut Model,
+    cell: [[f64; 3]; 3],
+    positions: &[[f64; 3]],
+    symbols: &[String],
+) -> Eval {
+    let types: Vec<i32> = symbols
+        .iter()
+        .map(|s| model.metadata().type_index(s).unwrap() as i32)
+        .collect();
+    let graph = PeriodicGraph::build(cell, positions, &types, model.metadata().r_max).unwrap();
+    let out = model.compute(&graph.system()).unwrap();
+    Eval {
+        energy: out.energy(),
+        forces: graph.fold_forces(&out.forces),
+        atom_energy: out.atom_energy,
+        virial: out.virial,
+    }
+}
+
+fn max_abs(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(0.0, |m, v| m.max(v.abs()))
+}
+
+#[test]
+fn library_matches_nequip_python() {
+    let cases = cases();
+    assert!(
+        cases.len() >= 20,
+        "expected >= 4 models x 5 structures, got {}",
+        cases.len()
+    );
+    let mut models: Vec<(String, Model)> = Vec::new();
+    for case in &cases {
+        if !models.iter().any(|(p, _)| *p == case.model) {
+            models.push((case.model.clone(), Model::load(&case.model).unwrap()));
+        }
+        let model = &mut models.iter_mut().find(|(p, _)| *p == case.model).unwrap().1;
+        let rtol = match model.metadata().dtype {
+            ModelDtype::Float64 => 1e-10,
+            ModelDtype::Float32 => 1e-5,
+        };
+        let got = evaluate(model, case.cell, &case.positions, &case.symbols);
+        let what = format!("{} on {}", case.model, case.structure);
+        let de = (got.energy - case.energy).abs();
+        assert!(
+            de <= rtol * case.energy.abs(),
+            "{what}: energy {} vs nequip {} (diff {de:e})",
+            got.energy,
+            case.energy
+        );
+        let scale = max_abs(case.atom_energy.iter().copied());
+        let dae = max_abs(
+            got.atom_energy
+                .iter()
+                .zip(&case.atom_energy)
+                .map(|(a, b)| a - b),
+        );
+        assert!(
+            dae <= rtol * scale,
+            "{what}: per-atom energies differ by {dae:e}"
+        );
+        let scale = max_abs(case.forces.iter().flatten().copied());
+        let df = max_abs(
+            got.forces
+                .iter()
+                .flatten()
+                .zip(case.forces.iter().flatten())
+                .map(|(a, b)| a - b),
+        );
+        assert!(
+            df <= rtol * scale,
+            "{what}: forces differ by {df:e} (max |F| {scale:e})"
+        );
+        let scale = max_abs(case.virial.iter().copied());
+        let dw = max_abs(got.virial.iter().zip(&case.virial).map(|(a, b)| a - b));
+        assert!(
+            dw <= rtol * scale,
+            "{what}: virial differs by {dw:e} (max |W| {scale:e})"
+        );
+    }
+}
+
+/// F = -dE/dx by central differences, float64 model, on the W-doped cell with vacancies.
+#[test]
+fn forces_are_minus_energy_gradient() {
+    let case = cases()
+        .into_iter()
+        .find(|c| c.model.ends_with("float64.nequip.pth") && c.structure == "w_doped_vacancies")
+        .expect("reference case float64 / w_doped_vacancies");
+    let mut model = Model::load(&case.model).unwrap();
+    let base = evaluate(&mut model, case.cell, &case.positions, &case.symbols);
+    let h = 1e-4;
+    let scale = max_abs(base.forces.iter().flatten().copied());
+    for atom in [0, 7, 23, case.positions.len() - 1] {
+        for d in 0..3 {
+            let mut plus = case.positions.clone();
+            plus[atom][d] += h;
+            let mut minus = case.positions.clone();
+            minus[atom][d] -= h;
+            let ep = evaluate(&mut model, case.cell, &plus, &case.symbols).energy;
+            let em = evaluate(&mut model, case.cell, &minus, &case.symbols).energy;
+            let fd = -(ep - em) / (2.0 * h);
+            let f = base.forces[atom][d];
+            // central difference error ~ h^2 |E'''| ~ 1e-8 eV/A here
+            assert!(
+                (fd - f).abs() <= 1e-6 * scale.max(1.0),
+                "atom {atom} dir {d}: F {f} vs -dE/dx {fd}"
+            );
+        }
+    }
+}
