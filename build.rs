@@ -33,10 +33,14 @@ mod torch {
 
     pub fn build() {
         let root = libtorch_root();
+        let lib = root.join("lib");
         // Test and tool binaries find libtorch without LD_LIBRARY_PATH.
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+        // AOTInductor packages dlopen a .so that needs libtorch.so: keep it loaded up front, as
+        // no runpath applies to that dlopen.
         println!(
-            "cargo:rustc-link-arg=-Wl,-rpath,{}",
-            root.join("lib").display()
+            "cargo:rustc-link-arg=-Wl,--no-as-needed,{},--as-needed",
+            lib.join("libtorch.so").display()
         );
         println!("cargo:rerun-if-changed=src/model/aoti_bridge.cc");
         println!("cargo:rerun-if-changed=src/model/aoti_bridge.h");

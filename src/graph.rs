@@ -44,7 +44,7 @@ impl PeriodicGraph {
             )));
         }
         let volume = dot(cell[0], cross(cell[1], cell[2]));
-        if !(volume.abs() > 1e-6) || !volume.is_finite() {
+        if volume.abs() <= 1e-6 || !volume.is_finite() {
             return Err(Error::Input(format!(
                 "cell volume {volume} A^3 is not positive"
             )));

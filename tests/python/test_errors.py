@@ -1,0 +1,84 @@
+"""Every user error is a clear LAMMPS error, never a crash, a hang or silent numbers."""
+import pytest
+from conftest import header, model_path, run_lammps
+
+import structures
+
+
+@pytest.fixture
+def data(tmp_path):
+    structures.write_lammps_data(structures.cubic(), tmp_path / "data.lmp")
+    return tmp_path
+
+
+def fails_with(workdir, script, message, np_ranks=1):
+    code, out = run_lammps(workdir, script + "run 0\n", np_ranks=np_ranks, check=False)
+    assert code != 0, out[-2000:]
+    assert message in out, out[-2000:]
+    assert "Segmentation" not in out and "terminate called" not in out
+
+
+def script(model, names="Na Sb W S", units="metal", newton="on", style="allegro"):
+    return f"""units {units}
+newton {newton}
+atom_style atomic
+read_data data.lmp
+pair_style {style}
+pair_coeff * * {model} {names}
+"""
+
+
+@pytest.mark.parametrize("np_ranks", [1, 2])
+def test_missing_model(data, np_ranks):
+    fails_with(data, script("/nonexistent/model.nequip.pth"),
+               "ERROR: pair_style allegro: cannot load model: cannot read model file "
+               "'/nonexistent/model.nequip.pth': No such file or directory", np_ranks)
+
+
+@pytest.mark.parametrize("suffix", ["pth", "pt2"])
+def test_corrupt_model(data, suffix):
+    bad = data / f"corrupt.nequip.{suffix}"
+    bad.write_bytes(b"PK\x03\x04 this is not a model" * 10)
+    fails_with(data, script(bad), f"is not a deployed nequip model")
+
+
+def test_unknown_extension(data):
+    bad = data / "model.txt"
+    bad.write_text("x")
+    fails_with(data, script(bad), "unsupported extension, expected .nequip.pth")
+
+
+def test_unknown_type_name(data):
+    fails_with(data, script(model_path("float64", "pth"), names="Na Sb Xx S"),
+               "LAMMPS type 3 is mapped to 'Xx', which is not a type of model")
+
+
+def test_wrong_argument_count(data):
+    fails_with(data, script(model_path("float64", "pth"), names="Na Sb W"),
+               "one model type name per LAMMPS type (4 types): expected 7 arguments, got 6")
+
+
+def test_newton_off(data):
+    fails_with(data, script(model_path("float64", "pth"), newton="off"),
+               "pair_style allegro requires newton pair on")
+
+
+def test_units_not_metal(data):
+    fails_with(data, script(model_path("float64", "pth"), units="real"),
+               "pair_style allegro requires 'units metal'")
+
+
+def test_bad_threads(data):
+    fails_with(data, script(model_path("float64", "pth"), style="allegro threads 0"),
+               "pair_style allegro: threads must be at least 1")
+
+
+def test_unknown_keyword(data):
+    fails_with(data, script(model_path("float64", "pth"), style="allegro fast yes"),
+               "pair_style allegro: unknown keyword 'fast'")
+
+
+def test_per_atom_virial_is_refused(data):
+    fails_with(data, script(model_path("float64", "pth")) +
+               "compute s all stress/atom NULL\ncompute r all reduce sum c_s[1]\nthermo_style custom step c_r\n",
+               "pair_style allegro does not compute per-atom virials")
