@@ -36,6 +36,10 @@ models=(tests/models/allegro_float64.nequip.pth tests/models/allegro_float32.neq
 "$PY" tests/python/make_references.py "$CACHE/references.json" "${models[@]}"
 export ALLEGRO_REFERENCES="$CACHE/references.json"
 
+log "C header compiles as C99 and C++"
+cc -std=c99 -Wall -Wextra -Werror -fsyntax-only -x c cpp/include/allegro.h
+c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -x c++ cpp/include/allegro.h
+
 log "Rust tests"
 cargo test --locked --release
 cargo test --locked --release --features torch

@@ -40,3 +40,38 @@ run 0
                     [t["Pxy"][0], t["Pyy"][0], t["Pyz"][0]],
                     [t["Pxz"][0], t["Pyz"][0], t["Pzz"][0]]])
     assert np.abs(got - pressure).max() <= rtol * np.abs(pressure).max()
+
+
+def test_several_lammps_types_per_element_and_threads(workdir):
+    """Na split over LAMMPS types 1 and 5 (`pair_coeff * * M Na Sb W S Na`), 2 libtorch threads:
+    the same numbers as the plain mapping."""
+    atoms = STRUCTURES["w_doped_vacancies"]
+    model = model_path("float64", "pth")
+    ref = evaluate(model, atoms)
+    structures.write_lammps_data(atoms, workdir / "data.lmp")
+    text = (workdir / "data.lmp").read_text()
+    head, body = text.split("Atoms  # atomic\n\n")
+    head = head.replace("4 atom types", "5 atom types").replace("4 32.06  # S\n", "4 32.06  # S\n5 22.98977  # Na\n")
+    rows = body.strip().splitlines()
+    na_rows = [k for k, r in enumerate(rows) if r.split()[1] == "1"]
+    for k in na_rows[::2]:
+        parts = rows[k].split()
+        parts[1] = "5"
+        rows[k] = " ".join(parts)
+    (workdir / "data.lmp").write_text(head + "Atoms  # atomic\n\n" + "\n".join(rows) + "\n")
+    script = f"""units metal
+atom_style atomic
+read_data data.lmp
+pair_style allegro threads 2
+pair_coeff * * {model} Na Sb W S Na
+thermo_style custom step pe
+thermo_modify format float %.17g
+dump d all custom 1 forces.dump id fx fy fz
+dump_modify d sort id format float %.17g
+run 0
+"""
+    run_lammps(workdir, script)
+    t = thermo((workdir / "log.lammps").read_text())[0]
+    assert t["PotEng"][0] == pytest.approx(ref["energy"], rel=1e-10, abs=0)
+    forces = read_dump_forces(workdir / "forces.dump")
+    assert np.abs(forces - ref["forces"]).max() <= 1e-10 * np.abs(ref["forces"]).max()
