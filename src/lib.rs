@@ -7,6 +7,8 @@
 //! * [`c_api`]: the C ABI used by the LAMMPS plugin in `cpp/`.
 
 pub mod c_api;
+pub mod trajectory;
+pub mod unwrap;
 pub mod error;
 pub mod graph;
 pub mod model;
