@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Reproduce the Na-W-Sb-S Allegro model from scratch:
+#   dataset (teacher MD + labels) -> train -> package -> compile (TorchScript) -> test metrics.
+#
+#   run from anywhere:  models/train.sh [all|data|train|package|metrics]   (default: all)
+#   env: VENV (default <repo>/.venv), SIZE=main|small (default main), NAWSBS_DATA (default models/data)
+#
+# One CPU thread throughout (OMP_NUM_THREADS=1).  Times on this project's 2-core machine:
+# dataset ~20 min (SevenNet-MF-0 teacher, ~0.55 s per 128-atom call), training main ~30 min.
+# Prerequisite: models/setup_train.sh (sevenn 0.13.0 + spglib, exact pins; torch stays 2.13.0).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VENV="${VENV:-$HERE/../.venv}"
+PY="$VENV/bin/python"
+SIZE="${SIZE:-main}"
+STEP="${1:-all}"
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 HYDRA_FULL_ERROR=1
+export NAWSBS_DATA="${NAWSBS_DATA:-$HERE/data}"
+cd "$HERE"
+
+case "$SIZE" in
+  main)  NAME=nawsbs;       OVR=() ;;
+  # smaller variant for the accuracy/speed trade-off: 16 scalar / 4 tensor features, 1 layer, 1x16 MLPs
+  small) NAME=nawsbs_small; OVR=(num_scalar=16 num_tensor=4 num_layers=1 mlp_width=16 max_time=00:00:15:00) ;;
+  *) echo "SIZE must be main or small" >&2; exit 2 ;;
+esac
+RUN="runs/$NAME"
+
+if [[ "$STEP" == all || "$STEP" == data ]]; then
+  # ~20 min; deterministic (seeded); writes data/{train,val,test}.xyz.gz + dataset_info.json
+  "$PY" make_dataset.py "$NAWSBS_DATA"
+  # teacher reference structures (cubic / tetragonal relaxations, ~1 min)
+  "$PY" derive_tetragonal.py | tee teacher_relax.txt
+fi
+
+if [[ "$STEP" == all || "$STEP" == train ]]; then
+  rm -rf "$RUN"
+  # stops at max_epochs (150) or max_time (40 min main / 15 min small), whichever first;
+  # run: [train, test] -> nequip's own test metrics on data/test.xyz.gz at the end (csv logger).
+  "$VENV/bin/nequip-train" -cp "$HERE" -cn allegro_nawsbs "hydra.run.dir=$RUN" "${OVR[@]}" \
+      2>&1 | tee "$RUN.train.log"
+fi
+
+if [[ "$STEP" == all || "$STEP" == package ]]; then
+  CKPT="$RUN/best.ckpt"
+  rm -f "$NAME.nequip.zip" "$NAME.nequip.pth"
+  "$VENV/bin/nequip-package" build "$CKPT" "$NAME.nequip.zip"
+  # TorchScript for pair_style allegro (nequip-compile refuses torchscript on torch>=2.10; the
+  # wrapper only clears that check).  .pt2 (AOTInductor) files are NOT shipped: they embed code
+  # for the compiling CPU -- build one locally with tests/models/compile_aoti.sh if wanted.
+  "$PY" compile_torchscript.py "$NAME.nequip.zip" "$NAME.nequip.pth" --device cpu --target pair_allegro
+fi
+
+if [[ "$STEP" == all || "$STEP" == metrics ]]; then
+  "$PY" eval_test.py "$NAME.nequip.pth" "$NAWSBS_DATA/test.xyz.gz" "test_metrics_$NAME.json"
+  "$PY" speed.py "$NAME.nequip.pth"
+fi

@@ -1,0 +1,172 @@
+//! Dump files -> [`Run`]: species selection, TOR unwrapping, framework drift removal.
+use std::path::Path;
+
+use super::Run;
+use crate::trajectory::{open_dump, Frame, ReadError};
+use crate::unwrap::Unwrapper;
+
+/// Which atoms diffuse: a LAMMPS type, or an element name (from an element column, or from a
+/// type -> name map).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Selection {
+    Type(i32),
+    Element(String),
+}
+
+impl Selection {
+    /// "3" is a type, anything else an element name.
+    pub fn parse(text: &str) -> Selection {
+        match text.parse::<i32>() {
+            Ok(t) => Selection::Type(t),
+            Err(_) => Selection::Element(text.to_owned()),
+        }
+    }
+
+    fn matches(&self, frame: &Frame, i: usize, names: &[(i32, String)]) -> Result<bool, String> {
+        Ok(match self {
+            Selection::Type(t) => frame.types[i] == *t,
+            Selection::Element(e) => match frame.element(i) {
+                Some(name) => name == e,
+                None => {
+                    if names.is_empty() {
+                        return Err(format!(
+                            "species '{e}' is an element name, but the dump has no element column: give --types 1=Na,2=Sb,... or a type number"
+                        ));
+                    }
+                    names.iter().any(|(t, n)| *t == frame.types[i] && n == e)
+                }
+            },
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("{path}: {what}")]
+    Input { path: String, what: String },
+}
+
+/// Reads one dump as one run. `md_timestep` is the MD time step (ps) that converts the dump's
+/// TIMESTEP values to time. Returns the run and warnings (e.g. a dropped truncated frame).
+pub fn load_run(
+    path: &Path,
+    species: &Selection,
+    type_names: &[(i32, String)],
+    md_timestep: f64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Run, Vec<String>), LoadError> {
+    let fail = |what: String| LoadError::Input {
+        path: path.display().to_string(),
+        what,
+    };
+    let mut source = open_dump(path)?;
+    let first = source
+        .next_frame()?
+        .ok_or_else(|| fail("no complete frame in the file".into()))?;
+    let mut chosen = Vec::new();
+    let mut framework = Vec::new();
+    for i in 0..first.len() {
+        if species.matches(&first, i, type_names).map_err(&fail)? {
+            chosen.push(i);
+        } else {
+            framework.push(i);
+        }
+    }
+    if chosen.is_empty() {
+        return Err(fail(format!("no atoms of species {species:?} in the first frame")));
+    }
+    let mut warnings = Vec::new();
+    if framework.is_empty() {
+        warnings.push(format!(
+            "{}: no framework atoms (all atoms are of the diffusing species): drift not removed",
+            path.display()
+        ));
+    }
+    let mut unwrapper = Unwrapper::new(&first);
+    let mut positions: Vec<Vec<[f64; 3]>> = vec![Vec::new(); chosen.len()];
+    let mut volume = 0.0;
+    let mut cell = [[0.0; 3]; 3];
+    let mut timesteps = Vec::new();
+    let framework_start: Vec<[f64; 3]> = framework.iter().map(|&i| unwrapper.positions()[i]).collect();
+    let mut frame = first;
+    loop {
+        if frame.ids.len() != positions.len() + framework.len() {
+            return Err(fail(format!(
+                "frame at timestep {} has {} atoms, the first frame {}",
+                frame.timestep,
+                frame.ids.len(),
+                positions.len() + framework.len()
+            )));
+        }
+        if !timesteps.is_empty() {
+            let unwrapped = unwrapper.push(&frame).map_err(|i| {
+                fail(format!(
+                    "atom id {} moved more than {} of the box between timesteps {} and {}: dump more often",
+                    frame.ids[i],
+                    crate::unwrap::MAX_FRACTIONAL_STEP,
+                    timesteps.last().unwrap(),
+                    frame.timestep
+                ))
+            })?;
+            let _ = unwrapped;
+        }
+        let u = unwrapper.positions();
+        let mut drift = [0.0; 3];
+        if !framework.is_empty() {
+            for (k, &i) in framework.iter().enumerate() {
+                for d in 0..3 {
+                    drift[d] += (u[i][d] - framework_start[k][d]) / framework.len() as f64;
+                }
+            }
+        }
+        for (k, &i) in chosen.iter().enumerate() {
+            positions[k].push([u[i][0] - drift[0], u[i][1] - drift[1], u[i][2] - drift[2]]);
+        }
+        volume += frame.cell.volume();
+        for i in 0..3 {
+            for j in 0..3 {
+                cell[i][j] += frame.cell.h[i][j];
+            }
+        }
+        timesteps.push(frame.timestep);
+        progress(source.bytes_read());
+        let ids = std::mem::take(&mut frame.ids);
+        match source.next_frame()? {
+            Some(next) => {
+                if next.ids != ids {
+                    return Err(fail(format!(
+                        "the atoms at timestep {} are not those of the first frame (ids differ)",
+                        next.timestep
+                    )));
+                }
+                frame = next;
+            }
+            None => break,
+        }
+    }
+    if let Some(t) = source.truncated() {
+        warnings.push(t.to_owned());
+    }
+    let n = timesteps.len();
+    if n < 2 {
+        return Err(fail("only one frame: need a trajectory".into()));
+    }
+    let step = timesteps[1] - timesteps[0];
+    if let Some(w) = timesteps.windows(2).find(|w| w[1] - w[0] != step || step <= 0) {
+        return Err(fail(format!(
+            "frames must be equally spaced in time: timestep {} follows {} but the first interval is {step} (repeated frames from a restart?)",
+            w[1], w[0]
+        )));
+    }
+    Ok((
+        Run {
+            dt: step as f64 * md_timestep,
+            positions,
+            volume: volume / n as f64,
+            cell: cell.map(|r| r.map(|x| x / n as f64)),
+        },
+        warnings,
+    ))
+}
