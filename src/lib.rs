@@ -7,6 +7,7 @@
 //! * [`c_api`]: the C ABI used by the LAMMPS plugin in `cpp/`.
 
 pub mod c_api;
+pub mod cli;
 pub mod diffusion;
 pub mod trajectory;
 pub mod unwrap;

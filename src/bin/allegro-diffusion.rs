@@ -1,0 +1,144 @@
+//! allegro-diffusion: tracer and charge diffusion, Haven ratio and conductivity from LAMMPS dumps.
+use std::path::PathBuf;
+
+use allegro::cli;
+use allegro::diffusion::{analyse, load_run, Analysis, Estimate, Selection, Settings};
+use anyhow::Context;
+use clap::Parser;
+
+/// Tracer diffusion coefficient D, charge (collective) diffusion coefficient D_sigma, Haven
+/// ratio H_R = D / D_sigma and ionic conductivity of one species, with uncertainties, from
+/// LAMMPS dump files. Several dumps are independent runs of one state and are pooled.
+///
+/// Method: positions are unwrapped with the minimum-image step in each frame's own cell (right
+/// under NPT), framework drift (all other species) is removed, the MSD is averaged over all
+/// atoms and all time origins, and MSD(t) = 2 d D t + c is fitted by generalised least squares
+/// with the covariance of the all-origins MSD. Units: time ps, lengths A, D in cm^2/s,
+/// conductivity mS/cm. Dumps: text (plain or .gz) or binary, with x/xs/xu/xsu columns.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    /// MD time step in ps (dump TIMESTEP values x this = time), e.g. 0.002
+    #[arg(long)]
+    timestep: f64,
+    /// Diffusing species: a LAMMPS type number, or an element name (needs an element column or --types)
+    #[arg(long)]
+    species: String,
+    /// Start of the fitted (diffusive) range in ps [default: a tenth of the run]
+    #[arg(long)]
+    start: Option<f64>,
+    /// End of the fitted range as a fraction of the run length
+    #[arg(long, default_value_t = 0.5)]
+    end_fraction: f64,
+    /// Number of time lags in the fitted range
+    #[arg(long, default_value_t = 40)]
+    lags: usize,
+    /// Element names of the LAMMPS types, e.g. 1=Na,2=Sb,3=W,4=S
+    #[arg(long)]
+    types: Option<String>,
+    /// Temperature in K, for conductivities [default: no conductivity]
+    #[arg(long)]
+    temperature: Option<f64>,
+    /// Charge of the diffusing ion in e
+    #[arg(long, default_value_t = 1.0)]
+    charge: f64,
+    /// Unique (c) axis: a, b or c, the cell vector [default: the one whose length differs most]
+    #[arg(long)]
+    c_axis: Option<String>,
+    /// Write all results (and the MSD curves) as JSON to this file
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// LAMMPS dump files, one per independent run
+    #[arg(required = true)]
+    dumps: Vec<PathBuf>,
+}
+
+fn fmt(e: &Estimate) -> String {
+    format!("{:.4e} ± {:.2e}", e.value, e.std)
+}
+
+fn print_table(a: &Analysis, species: &str) {
+    println!(
+        "{} run(s), {} {species} atoms, frames {:?}, {} ps between frames, mean volume {:.1} A^3",
+        a.runs, a.atoms, a.frames, a.timestep_between_frames_ps, a.volume_A3
+    );
+    println!(
+        "fit: {:.3} - {:.3} ps ({} lags); c axis = cell vector {} ({:+.2} % vs the other two)",
+        a.fit_range_ps[0],
+        a.fit_range_ps[1],
+        a.fit_lags_ps.len(),
+        ["a", "b", "c"][a.c_axis],
+        100.0 * a.c_axis_anisotropy
+    );
+    println!();
+    println!("{:<10} {:>4}  {:<24} {:<24} {:<20}", "direction", "dims", "D (cm^2/s)", "D_sigma (cm^2/s)", "Haven ratio");
+    for d in &a.directions {
+        println!(
+            "{:<10} {:>4}  {:<24} {:<24} {:.3} ± {:.3}",
+            d.direction,
+            d.dimensions,
+            fmt(&d.d),
+            fmt(&d.d_sigma),
+            d.haven_ratio.value,
+            d.haven_ratio.std
+        );
+    }
+    println!();
+    match (&a.conductivity_mS_cm, &a.conductivity_nernst_einstein_mS_cm) {
+        (Some(s), Some(ne)) => {
+            println!("conductivity (collective)     {:.4} ± {:.4} mS/cm at {} K", s.value, s.std, a.temperature_K.unwrap());
+            println!("conductivity (Nernst-Einstein) {:.4} ± {:.4} mS/cm", ne.value, ne.std);
+        }
+        _ => println!("conductivity: give --temperature K"),
+    }
+}
+
+fn main() {
+    cli::run(|| {
+        let args = Args::parse();
+        anyhow::ensure!(args.timestep > 0.0 && args.timestep.is_finite(), "--timestep must be a positive number of ps");
+        anyhow::ensure!(args.end_fraction > 0.0 && args.end_fraction <= 1.0, "--end-fraction must be in (0, 1]");
+        anyhow::ensure!(args.lags >= 2, "--lags must be at least 2");
+        if let Some(t) = args.temperature {
+            anyhow::ensure!(t > 0.0 && t.is_finite(), "--temperature must be positive (K)");
+        }
+        let type_names = match &args.types {
+            Some(t) => cli::parse_type_names(t)?,
+            None => Vec::new(),
+        };
+        let c_axis = match args.c_axis.as_deref() {
+            None => None,
+            Some("a") => Some(0),
+            Some("b") => Some(1),
+            Some("c") => Some(2),
+            Some(other) => anyhow::bail!("--c-axis must be a, b or c, not '{other}'"),
+        };
+        let species = Selection::parse(&args.species);
+        let mut runs = Vec::new();
+        for path in &args.dumps {
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            let bar = cli::progress_bar(size, &path.display().to_string());
+            let (run, warnings) = load_run(path, &species, &type_names, args.timestep, &mut |b| bar.set_position(b))?;
+            bar.finish_and_clear();
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            runs.push(run);
+        }
+        let settings = Settings {
+            start: args.start,
+            end_fraction: args.end_fraction,
+            n_lags: args.lags,
+            c_axis,
+            charge: args.charge,
+            temperature: args.temperature,
+        };
+        let analysis = analyse(&runs, &settings)?;
+        print_table(&analysis, &args.species);
+        if let Some(path) = &args.json {
+            let json = serde_json::to_vec_pretty(&analysis).context("serialising results")?;
+            cli::write_atomic(path, &json)?;
+        }
+        Ok(())
+    });
+}

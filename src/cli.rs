@@ -1,0 +1,59 @@
+//! Shared pieces of the command-line tools: progress bars, safe output files, error exit.
+use std::io::IsTerminal;
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A byte-count progress bar on stderr, shown only when stdout is a terminal.
+pub fn progress_bar(total_bytes: u64, label: &str) -> ProgressBar {
+    if !std::io::stdout().is_terminal() || total_bytes == 0 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total_bytes);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    bar.set_message(label.to_owned());
+    bar
+}
+
+/// Writes `contents` to `path` through a temporary file in the same folder and a rename, so a
+/// failure never leaves a half-written file.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| anyhow::anyhow!("{}: not a file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    std::fs::write(&tmp, contents).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    })
+}
+
+/// Runs a tool's main; on error prints one line `error: ...` and exits with status 1.
+pub fn run(main: impl FnOnce() -> anyhow::Result<()>) {
+    if let Err(e) = main() {
+        let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+        eprintln!("error: {}", chain.join(": "));
+        std::process::exit(1);
+    }
+}
+
+/// Parses `1=Na,2=Sb,...` into (type, name) pairs.
+pub fn parse_type_names(text: &str) -> anyhow::Result<Vec<(i32, String)>> {
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|pair| {
+            let (t, n) = pair
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("--types: expected TYPE=NAME, found '{pair}'"))?;
+            let t: i32 = t
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--types: '{t}' is not a type number"))?;
+            Ok((t, n.trim().to_owned()))
+        })
+        .collect()
+}

@@ -1,0 +1,124 @@
+//! Bad input never crashes or silently produces numbers: one clear line naming the file, the
+//! frame and line, non-zero exit, and no output file.
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{random_walks, write_dump, Box3, Rng, WalkSpec};
+
+fn good_dump(path: &Path) {
+    let spec = WalkSpec { atoms: 6, frames: 40, dt: 1.0, d_own: [0.05; 3], d_shared: 0.0, boxes: Box::new(|_| Box3::cubic(8.0)) };
+    let mut rng = Rng::new(1);
+    let frames = random_walks(&spec, &mut rng);
+    write_dump(path, &frames, &[1, 1, 1, 2, 2, 2], "x", &mut rng);
+}
+
+/// Runs allegro-diffusion on `dump`; returns (exit ok, stderr, json written).
+fn diffusion(dump: &Path) -> (bool, String, bool) {
+    let json = dump.with_extension("json");
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-diffusion"))
+        .args(["--timestep", "0.1", "--species", "1", "--json"])
+        .arg(&json)
+        .arg(dump)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned(), json.exists())
+}
+
+fn edit(dir: &Path, name: &str, f: impl Fn(String) -> String) -> std::path::PathBuf {
+    let good = dir.join("good.dump");
+    good_dump(&good);
+    let path = dir.join(name);
+    std::fs::write(&path, f(std::fs::read_to_string(&good).unwrap())).unwrap();
+    path
+}
+
+fn fails_with(path: &Path, message: &str) {
+    let (ok, stderr, json) = diffusion(path);
+    assert!(!ok, "should fail: {stderr}");
+    assert!(!json, "a JSON file was written despite the error");
+    assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(&path.display().to_string()), "does not name the file: {stderr}");
+    assert!(stderr.contains(message), "expected '{message}' in: {stderr}");
+}
+
+#[test]
+fn good_file_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("good.dump");
+    good_dump(&path);
+    let (ok, stderr, json) = diffusion(&path);
+    assert!(ok && json, "{stderr}");
+}
+
+#[test]
+fn truncated_last_frame_is_reported_and_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edit(dir.path(), "cut.dump", |t| {
+        let lines: Vec<&str> = t.lines().collect();
+        lines[..lines.len() - 3].join("\n") + "\n"
+    });
+    let (ok, stderr, _) = diffusion(&path);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("frame 40") && stderr.contains("ends early") && stderr.contains("dropped"), "{stderr}");
+    let frames = allegro::trajectory::read_all(&path).unwrap();
+    assert_eq!(frames.len(), 39);
+}
+
+#[test]
+fn missing_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edit(dir.path(), "nocol.dump", |t| t.replace("ITEM: ATOMS id type x y z ix iy iz", "ITEM: ATOMS id type x y q ix iy iz"));
+    fails_with(&path, "frame 1, line 9: no complete set of position columns");
+}
+
+#[test]
+fn wrong_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edit(dir.path(), "type.dump", |t| {
+        let mut lines: Vec<String> = t.lines().map(str::to_owned).collect();
+        let row = 15 * 11 + 9 + 2; // frame 12 (15 lines per frame), third atom row
+        let mut f: Vec<String> = lines[row].split(' ').map(str::to_owned).collect();
+        f[1] = "Na".into();
+        lines[row] = f.join(" ");
+        lines.join("\n") + "\n"
+    });
+    fails_with(&path, &format!("frame 12, line {}: column 'type': expected an integer, found 'Na'", 15 * 11 + 9 + 3));
+}
+
+#[test]
+fn non_numeric_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edit(dir.path(), "nan.dump", |t| {
+        let mut lines: Vec<String> = t.lines().map(str::to_owned).collect();
+        let mut f: Vec<String> = lines[9].split(' ').map(str::to_owned).collect();
+        f[2] = "abc".into();
+        lines[9] = f.join(" ");
+        lines.join("\n") + "\n"
+    });
+    fails_with(&path, "frame 1, line 10: column 'x': expected a number, found 'abc'");
+}
+
+#[test]
+fn empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.dump");
+    std::fs::write(&path, "").unwrap();
+    fails_with(&path, "the file is empty");
+}
+
+#[test]
+fn binary_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.bin");
+    std::fs::write(&path, [0xffu8; 64]).unwrap();
+    fails_with(&path, "frame 1");
+}
+
+#[test]
+fn missing_file() {
+    let (ok, stderr, _) = diffusion(Path::new("/nonexistent/run.dump"));
+    assert!(!ok && stderr.starts_with("error: /nonexistent/run.dump: No such file"), "{stderr}");
+}
