@@ -6,6 +6,7 @@
 //! * [`graph`]: ghost atoms and neighbour lists for periodic cells (what LAMMPS does for the plugin).
 //! * [`c_api`]: the C ABI used by the LAMMPS plugin in `cpp/`.
 
+pub mod arrhenius;
 pub mod c_api;
 pub mod cli;
 pub mod diffusion;
@@ -13,6 +14,7 @@ pub mod trajectory;
 pub mod unwrap;
 pub mod error;
 pub mod graph;
+pub mod lattice;
 pub mod model;
 
 pub use error::Error;

@@ -1,0 +1,113 @@
+//! Arrhenius fits D = A exp(-Ea / (k_B T)) by weighted least squares in ln D vs 1/T.
+use serde::Serialize;
+
+use crate::diffusion::Estimate;
+
+/// Boltzmann constant in eV/K.
+pub const K_B_EV: f64 = 8.617_333_262e-5;
+
+#[allow(non_snake_case)]
+#[derive(Clone, Debug, Serialize)]
+pub struct Point {
+    pub temperature_K: f64,
+    pub value: f64,
+    pub std: f64,
+}
+
+#[allow(non_snake_case)]
+#[derive(Clone, Debug, Serialize)]
+pub struct ArrheniusFit {
+    /// Activation energy, eV.
+    pub Ea_eV: Estimate,
+    /// Prefactor, in the unit of the values (cm^2/s for D).
+    pub A: Estimate,
+    pub ln_A: Estimate,
+    /// Correlation of (ln A, Ea) estimates, for bands on plots.
+    pub correlation: f64,
+    /// Reduced chi^2 of the fit (NaN with 2 points).
+    pub reduced_chi2: f64,
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArrheniusError {
+    #[error("need at least 2 temperatures, got {0}")]
+    TooFew(usize),
+    #[error("point at {0} K: value and std must be positive and finite")]
+    BadPoint(f64),
+    #[error("all points are at {0} K: need two different temperatures")]
+    SameTemperature(f64),
+}
+
+/// Weighted fit of ln value = ln A - Ea / (k_B T), weights from the relative uncertainties.
+pub fn fit(points: &[Point]) -> Result<ArrheniusFit, ArrheniusError> {
+    if points.len() < 2 {
+        return Err(ArrheniusError::TooFew(points.len()));
+    }
+    for p in points {
+        if !(p.value > 0.0 && p.std > 0.0 && p.value.is_finite() && p.std.is_finite() && p.temperature_K > 0.0) {
+            return Err(ArrheniusError::BadPoint(p.temperature_K));
+        }
+    }
+    if points.iter().all(|p| p.temperature_K == points[0].temperature_K) {
+        return Err(ArrheniusError::SameTemperature(points[0].temperature_K));
+    }
+    // y = ln v, x = -1/(k T): y = ln A + Ea x
+    let (mut sw, mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for p in points {
+        let w = (p.value / p.std).powi(2);
+        let x = -1.0 / (K_B_EV * p.temperature_K);
+        let y = p.value.ln();
+        sw += w;
+        sx += w * x;
+        sy += w * y;
+        sxx += w * x * x;
+        sxy += w * x * y;
+    }
+    let det = sw * sxx - sx * sx;
+    let ea = (sw * sxy - sx * sy) / det;
+    let ln_a = (sxx * sy - sx * sxy) / det;
+    let (var_ea, var_ln_a, cov) = (sw / det, sxx / det, -sx / det);
+    let chi2: f64 = points
+        .iter()
+        .map(|p| {
+            let pred = ln_a - ea / (K_B_EV * p.temperature_K);
+            ((p.value.ln() - pred) * p.value / p.std).powi(2)
+        })
+        .sum();
+    let dof = points.len() as f64 - 2.0;
+    Ok(ArrheniusFit {
+        Ea_eV: Estimate { value: ea, std: var_ea.sqrt() },
+        A: Estimate { value: ln_a.exp(), std: ln_a.exp() * var_ln_a.sqrt() },
+        ln_A: Estimate { value: ln_a, std: var_ln_a.sqrt() },
+        correlation: cov / (var_ea * var_ln_a).sqrt(),
+        reduced_chi2: if dof > 0.0 { chi2 / dof } else { f64::NAN },
+        points: points.to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_points_give_exact_parameters() {
+        let (ea, a) = (0.15, 2e-3);
+        let pts: Vec<Point> = [400.0, 500.0, 650.0]
+            .iter()
+            .map(|&t| {
+                let v = a * (-ea / (K_B_EV * t)).exp();
+                Point { temperature_K: t, value: v, std: 0.05 * v }
+            })
+            .collect();
+        let f = fit(&pts).unwrap();
+        assert!((f.Ea_eV.value - ea).abs() < 1e-12);
+        assert!((f.A.value / a - 1.0).abs() < 1e-10);
+        // two points: the line through them, with propagated uncertainty
+        let f2 = fit(&pts[..2]).unwrap();
+        assert!((f2.Ea_eV.value - ea).abs() < 1e-12 && f2.Ea_eV.std > 0.0);
+        let (t1, t2) = (400.0, 500.0);
+        let want = (2.0f64).sqrt() * 0.05 / (1.0 / (K_B_EV * t1) - 1.0 / (K_B_EV * t2));
+        assert!((f2.Ea_eV.std / want - 1.0).abs() < 1e-9);
+    }
+}

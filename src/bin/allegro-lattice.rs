@@ -1,0 +1,151 @@
+//! allegro-lattice: lattice parameters, phase (tetragonal/cubic/mixed) and T_C from NPT runs.
+use std::path::PathBuf;
+
+use allegro::cli;
+use allegro::lattice::{analyse, Series, Settings};
+use allegro::trajectory::log::read_log;
+use allegro::trajectory::open_dump;
+use anyhow::Context;
+use clap::Parser;
+
+/// Lattice parameters per conventional cell and the phase of each NPT run, and the
+/// tetragonal-cubic transition temperature T_C over a set of runs.
+///
+/// Inputs are LAMMPS log files (thermo columns Temp and Cella/Cellb/Cellc or Lx/Ly/Lz, all
+/// thermo blocks concatenated) or dumps given as DUMP:T (cell from the dump, T in K). Per run:
+/// mean temperature (K) and a, b, c (A) after the equilibration cut, with c the unique axis;
+/// a run is tetragonal if >= 90 % of its (moving-averaged) rows have one length differing from
+/// the middle one by more than --threshold, cubic if <= 10 % do, mixed otherwise. T_C is the
+/// midpoint between the highest tetragonal and the lowest cubic temperature, with its
+/// half-width; runs of one temperature that end in different phases are reported and left out.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    /// Conventional cells of the supercell along x y z (e.g. 12 12 12)
+    #[arg(long, num_args = 3, default_values_t = [1.0, 1.0, 1.0])]
+    reps: Vec<f64>,
+    /// Fraction of each run discarded as equilibration [default: detected]
+    #[arg(long)]
+    equilibration: Option<f64>,
+    /// Relative length difference that makes a row tetragonal
+    #[arg(long, default_value_t = 0.005)]
+    threshold: f64,
+    /// Moving-average window in thermo rows [default: rows / 50]
+    #[arg(long)]
+    window: Option<usize>,
+    /// Thermo columns holding the three cell lengths [default: Cella,Cellb,Cellc or Lx,Ly,Lz]
+    #[arg(long)]
+    length_columns: Option<String>,
+    /// Thermo column holding the temperature
+    #[arg(long, default_value = "Temp")]
+    temp_column: String,
+    /// Write all results as JSON to this file
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Log files, or dumps as DUMP:T
+    #[arg(required = true)]
+    inputs: Vec<String>,
+}
+
+fn from_log(path: &str, args: &Args) -> anyhow::Result<Series> {
+    let log = read_log(path)?;
+    if let Some(t) = &log.truncated {
+        eprintln!("warning: {t}");
+    }
+    let sets: Vec<Vec<String>> = match &args.length_columns {
+        Some(c) => vec![c.split(',').map(str::to_owned).collect()],
+        None => vec![
+            vec!["Cella".into(), "Cellb".into(), "Cellc".into()],
+            vec!["Lx".into(), "Ly".into(), "Lz".into()],
+        ],
+    };
+    let mut series = Series { name: path.to_owned(), temperature: Vec::new(), lengths: Vec::new() };
+    for block in &log.blocks {
+        let Some(t) = block.column(&args.temp_column) else { continue };
+        let Some(cols) = sets.iter().find_map(|s| {
+            let c: Option<Vec<usize>> = s.iter().map(|n| block.column(n)).collect();
+            c.filter(|c| c.len() == 3)
+        }) else {
+            continue;
+        };
+        for row in &block.rows {
+            series.temperature.push(row[t]);
+            series.lengths.push([row[cols[0]], row[cols[1]], row[cols[2]]]);
+        }
+    }
+    anyhow::ensure!(
+        !series.lengths.is_empty(),
+        "{path}: no thermo block with a '{}' column and cell lengths ({}): add them to thermo_style custom or give --length-columns",
+        args.temp_column,
+        sets.iter().map(|s| s.join(" ")).collect::<Vec<_>>().join(" or ")
+    );
+    Ok(series)
+}
+
+fn from_dump(path: &str, temperature: f64) -> anyhow::Result<Series> {
+    let mut source = open_dump(path)?;
+    let mut series = Series { name: path.to_owned(), temperature: Vec::new(), lengths: Vec::new() };
+    while let Some(frame) = source.next_frame()? {
+        series.temperature.push(temperature);
+        series.lengths.push(frame.cell.lengths());
+    }
+    if let Some(t) = source.truncated() {
+        eprintln!("warning: {t}");
+    }
+    Ok(series)
+}
+
+fn main() {
+    cli::run(|| {
+        let args = Args::parse();
+        anyhow::ensure!(args.reps.iter().all(|r| *r >= 1.0), "--reps must be positive integers");
+        if let Some(e) = args.equilibration {
+            anyhow::ensure!((0.0..0.9).contains(&e), "--equilibration must be a fraction in [0, 0.9)");
+        }
+        let mut series = Vec::new();
+        for input in &args.inputs {
+            let s = match input.rsplit_once(':') {
+                Some((path, t)) if t.parse::<f64>().is_ok() => from_dump(path, t.parse()?)?,
+                _ => from_log(input, &args)?,
+            };
+            series.push(s);
+        }
+        let settings = Settings {
+            reps: [args.reps[0], args.reps[1], args.reps[2]],
+            equilibration: args.equilibration,
+            threshold: args.threshold,
+            window: args.window,
+        };
+        let result = analyse(&series, &settings).map_err(anyhow::Error::msg)?;
+        println!(
+            "{:>8} {:>7}  {:>9} {:>9} {:>9} {:>7}  {:<11} {:<11} {:>6}  run",
+            "T (K)", "+-", "a (A)", "b (A)", "c (A)", "c/a", "phase", "started", "tet %"
+        );
+        for r in &result.runs {
+            println!(
+                "{:>8.1} {:>7.1}  {:>9.4} {:>9.4} {:>9.4} {:>7.4}  {:<11} {:<11} {:>6.1}  {}",
+                r.temperature_K.value,
+                r.temperature_K.std,
+                r.a_A.value,
+                r.b_A.value,
+                r.c_A.value,
+                r.c_over_a,
+                format!("{:?}", r.phase).to_lowercase(),
+                format!("{:?}", r.start_phase).to_lowercase(),
+                100.0 * r.tetragonal_fraction,
+                r.name
+            );
+        }
+        match &result.T_C {
+            Some(t) => println!("\nT_C = {:.1} ± {:.1} K", t.value, t.halfwidth),
+            None => println!("\nT_C: not determined"),
+        }
+        for w in &result.warnings {
+            eprintln!("warning: {w}");
+        }
+        if let Some(path) = &args.json {
+            cli::write_atomic(path, &serde_json::to_vec_pretty(&result).context("serialising")?)?;
+        }
+        Ok(())
+    });
+}
