@@ -10,6 +10,7 @@ pub mod arrhenius;
 pub mod c_api;
 pub mod cli;
 pub mod diffusion;
+pub mod dihedral;
 pub mod trajectory;
 pub mod unwrap;
 pub mod error;

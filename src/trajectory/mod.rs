@@ -4,7 +4,7 @@
 //! (`truncated()`) and dropped, never used; any other malformed input is an error naming the
 //! file, the frame and line, and what was expected.
 mod binary_dump;
-mod cell;
+pub mod cell;
 pub mod log;
 mod text_dump;
 

@@ -1,0 +1,185 @@
+//! Dihedral angles between consecutive MX4 tetrahedra along <111> (SCIENCE.md item 2).
+//!
+//! Tetrahedra: each centre (types given) and its 4 nearest ligands (type given), assigned on
+//! the first frame and kept (the tetrahedra do not break in these solids). Pairs: each centre A
+//! and the centre B of its nearest shell whose direction is closest to the chosen <111>
+//! direction (in a cubic or tetragonal cell, one half body diagonal away). Dihedrals: A's three
+//! ligands off the A-B axis, each paired with the off-axis ligand of B nearest in azimuth about
+//! the axis, give torsions S_A - A - B - S_B (atan2 form, degrees, in (-180, 180]). Aligned
+//! (ideal cubic) tetrahedra give 0; rotating B's tetrahedron by t about the axis gives t.
+use crate::trajectory::{cell::cross, cell::dot, Cell, Frame};
+
+pub struct Tetrahedra {
+    pub centres: Vec<usize>,
+    /// Atom indices of the 4 ligands of each centre.
+    pub ligands: Vec<[usize; 4]>,
+    /// Pairs (index into centres of A, of B) per direction.
+    pub pairs: Vec<Vec<(usize, usize)>>,
+    pub directions: Vec<[f64; 3]>,
+}
+
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+fn norm(a: [f64; 3]) -> f64 {
+    dot(a, a).sqrt()
+}
+
+/// Torsion angle p0-p1-p2-p3 in degrees, given the bond vectors b1 = p1-p0, b2 = p2-p1, b3 = p3-p2.
+pub fn torsion(b1: [f64; 3], b2: [f64; 3], b3: [f64; 3]) -> f64 {
+    let n1 = cross(b1, b2);
+    let n2 = cross(b2, b3);
+    let u2 = b2.map(|x| x / norm(b2));
+    // IUPAC sign: positive when, looking from p1 to p2, the front bond turns clockwise onto the back one
+    dot(cross(n1, n2), u2).atan2(dot(n1, n2)).to_degrees()
+}
+
+impl Tetrahedra {
+    /// Finds tetrahedra and <111> pairs on `frame`. `is_centre` / `is_ligand` select atoms.
+    pub fn find(
+        frame: &Frame,
+        is_centre: &dyn Fn(usize) -> bool,
+        is_ligand: &dyn Fn(usize) -> bool,
+        directions: Vec<[f64; 3]>,
+    ) -> Result<Tetrahedra, String> {
+        let cell = &frame.cell;
+        let x = &frame.positions;
+        let centres: Vec<usize> = (0..frame.len()).filter(|&i| is_centre(i)).collect();
+        let ligand_atoms: Vec<usize> = (0..frame.len()).filter(|&i| is_ligand(i)).collect();
+        if centres.len() < 2 {
+            return Err(format!("found {} tetrahedron centres, need at least 2", centres.len()));
+        }
+        if ligand_atoms.len() < 4 {
+            return Err(format!("found {} ligand atoms, need at least 4", ligand_atoms.len()));
+        }
+        let mut ligands = Vec::with_capacity(centres.len());
+        for &c in &centres {
+            let mut d: Vec<(f64, usize)> = ligand_atoms
+                .iter()
+                .map(|&l| (norm(cell.minimum_image(sub(x[l], x[c]))), l))
+                .collect();
+            d.select_nth_unstable_by(3, |a, b| a.0.total_cmp(&b.0));
+            let mut four = [d[0], d[1], d[2], d[3]];
+            four.sort_by(|a, b| a.0.total_cmp(&b.0));
+            // a fifth ligand almost as close means the centre is not tetrahedral
+            if let Some(fifth) = d[4..].iter().map(|p| p.0).min_by(f64::total_cmp) {
+                if fifth < four[3].0 * 1.05 {
+                    return Err(format!(
+                        "atom id {}: its 4th and 5th nearest ligands are {:.3} and {:.3} A away: not a tetrahedron",
+                        frame.ids[c], four[3].0, fifth
+                    ));
+                }
+            }
+            ligands.push(four.map(|p| p.1));
+        }
+        // nearest centre-centre distance sets the shell in which partners are searched
+        let vectors = |i: usize| -> Vec<(usize, [f64; 3])> {
+            centres
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(j, &c)| (j, cell.minimum_image(sub(x[c], x[centres[i]]))))
+                .collect()
+        };
+        let mut pairs = vec![Vec::new(); directions.len()];
+        for i in 0..centres.len() {
+            let v = vectors(i);
+            let nearest = v.iter().map(|p| norm(p.1)).fold(f64::MAX, f64::min);
+            for (k, dir) in directions.iter().enumerate() {
+                let u = dir.map(|c| c / norm(*dir));
+                let best = v
+                    .iter()
+                    .filter(|p| norm(p.1) < nearest * 1.15)
+                    .map(|p| (dot(p.1, u) / norm(p.1), p.0))
+                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                if let Some((cos, j)) = best {
+                    if cos > 0.9 {
+                        pairs[k].push((i, j));
+                    }
+                }
+            }
+        }
+        if pairs.iter().all(|p| p.is_empty()) {
+            return Err("no centre has a partner along the requested <111> direction(s)".into());
+        }
+        Ok(Tetrahedra { centres, ligands, pairs, directions })
+    }
+
+    /// The three dihedrals (degrees) of pair `(a, b)` in `frame`, in the order of A's ligands
+    /// (fixed over frames, so each of the three is a time series).
+    pub fn dihedrals(&self, frame: &Frame, a: usize, b: usize) -> [f64; 3] {
+        let cell: &Cell = &frame.cell;
+        let x = &frame.positions;
+        let (ca, cb) = (self.centres[a], self.centres[b]);
+        let axis = cell.minimum_image(sub(x[cb], x[ca]));
+        let u = axis.map(|c| c / norm(axis));
+        let arms = |centre: usize, ligs: &[usize; 4]| -> Vec<[f64; 3]> {
+            let mut v: Vec<[f64; 3]> = ligs.iter().map(|&l| cell.minimum_image(sub(x[l], x[centre]))).collect();
+            // drop the ligand most nearly along the axis (either way)
+            let on = (0..4)
+                .max_by(|&i, &j| (dot(v[i], u).abs() / norm(v[i])).total_cmp(&(dot(v[j], u).abs() / norm(v[j]))))
+                .unwrap();
+            v.remove(on);
+            v
+        };
+        let (sa, sb) = (arms(ca, &self.ligands[a]), arms(cb, &self.ligands[b]));
+        // azimuth about the axis
+        let e1 = {
+            let t = if u[0].abs() < 0.9 { [1.0, 0.0, 0.0] } else { [0.0, 1.0, 0.0] };
+            let p = cross(u, t);
+            p.map(|c| c / norm(p))
+        };
+        let e2 = cross(u, e1);
+        let azimuth = |v: [f64; 3]| dot(v, e2).atan2(dot(v, e1));
+        let out: Vec<f64> = sa
+            .iter()
+            .map(|&va| {
+                let pa = azimuth(va);
+                let vb = *sb
+                    .iter()
+                    .min_by(|p, q| {
+                        let d = |v: &[f64; 3]| {
+                            let mut t = azimuth(*v) - pa;
+                            t -= (t / std::f64::consts::TAU).round() * std::f64::consts::TAU;
+                            t.abs()
+                        };
+                        d(p).total_cmp(&d(q))
+                    })
+                    .unwrap();
+                // S_A - A - B - S_B with b1 = A - S_A = -va, b2 = axis, b3 = S_B - B = vb
+                torsion(va.map(|c| -c), axis, vb)
+            })
+            .collect();
+        [out[0], out[1], out[2]]
+    }
+}
+
+/// The four <111> directions (body diagonals) of an axis-aligned cubic/tetragonal cell.
+pub const BODY_DIAGONALS: [[f64; 3]; 4] = [[1.0, 1.0, 1.0], [-1.0, 1.0, 1.0], [1.0, -1.0, 1.0], [1.0, 1.0, -1.0]];
+
+/// Centred moving average with a window of `w` samples (shorter at the ends).
+pub fn moving_average(x: &[f64], w: usize) -> Vec<f64> {
+    let h = w / 2;
+    (0..x.len())
+        .map(|i| {
+            let (lo, hi) = (i.saturating_sub(h), (i + h + 1).min(x.len()));
+            x[lo..hi].iter().sum::<f64>() / (hi - lo) as f64
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn torsion_of_known_geometry() {
+        // p0 = (1,0,0), p1 = 0, p2 = (0,0,1), p3 = (cos t, sin t, 1): torsion t
+        for t in [-150.0f64, -30.0, 0.0, 45.0, 120.0] {
+            let r = t.to_radians();
+            let got = torsion([-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [r.cos(), r.sin(), 0.0]);
+            assert!((got - t).abs() < 1e-9, "{got} vs {t}");
+        }
+    }
+}
