@@ -17,6 +17,7 @@ pub mod error;
 pub mod graph;
 pub mod lattice;
 pub mod model;
+pub mod plot;
 
 pub use error::Error;
 pub use model::{Metadata, Model, ModelDtype, NeighbourList, Output, System};

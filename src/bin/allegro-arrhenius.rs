@@ -1,7 +1,8 @@
 //! allegro-arrhenius: activation energy and prefactor from diffusion results at several temperatures.
 use std::path::PathBuf;
 
-use allegro::arrhenius::{fit, Point};
+use allegro::arrhenius::{fit, ArrheniusFit, Point, K_B_EV};
+use allegro::plot::{Figure, Series};
 use allegro::cli;
 use anyhow::Context;
 use clap::Parser;
@@ -25,6 +26,9 @@ struct Args {
     /// Write the fit as JSON to this file
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Draw the Arrhenius plot (points with error bars, fit and 1-sigma band) to PREFIX.png/.svg
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// allegro-diffusion JSON files, optionally as FILE:T
     #[arg(required = true)]
     inputs: Vec<String>,
@@ -55,6 +59,44 @@ fn point(input: &str, quantity: &str, direction: &str) -> anyhow::Result<Point> 
     }
 }
 
+fn figure(f: &ArrheniusFit, quantity: &str, direction: &str) -> Figure {
+    let (tmin, tmax) = f.points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.temperature_K), b.max(p.temperature_K)));
+    let xs: Vec<f64> = (0..=40).map(|i| 1000.0 / tmax + (1000.0 / tmin - 1000.0 / tmax) * (i as f64 / 40.0)).collect();
+    // ln v = ln A - Ea x / (1000 k_B) with x = 1000 / T; var from the (ln A, Ea) covariance
+    let (sa, se) = (f.ln_A.std, f.Ea_eV.std);
+    let at = |x: f64| {
+        let g = -x / (1000.0 * K_B_EV);
+        let mean = f.ln_A.value + g * f.Ea_eV.value;
+        let sd = (sa * sa + g * g * se * se + 2.0 * g * f.correlation * sa * se).max(0.0).sqrt();
+        (mean.exp(), (mean - sd).exp(), (mean + sd).exp())
+    };
+    Figure {
+        title: format!("{quantity} ({direction}): Ea = {:.3} ± {:.3} eV", f.Ea_eV.value, f.Ea_eV.std),
+        x_label: "1000 / T (1/K)".into(),
+        y_label: format!("{quantity} (cm²/s)"),
+        log_y: true,
+        series: vec![
+            Series {
+                label: "simulation ± 1σ".into(),
+                points: f.points.iter().map(|p| (1000.0 / p.temperature_K, p.value)).collect(),
+                y_err: Some(f.points.iter().map(|p| p.std).collect()),
+                markers: true,
+                color: 0,
+                ..Series::default()
+            },
+            Series {
+                label: "Arrhenius fit ± 1σ".into(),
+                points: xs.iter().map(|&x| (x, at(x).0)).collect(),
+                band: Some(xs.iter().map(|&x| (x, at(x).1, at(x).2)).collect()),
+                line: true,
+                color: 1,
+                ..Series::default()
+            },
+        ],
+        ..Figure::default()
+    }
+}
+
 fn main() {
     cli::run(|| {
         let args = Args::parse();
@@ -78,6 +120,9 @@ fn main() {
         }
         if let Some(path) = &args.json {
             cli::write_atomic(path, &serde_json::to_vec_pretty(&f)?)?;
+        }
+        if let Some(prefix) = &args.plot {
+            figure(&f, &args.quantity, &args.direction).save(prefix)?;
         }
         Ok(())
     });

@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use allegro::cli;
 use allegro::diffusion::{analyse, load_run, Analysis, Estimate, Selection, Settings};
+use allegro::plot::{Figure, Series};
 use anyhow::Context;
 use clap::Parser;
 
@@ -48,6 +49,9 @@ struct Args {
     /// Write all results (and the MSD curves) as JSON to this file
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Draw the MSD with the fitted line and its 1-sigma band to PREFIX.png and PREFIX.svg
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// LAMMPS dump files, one per independent run
     #[arg(required = true)]
     dumps: Vec<PathBuf>,
@@ -90,6 +94,45 @@ fn print_table(a: &Analysis, species: &str) {
             println!("conductivity (Nernst-Einstein) {:.4} ± {:.4} mS/cm", ne.value, ne.std);
         }
         _ => println!("conductivity: give --temperature K"),
+    }
+}
+
+fn msd_figure(a: &Analysis, species: &str) -> Figure {
+    let c = &a.curves;
+    let (t0, t1) = (a.fit_range_ps[0], a.fit_range_ps[1]);
+    let line = |t: f64| c.fit_slope_A2_per_ps * t + c.fit_intercept_A2;
+    let sd = |t: f64| (t * t * c.fit_cov[0][0] + 2.0 * t * c.fit_cov[0][1] + c.fit_cov[1][1]).max(0.0).sqrt();
+    let ts: Vec<f64> = (0..=50).map(|i| t0 + (t1 - t0) * i as f64 / 50.0).collect();
+    Figure {
+        title: format!("{species}: MSD, D = {:.3e} ± {:.1e} cm²/s", a.d.value, a.d.std),
+        x_label: "time lag (ps)".into(),
+        y_label: "MSD (Å²)".into(),
+        x_bands: vec![(t0, t1, "fitted range".into())],
+        series: vec![
+            Series {
+                label: "tracer MSD".into(),
+                points: c.lag_ps.iter().copied().zip(c.msd_A2.iter().copied()).collect(),
+                line: true,
+                color: 0,
+                ..Series::default()
+            },
+            Series {
+                label: "collective MSD / N".into(),
+                points: c.lag_ps.iter().copied().zip(c.collective_msd_per_atom_A2.iter().copied()).collect(),
+                line: true,
+                color: 3,
+                ..Series::default()
+            },
+            Series {
+                label: "GLS fit ± 1σ".into(),
+                points: ts.iter().map(|&t| (t, line(t))).collect(),
+                line: true,
+                band: Some(ts.iter().map(|&t| (t, line(t) - sd(t), line(t) + sd(t))).collect()),
+                color: 1,
+                ..Series::default()
+            },
+        ],
+        ..Figure::default()
     }
 }
 
@@ -138,6 +181,9 @@ fn main() {
         if let Some(path) = &args.json {
             let json = serde_json::to_vec_pretty(&analysis).context("serialising results")?;
             cli::write_atomic(path, &json)?;
+        }
+        if let Some(prefix) = &args.plot {
+            msd_figure(&analysis, &args.species).save(prefix)?;
         }
         Ok(())
     });

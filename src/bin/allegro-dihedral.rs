@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use allegro::cli;
 use allegro::diffusion::Selection;
 use allegro::dihedral::{moving_average, Tetrahedra, BODY_DIAGONALS};
+use allegro::plot::{Figure, Series as PlotSeries};
 use allegro::trajectory::{open_dump, Frame};
 use anyhow::Context;
 use clap::Parser;
@@ -45,6 +46,9 @@ struct Args {
     /// Write results as JSON
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Draw the first chosen pair's dihedrals and their window averages to PREFIX.png/.svg
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// Write the chosen pairs' time series as CSV (time_ps, pair, d1, d2, d3, avg1, avg2, avg3)
     #[arg(long)]
     csv: Option<PathBuf>,
@@ -224,6 +228,30 @@ fn main() {
                 }
             }
             cli::write_atomic(path, text.as_bytes())?;
+        }
+        if let (Some(prefix), Some(s)) = (&args.plot, series.first()) {
+            let mut fig = Figure {
+                title: format!("{} pair {} (atoms {} and {}), {} ps window", s.pair_type, s.pair, s.atom_ids[0], s.atom_ids[1], args.window),
+                x_label: "time (ps)".into(),
+                y_label: "dihedral (degrees)".into(),
+                ..Figure::default()
+            };
+            for k in 0..3 {
+                fig.series.push(PlotSeries {
+                    points: s.time_ps.iter().zip(&s.dihedrals_deg).map(|(t, d)| (*t, d[k])).collect(),
+                    line: true,
+                    color: 5,
+                    ..PlotSeries::default()
+                });
+                fig.series.push(PlotSeries {
+                    label: format!("dihedral {} ({} ps average)", k + 1, args.window),
+                    points: s.time_ps.iter().zip(&s.window_average_deg).map(|(t, d)| (*t, d[k])).collect(),
+                    line: true,
+                    color: k,
+                    ..PlotSeries::default()
+                });
+            }
+            fig.save(prefix)?;
         }
         if let Some(path) = &args.json {
             let out = Output { frames: times.len(), window_ps: args.window, pair_types, series };

@@ -2,7 +2,8 @@
 use std::path::PathBuf;
 
 use allegro::cli;
-use allegro::lattice::{analyse, Series, Settings};
+use allegro::lattice::{analyse, LatticeResult, Series as RunSeries, Settings};
+use allegro::plot::{Figure, Series};
 use allegro::trajectory::log::read_log;
 use allegro::trajectory::open_dump;
 use anyhow::Context;
@@ -42,12 +43,15 @@ struct Args {
     /// Write all results as JSON to this file
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Draw a, b, c against T with the T_C band to PREFIX.png/.svg
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// Log files, or dumps as DUMP:T
     #[arg(required = true)]
     inputs: Vec<String>,
 }
 
-fn from_log(path: &str, args: &Args) -> anyhow::Result<Series> {
+fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
     let log = read_log(path)?;
     if let Some(t) = &log.truncated {
         eprintln!("warning: {t}");
@@ -59,7 +63,7 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<Series> {
             vec!["Lx".into(), "Ly".into(), "Lz".into()],
         ],
     };
-    let mut series = Series { name: path.to_owned(), temperature: Vec::new(), lengths: Vec::new() };
+    let mut series = RunSeries { name: path.to_owned(), temperature: Vec::new(), lengths: Vec::new() };
     for block in &log.blocks {
         let Some(t) = block.column(&args.temp_column) else { continue };
         let Some(cols) = sets.iter().find_map(|s| {
@@ -82,9 +86,9 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<Series> {
     Ok(series)
 }
 
-fn from_dump(path: &str, temperature: f64) -> anyhow::Result<Series> {
+fn from_dump(path: &str, temperature: f64) -> anyhow::Result<RunSeries> {
     let mut source = open_dump(path)?;
-    let mut series = Series { name: path.to_owned(), temperature: Vec::new(), lengths: Vec::new() };
+    let mut series = RunSeries { name: path.to_owned(), temperature: Vec::new(), lengths: Vec::new() };
     while let Some(frame) = source.next_frame()? {
         series.temperature.push(temperature);
         series.lengths.push(frame.cell.lengths());
@@ -93,6 +97,35 @@ fn from_dump(path: &str, temperature: f64) -> anyhow::Result<Series> {
         eprintln!("warning: {t}");
     }
     Ok(series)
+}
+
+fn figure(r: &LatticeResult) -> Figure {
+    let pick = |k: usize| -> Series {
+        let (label, values): (&str, Vec<_>) = match k {
+            0 => ("a", r.runs.iter().map(|x| x.a_A).collect()),
+            1 => ("b", r.runs.iter().map(|x| x.b_A).collect()),
+            _ => ("c (unique axis)", r.runs.iter().map(|x| x.c_A).collect()),
+        };
+        Series {
+            label: label.into(),
+            points: r.runs.iter().zip(&values).map(|(x, v)| (x.temperature_K.value, v.value)).collect(),
+            y_err: Some(values.iter().map(|v| v.std).collect()),
+            markers: true,
+            color: k,
+            ..Series::default()
+        }
+    };
+    Figure {
+        title: match &r.T_C {
+            Some(t) => format!("lattice parameters, T_C = {:.1} ± {:.1} K", t.value, t.halfwidth),
+            None => "lattice parameters".into(),
+        },
+        x_label: "T (K)".into(),
+        y_label: "lattice parameter (Å)".into(),
+        series: (0..3).map(pick).collect(),
+        x_bands: r.T_C.iter().map(|t| (t.value - t.halfwidth, t.value + t.halfwidth, "T_C".to_string())).collect(),
+        ..Figure::default()
+    }
 }
 
 fn main() {
@@ -145,6 +178,9 @@ fn main() {
         }
         if let Some(path) = &args.json {
             cli::write_atomic(path, &serde_json::to_vec_pretty(&result).context("serialising")?)?;
+        }
+        if let Some(prefix) = &args.plot {
+            figure(&result).save(prefix)?;
         }
         Ok(())
     });

@@ -1,0 +1,205 @@
+//! Figures for papers: PNG (for a quick look) and SVG (for editing), same content. Text uses
+//! DejaVu Sans compiled into the binary, so no system fonts are needed.
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// A set of points drawn as a line or markers, optionally with y error bars and a shaded band.
+#[derive(Clone, Debug, Default)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+    pub markers: bool,
+    pub line: bool,
+    /// One-sigma y errors, one per point.
+    pub y_err: Option<Vec<f64>>,
+    /// Shaded band (x, low, high).
+    pub band: Option<Vec<(f64, f64, f64)>>,
+    /// Palette index.
+    pub color: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Figure {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_x: bool,
+    pub log_y: bool,
+    pub series: Vec<Series>,
+    /// Vertical shaded bands (x low, x high, label), e.g. T_C +- half-width.
+    pub x_bands: Vec<(f64, f64, String)>,
+}
+
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(100, 100, 100),
+];
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            include_bytes!("../assets/fonts/DejaVuSans.ttf"),
+        );
+    });
+}
+
+fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite() && (!log || *v > 0.0))
+        .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(v), h.max(v)));
+    if lo > hi {
+        return (if log { 1.0 } else { 0.0 }, if log { 10.0 } else { 1.0 });
+    }
+    if log {
+        (lo / 1.3, hi * 1.3)
+    } else {
+        let pad = ((hi - lo) * 0.06).max(hi.abs().max(1e-300) * 1e-6);
+        (lo - pad, hi + pad)
+    }
+}
+
+impl Figure {
+    fn x_range(&self) -> (f64, f64) {
+        let xs = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).chain(self.x_bands.iter().flat_map(|b| [b.0, b.1]));
+        range(xs, self.log_x)
+    }
+
+    fn y_range(&self) -> (f64, f64) {
+        let ys = self.series.iter().flat_map(|s| {
+            let err = s.y_err.clone().unwrap_or_default();
+            let pts: Vec<f64> = s
+                .points
+                .iter()
+                .enumerate()
+                .flat_map(|(i, p)| {
+                    let e = err.get(i).copied().unwrap_or(0.0);
+                    [p.1 - e, p.1 + e]
+                })
+                .collect();
+            let band: Vec<f64> = s.band.iter().flatten().flat_map(|b| [b.1, b.2]).collect();
+            pts.into_iter().chain(band)
+        });
+        range(ys, self.log_y)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+        root.fill(&WHITE).map_err(e)?;
+        let (x0, x1) = self.x_range();
+        let (y0, y1) = self.y_range();
+        let mut builder = ChartBuilder::on(&root);
+        builder
+            .caption(&self.title, ("sans-serif", 22))
+            .margin(18)
+            .x_label_area_size(48)
+            .y_label_area_size(78);
+        macro_rules! body {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc(&self.x_label)
+                    .y_desc(&self.y_label)
+                    .label_style(("sans-serif", 15))
+                    .axis_desc_style(("sans-serif", 17))
+                    .light_line_style(WHITE.mix(0.0))
+                    .draw()
+                    .map_err(e)?;
+                for (lo, hi, label) in &self.x_bands {
+                    let c = PALETTE[5].mix(0.08);
+                    chart
+                        .draw_series(std::iter::once(Rectangle::new([(*lo, y0), (*hi, y1)], c.filled())))
+                        .map_err(e)?
+                        .label(label.clone())
+                        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], c.filled()));
+                }
+                for s in &self.series {
+                    let color = PALETTE[s.color % PALETTE.len()];
+                    if let Some(band) = &s.band {
+                        let upper: Vec<(f64, f64)> = band.iter().map(|b| (b.0, b.2)).collect();
+                        let lower: Vec<(f64, f64)> = band.iter().rev().map(|b| (b.0, b.1)).collect();
+                        let poly: Vec<(f64, f64)> = upper.into_iter().chain(lower).collect();
+                        chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled()))).map_err(e)?;
+                    }
+                    if let Some(err) = &s.y_err {
+                        chart
+                            .draw_series(s.points.iter().zip(err).map(|(p, d)| {
+                                ErrorBar::new_vertical(p.0, p.1 - d, p.1, p.1 + d, color.stroke_width(1), 6)
+                            }))
+                            .map_err(e)?;
+                    }
+                    let mut legend_done = false;
+                    if s.line {
+                        let anno = chart
+                            .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))
+                            .map_err(e)?;
+                        if !s.label.is_empty() {
+                            anno.label(s.label.clone())
+                                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+                            legend_done = true;
+                        }
+                    }
+                    if s.markers {
+                        let anno = chart
+                            .draw_series(s.points.iter().map(|p| Circle::new(*p, 4, color.filled())))
+                            .map_err(e)?;
+                        if !s.label.is_empty() && !legend_done {
+                            anno.label(s.label.clone()).legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
+                        }
+                    }
+                }
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK.mix(0.3))
+                    .label_font(("sans-serif", 14))
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .draw()
+                    .map_err(e)?;
+            }};
+        }
+        match (self.log_x, self.log_y) {
+            (false, false) => body!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?),
+            (true, false) => body!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(e)?),
+            (false, true) => body!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(e)?),
+            (true, true) => body!(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale()).map_err(e)?),
+        }
+        root.present().map_err(e)?;
+        Ok(())
+    }
+
+    /// Writes PREFIX.png and PREFIX.svg (through temporary files and renames).
+    pub fn save(&self, prefix: &Path) -> anyhow::Result<()> {
+        register_font();
+        let size = (900, 620);
+        for ext in ["png", "svg"] {
+            let path = prefix.with_extension(ext);
+            // the PNG encoder picks the format from the extension: keep it last
+            let name = prefix.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let tmp = path.with_file_name(format!(".{name}.tmp{}.{ext}", std::process::id()));
+            let result = if ext == "png" {
+                self.draw(BitMapBackend::new(&tmp, size).into_drawing_area())
+            } else {
+                self.draw(SVGBackend::new(&tmp, size).into_drawing_area())
+            };
+            result.map_err(|m| {
+                let _ = std::fs::remove_file(&tmp);
+                anyhow::anyhow!("cannot draw {}: {m}", path.display())
+            })?;
+            std::fs::rename(&tmp, &path).map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! allegro-diffusion -> allegro-arrhenius on synthetic walks whose D follows an Arrhenius law
+//! with known Ea and A; figures are written as PNG and SVG.
+mod common;
+
+use std::process::Command;
+
+use common::{random_walks, write_dump, Box3, Rng, WalkSpec};
+
+const KB: f64 = 8.617_333_262e-5;
+
+#[test]
+fn recovers_known_activation_energy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ea, a) = (0.12, 1.0); // eV, A^2/ps
+    let mut inputs = Vec::new();
+    for (k, t) in [400.0, 500.0, 600.0, 700.0].into_iter().enumerate() {
+        let d = a * (-ea / (KB * t)).exp();
+        let spec = WalkSpec { atoms: 60, frames: 400, dt: 1.0, d_own: [d; 3], d_shared: 0.0, boxes: Box::new(|_| Box3::cubic(10.0)) };
+        let mut rng = Rng::new(77 + k as u64);
+        let frames = random_walks(&spec, &mut rng);
+        let dump = dir.path().join(format!("T{t}.dump"));
+        write_dump(&dump, &frames, &vec![1; 60], "x", &mut rng);
+        let json = dir.path().join(format!("T{t}.json"));
+        let plot = dir.path().join(format!("msd{t}"));
+        let out = Command::new(env!("CARGO_BIN_EXE_allegro-diffusion"))
+            .args(["--timestep", "0.1", "--species", "1", "--temperature", &t.to_string(), "--json"])
+            .arg(&json)
+            .arg("--plot")
+            .arg(&plot)
+            .arg(&dump)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(plot.with_extension("png").exists() && plot.with_extension("svg").exists());
+        inputs.push(json);
+    }
+    let fit = dir.path().join("fit.json");
+    let plot = dir.path().join("arrhenius");
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-arrhenius"))
+        .arg("--json")
+        .arg(&fit)
+        .arg("--plot")
+        .arg(&plot)
+        .args(&inputs)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Ea = "), "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&fit).unwrap()).unwrap();
+    let (got, std) = (v["Ea_eV"]["value"].as_f64().unwrap(), v["Ea_eV"]["std"].as_f64().unwrap());
+    assert!((got - ea).abs() < 3.0 * std, "Ea {got} ± {std} vs {ea}");
+    assert!(std < 0.02, "Ea std {std}");
+    // A in cm^2/s: 1 A^2/ps = 1e-4 cm^2/s
+    let pre = v["A"]["value"].as_f64().unwrap();
+    assert!((pre.ln() - (a * 1e-4f64).ln()).abs() < 3.0 * v["ln_A"]["std"].as_f64().unwrap());
+    let png = std::fs::read(plot.with_extension("png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+    let svg = std::fs::read_to_string(plot.with_extension("svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("Ea = "));
+    // keep a copy for a human look when asked
+    if let Ok(out) = std::env::var("ALLEGRO_KEEP_FIGURES") {
+        for f in ["arrhenius.png", "msd600.png"] {
+            std::fs::copy(dir.path().join(f), std::path::Path::new(&out).join(f)).unwrap();
+        }
+    }
+}
