@@ -54,6 +54,6 @@ frac = at.get_scaled_positions()
 sym = at.get_chemical_symbols()
 print("Wyckoff (first Na 4d, first S 8e):",
       [np.round(frac[i], 5).tolist() for i in range(len(at)) if sym[i] in ("Na", "S")][:9])
-print("TETRA_PARAMS =", dict(a=round(a, 4), c=round(c, 4), z_na=round(float(at.info.get("z", 0)), 5)))
-np.set_printoptions(precision=5, suppress=True)
-print(frac)
+
+
+

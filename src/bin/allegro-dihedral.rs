@@ -148,7 +148,7 @@ fn main() {
             for (p, &(_, a, b)) in all_pairs.iter().enumerate() {
                 values[p].push(tets.dihedrals(&f, a, b));
             }
-            times.push((f.timestep - t0) as f64 * args.timestep);
+            times.push((f.timestep as i128 - t0 as i128) as f64 * args.timestep);
             bar.set_position(source.bytes_read());
             frame = source.next_frame()?;
         }

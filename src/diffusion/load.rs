@@ -153,8 +153,9 @@ pub fn load_run(
     if n < 2 {
         return Err(fail("only one frame: need a trajectory".into()));
     }
-    let step = timesteps[1] - timesteps[0];
-    if let Some(w) = timesteps.windows(2).find(|w| w[1] - w[0] != step || step <= 0) {
+    // i128: timesteps are user data and may be anything an i64 holds
+    let step = timesteps[1] as i128 - timesteps[0] as i128;
+    if let Some(w) = timesteps.windows(2).find(|w| w[1] as i128 - w[0] as i128 != step || step <= 0) {
         return Err(fail(format!(
             "frames must be equally spaced in time: timestep {} follows {} but the first interval is {step} (repeated frames from a restart?)",
             w[1], w[0]

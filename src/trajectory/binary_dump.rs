@@ -82,13 +82,19 @@ impl BinaryDumpReader {
         Ok(i64::from_ne_bytes(b))
     }
 
+    /// Reads n doubles in blocks, so that a corrupt count cannot allocate more than the file holds.
     fn f64s(&mut self, n: usize) -> std::result::Result<Vec<f64>, Stop> {
-        let mut raw = vec![0u8; n * 8];
-        self.bytes(&mut raw)?;
-        Ok(raw
-            .chunks_exact(8)
-            .map(|c| f64::from_ne_bytes(c.try_into().unwrap()))
-            .collect())
+        const BLOCK: usize = 1 << 16;
+        let mut out = Vec::with_capacity(n.min(BLOCK));
+        let mut raw = vec![0u8; 8 * n.min(BLOCK)];
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(BLOCK);
+            self.bytes(&mut raw[..8 * k])?;
+            out.extend(raw[..8 * k].chunks_exact(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())));
+            left -= k;
+        }
+        Ok(out)
     }
 
     fn text(&mut self, what: &str) -> std::result::Result<String, Stop> {
@@ -110,7 +116,7 @@ impl BinaryDumpReader {
                     .into(),
             ));
         }
-        let len = (-first) as usize;
+        let len = first.unsigned_abs() as usize;
         if len > 64 {
             return Err(self.error("not a LAMMPS dump (no ITEM: header, no binary magic)".into()));
         }

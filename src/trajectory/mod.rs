@@ -128,7 +128,22 @@ pub(crate) fn open_maybe_gzip(path: &Path) -> Result<(Box<dyn BufRead + Send>, C
 /// Opens a dump of any supported kind, detected from its content.
 pub fn open_dump(path: impl AsRef<Path>) -> Result<Box<dyn FrameSource>> {
     let path = path.as_ref();
-    let (mut input, count) = open_maybe_gzip(path)?;
+    let (input, count) = open_maybe_gzip(path)?;
+    dump_from(path, input, count)
+}
+
+/// A dump held in memory (fuzzing, tests); `label` names it in errors.
+pub fn dump_from_bytes(label: &str, bytes: Vec<u8>) -> Result<Box<dyn FrameSource>> {
+    let count: Counter = Default::default();
+    let input: Box<dyn BufRead + Send> = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(std::io::Cursor::new(bytes))))
+    } else {
+        Box::new(std::io::Cursor::new(bytes))
+    };
+    dump_from(Path::new(label), input, count)
+}
+
+fn dump_from(path: &Path, mut input: Box<dyn BufRead + Send>, count: Counter) -> Result<Box<dyn FrameSource>> {
     let head = input.fill_buf().map_err(|source| ReadError::Io {
         path: path.to_owned(),
         source,
