@@ -45,11 +45,19 @@ pub fn fit(points: &[Point]) -> Result<ArrheniusFit, ArrheniusError> {
         return Err(ArrheniusError::TooFew(points.len()));
     }
     for p in points {
-        if !(p.value > 0.0 && p.std > 0.0 && p.value.is_finite() && p.std.is_finite() && p.temperature_K > 0.0) {
+        if !(p.value > 0.0
+            && p.std > 0.0
+            && p.value.is_finite()
+            && p.std.is_finite()
+            && p.temperature_K > 0.0)
+        {
             return Err(ArrheniusError::BadPoint(p.temperature_K));
         }
     }
-    if points.iter().all(|p| p.temperature_K == points[0].temperature_K) {
+    if points
+        .iter()
+        .all(|p| p.temperature_K == points[0].temperature_K)
+    {
         return Err(ArrheniusError::SameTemperature(points[0].temperature_K));
     }
     // y = ln v, x = -1/(k T): y = ln A + Ea x
@@ -77,9 +85,18 @@ pub fn fit(points: &[Point]) -> Result<ArrheniusFit, ArrheniusError> {
         .sum();
     let dof = points.len() as f64 - 2.0;
     Ok(ArrheniusFit {
-        Ea_eV: Estimate { value: ea, std: var_ea.sqrt() },
-        A: Estimate { value: ln_a.exp(), std: ln_a.exp() * var_ln_a.sqrt() },
-        ln_A: Estimate { value: ln_a, std: var_ln_a.sqrt() },
+        Ea_eV: Estimate {
+            value: ea,
+            std: var_ea.sqrt(),
+        },
+        A: Estimate {
+            value: ln_a.exp(),
+            std: ln_a.exp() * var_ln_a.sqrt(),
+        },
+        ln_A: Estimate {
+            value: ln_a,
+            std: var_ln_a.sqrt(),
+        },
         correlation: cov / (var_ea * var_ln_a).sqrt(),
         reduced_chi2: if dof > 0.0 { chi2 / dof } else { f64::NAN },
         points: points.to_vec(),
@@ -97,7 +114,11 @@ mod tests {
             .iter()
             .map(|&t| {
                 let v = a * (-ea / (K_B_EV * t)).exp();
-                Point { temperature_K: t, value: v, std: 0.05 * v }
+                Point {
+                    temperature_K: t,
+                    value: v,
+                    std: 0.05 * v,
+                }
             })
             .collect();
         let f = fit(&pts).unwrap();

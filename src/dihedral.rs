@@ -48,10 +48,16 @@ impl Tetrahedra {
         let centres: Vec<usize> = (0..frame.len()).filter(|&i| is_centre(i)).collect();
         let ligand_atoms: Vec<usize> = (0..frame.len()).filter(|&i| is_ligand(i)).collect();
         if centres.len() < 2 {
-            return Err(format!("found {} tetrahedron centres, need at least 2", centres.len()));
+            return Err(format!(
+                "found {} tetrahedron centres, need at least 2",
+                centres.len()
+            ));
         }
         if ligand_atoms.len() < 4 {
-            return Err(format!("found {} ligand atoms, need at least 4", ligand_atoms.len()));
+            return Err(format!(
+                "found {} ligand atoms, need at least 4",
+                ligand_atoms.len()
+            ));
         }
         let mut ligands = Vec::with_capacity(centres.len());
         for &c in &centres {
@@ -103,7 +109,12 @@ impl Tetrahedra {
         if pairs.iter().all(|p| p.is_empty()) {
             return Err("no centre has a partner along the requested <111> direction(s)".into());
         }
-        Ok(Tetrahedra { centres, ligands, pairs, directions })
+        Ok(Tetrahedra {
+            centres,
+            ligands,
+            pairs,
+            directions,
+        })
     }
 
     /// The three dihedrals (degrees) of pair `(a, b)` in `frame`, in the order of A's ligands
@@ -115,10 +126,15 @@ impl Tetrahedra {
         let axis = cell.minimum_image(sub(x[cb], x[ca]));
         let u = axis.map(|c| c / norm(axis));
         let arms = |centre: usize, ligs: &[usize; 4]| -> Vec<[f64; 3]> {
-            let mut v: Vec<[f64; 3]> = ligs.iter().map(|&l| cell.minimum_image(sub(x[l], x[centre]))).collect();
+            let mut v: Vec<[f64; 3]> = ligs
+                .iter()
+                .map(|&l| cell.minimum_image(sub(x[l], x[centre])))
+                .collect();
             // drop the ligand most nearly along the axis (either way)
             let on = (0..4)
-                .max_by(|&i, &j| (dot(v[i], u).abs() / norm(v[i])).total_cmp(&(dot(v[j], u).abs() / norm(v[j]))))
+                .max_by(|&i, &j| {
+                    (dot(v[i], u).abs() / norm(v[i])).total_cmp(&(dot(v[j], u).abs() / norm(v[j])))
+                })
                 .unwrap();
             v.remove(on);
             v
@@ -126,7 +142,11 @@ impl Tetrahedra {
         let (sa, sb) = (arms(ca, &self.ligands[a]), arms(cb, &self.ligands[b]));
         // azimuth about the axis
         let e1 = {
-            let t = if u[0].abs() < 0.9 { [1.0, 0.0, 0.0] } else { [0.0, 1.0, 0.0] };
+            let t = if u[0].abs() < 0.9 {
+                [1.0, 0.0, 0.0]
+            } else {
+                [0.0, 1.0, 0.0]
+            };
             let p = cross(u, t);
             p.map(|c| c / norm(p))
         };
@@ -156,7 +176,12 @@ impl Tetrahedra {
 }
 
 /// The four <111> directions (body diagonals) of an axis-aligned cubic/tetragonal cell.
-pub const BODY_DIAGONALS: [[f64; 3]; 4] = [[1.0, 1.0, 1.0], [-1.0, 1.0, 1.0], [1.0, -1.0, 1.0], [1.0, 1.0, -1.0]];
+pub const BODY_DIAGONALS: [[f64; 3]; 4] = [
+    [1.0, 1.0, 1.0],
+    [-1.0, 1.0, 1.0],
+    [1.0, -1.0, 1.0],
+    [1.0, 1.0, -1.0],
+];
 
 /// Centred moving average with a window of `w` samples (shorter at the ends).
 pub fn moving_average(x: &[f64], w: usize) -> Vec<f64> {

@@ -89,8 +89,15 @@ pub struct LatticeResult {
 fn mean_std(v: &[f64]) -> Estimate {
     let n = v.len() as f64;
     let m = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 { v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    Estimate { value: m, std: var.sqrt() }
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    Estimate {
+        value: m,
+        std: var.sqrt(),
+    }
 }
 
 /// Statistical inefficiency g = 1 + 2 sum_t (1 - t/n) C(t), summed until C drops below 0.
@@ -106,7 +113,12 @@ pub fn statistical_inefficiency(x: &[f64]) -> f64 {
     }
     let mut g = 1.0;
     for t in 1..n - 1 {
-        let c = x[..n - t].iter().zip(&x[t..]).map(|(a, b)| (a - m) * (b - m)).sum::<f64>() / ((n - t) as f64 * var);
+        let c = x[..n - t]
+            .iter()
+            .zip(&x[t..])
+            .map(|(a, b)| (a - m) * (b - m))
+            .sum::<f64>()
+            / ((n - t) as f64 * var);
         if c <= 0.0 {
             break;
         }
@@ -155,7 +167,11 @@ fn tetragonality(l: &[f64; 3]) -> (f64, usize) {
 }
 
 fn phase_of(rows: &[[f64; 3]], threshold: f64) -> (Phase, f64) {
-    let tet = rows.iter().filter(|l| tetragonality(l).0 > threshold).count() as f64 / rows.len() as f64;
+    let tet = rows
+        .iter()
+        .filter(|l| tetragonality(l).0 > threshold)
+        .count() as f64
+        / rows.len() as f64;
     let phase = if tet >= 0.9 {
         Phase::Tetragonal
     } else if tet <= 0.1 {
@@ -169,9 +185,16 @@ fn phase_of(rows: &[[f64; 3]], threshold: f64) -> (Phase, f64) {
 pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, String> {
     let n = series.lengths.len();
     if n < 10 {
-        return Err(format!("{}: only {n} thermo rows, need at least 10", series.name));
+        return Err(format!(
+            "{}: only {n} thermo rows, need at least 10",
+            series.name
+        ));
     }
-    let per_cell: Vec<[f64; 3]> = series.lengths.iter().map(|l| std::array::from_fn(|d| l[d] / settings.reps[d])).collect();
+    let per_cell: Vec<[f64; 3]> = series
+        .lengths
+        .iter()
+        .map(|l| std::array::from_fn(|d| l[d] / settings.reps[d]))
+        .collect();
     let volume: Vec<f64> = per_cell.iter().map(|l| l[0] * l[1] * l[2]).collect();
     let cut = match settings.equilibration {
         Some(f) => ((n as f64 * f) as usize).min(n - 5),
@@ -191,7 +214,11 @@ pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, St
     let unique = (0..3).max_by_key(|&k| votes[k]).unwrap();
     let (o1, o2) = ((unique + 1) % 3, (unique + 2) % 3);
     let series_of = |d: usize| production.iter().map(|l| l[d]).collect::<Vec<f64>>();
-    let (a, b, c) = (mean_std(&series_of(o1)), mean_std(&series_of(o2)), mean_std(&series_of(unique)));
+    let (a, b, c) = (
+        mean_std(&series_of(o1)),
+        mean_std(&series_of(o2)),
+        mean_std(&series_of(unique)),
+    );
     Ok(RunResult {
         name: series.name.clone(),
         temperature_K: mean_std(&series.temperature[cut..]),
@@ -224,9 +251,20 @@ pub fn transition(runs: &[RunResult]) -> (Option<TransitionTemperature>, Vec<Str
             }
         }
     }
-    let disputed = |r: &RunResult| runs.iter().any(|s| (temp(r) - temp(s)).abs() < 2.0 && r.phase != s.phase);
-    let tet = runs.iter().filter(|r| r.phase == Phase::Tetragonal && !disputed(r)).map(temp).fold(f64::NAN, f64::max);
-    let cub = runs.iter().filter(|r| r.phase == Phase::Cubic && !disputed(r)).map(temp).fold(f64::NAN, f64::min);
+    let disputed = |r: &RunResult| {
+        runs.iter()
+            .any(|s| (temp(r) - temp(s)).abs() < 2.0 && r.phase != s.phase)
+    };
+    let tet = runs
+        .iter()
+        .filter(|r| r.phase == Phase::Tetragonal && !disputed(r))
+        .map(temp)
+        .fold(f64::NAN, f64::max);
+    let cub = runs
+        .iter()
+        .filter(|r| r.phase == Phase::Cubic && !disputed(r))
+        .map(temp)
+        .fold(f64::NAN, f64::min);
     if tet.is_nan() || cub.is_nan() {
         warnings.push("T_C needs at least one clearly tetragonal and one clearly cubic run".into());
         return (None, warnings);
@@ -237,12 +275,25 @@ pub fn transition(runs: &[RunResult]) -> (Option<TransitionTemperature>, Vec<Str
         ));
         return (None, warnings);
     }
-    (Some(TransitionTemperature { value: (tet + cub) / 2.0, halfwidth: (cub - tet) / 2.0 }), warnings)
+    (
+        Some(TransitionTemperature {
+            value: (tet + cub) / 2.0,
+            halfwidth: (cub - tet) / 2.0,
+        }),
+        warnings,
+    )
 }
 
 pub fn analyse(series: &[Series], settings: &Settings) -> Result<LatticeResult, String> {
-    let mut runs = series.iter().map(|s| analyse_run(s, settings)).collect::<Result<Vec<_>, _>>()?;
+    let mut runs = series
+        .iter()
+        .map(|s| analyse_run(s, settings))
+        .collect::<Result<Vec<_>, _>>()?;
     runs.sort_by(|a, b| a.temperature_K.value.total_cmp(&b.temperature_K.value));
     let (t_c, warnings) = transition(&runs);
-    Ok(LatticeResult { runs, T_C: t_c, warnings })
+    Ok(LatticeResult {
+        runs,
+        T_C: t_c,
+        warnings,
+    })
 }

@@ -6,18 +6,21 @@
 //! * [`graph`]: ghost atoms and neighbour lists for periodic cells (what LAMMPS does for the plugin).
 //! * [`c_api`]: the C ABI used by the LAMMPS plugin in `cpp/`.
 
+// Index loops over the 3 Cartesian components read better than iterator chains here.
+#![allow(clippy::needless_range_loop)]
+
 pub mod arrhenius;
 pub mod c_api;
 pub mod cli;
 pub mod diffusion;
 pub mod dihedral;
-pub mod trajectory;
-pub mod unwrap;
 pub mod error;
 pub mod graph;
 pub mod lattice;
 pub mod model;
 pub mod plot;
+pub mod trajectory;
+pub mod unwrap;
 
 pub use error::Error;
 pub use model::{Metadata, Model, ModelDtype, NeighbourList, Output, System};

@@ -69,7 +69,11 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
 
 impl Figure {
     fn x_range(&self) -> (f64, f64) {
-        let xs = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).chain(self.x_bands.iter().flat_map(|b| [b.0, b.1]));
+        let xs = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .chain(self.x_bands.iter().flat_map(|b| [b.0, b.1]));
         range(xs, self.log_x)
     }
 
@@ -120,43 +124,68 @@ impl Figure {
                 for (lo, hi, label) in &self.x_bands {
                     let c = PALETTE[5].mix(0.08);
                     chart
-                        .draw_series(std::iter::once(Rectangle::new([(*lo, y0), (*hi, y1)], c.filled())))
+                        .draw_series(std::iter::once(Rectangle::new(
+                            [(*lo, y0), (*hi, y1)],
+                            c.filled(),
+                        )))
                         .map_err(e)?
                         .label(label.clone())
-                        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], c.filled()));
+                        .legend(move |(x, y)| {
+                            Rectangle::new([(x, y - 5), (x + 16, y + 5)], c.filled())
+                        });
                 }
                 for s in &self.series {
                     let color = PALETTE[s.color % PALETTE.len()];
                     if let Some(band) = &s.band {
                         let upper: Vec<(f64, f64)> = band.iter().map(|b| (b.0, b.2)).collect();
-                        let lower: Vec<(f64, f64)> = band.iter().rev().map(|b| (b.0, b.1)).collect();
+                        let lower: Vec<(f64, f64)> =
+                            band.iter().rev().map(|b| (b.0, b.1)).collect();
                         let poly: Vec<(f64, f64)> = upper.into_iter().chain(lower).collect();
-                        chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled()))).map_err(e)?;
+                        chart
+                            .draw_series(std::iter::once(Polygon::new(
+                                poly,
+                                color.mix(0.2).filled(),
+                            )))
+                            .map_err(e)?;
                     }
                     if let Some(err) = &s.y_err {
                         chart
                             .draw_series(s.points.iter().zip(err).map(|(p, d)| {
-                                ErrorBar::new_vertical(p.0, p.1 - d, p.1, p.1 + d, color.stroke_width(1), 6)
+                                ErrorBar::new_vertical(
+                                    p.0,
+                                    p.1 - d,
+                                    p.1,
+                                    p.1 + d,
+                                    color.stroke_width(1),
+                                    6,
+                                )
                             }))
                             .map_err(e)?;
                     }
                     let mut legend_done = false;
                     if s.line {
                         let anno = chart
-                            .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))
+                            .draw_series(LineSeries::new(
+                                s.points.iter().copied(),
+                                color.stroke_width(2),
+                            ))
                             .map_err(e)?;
                         if !s.label.is_empty() {
-                            anno.label(s.label.clone())
-                                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+                            anno.label(s.label.clone()).legend(move |(x, y)| {
+                                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                            });
                             legend_done = true;
                         }
                     }
                     if s.markers {
                         let anno = chart
-                            .draw_series(s.points.iter().map(|p| Circle::new(*p, 4, color.filled())))
+                            .draw_series(
+                                s.points.iter().map(|p| Circle::new(*p, 4, color.filled())),
+                            )
                             .map_err(e)?;
                         if !s.label.is_empty() && !legend_done {
-                            anno.label(s.label.clone()).legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
+                            anno.label(s.label.clone())
+                                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
                         }
                     }
                 }
@@ -172,9 +201,15 @@ impl Figure {
         }
         match (self.log_x, self.log_y) {
             (false, false) => body!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?),
-            (true, false) => body!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(e)?),
-            (false, true) => body!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(e)?),
-            (true, true) => body!(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale()).map_err(e)?),
+            (true, false) => body!(builder
+                .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+                .map_err(e)?),
+            (false, true) => body!(builder
+                .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+                .map_err(e)?),
+            (true, true) => body!(builder
+                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .map_err(e)?),
         }
         root.present().map_err(e)?;
         Ok(())
@@ -187,7 +222,10 @@ impl Figure {
         for ext in ["png", "svg"] {
             let path = prefix.with_extension(ext);
             // the PNG encoder picks the format from the extension: keep it last
-            let name = prefix.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = prefix
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let tmp = path.with_file_name(format!(".{name}.tmp{}.{ext}", std::process::id()));
             let result = if ext == "png" {
                 self.draw(BitMapBackend::new(&tmp, size).into_drawing_area())
@@ -198,7 +236,8 @@ impl Figure {
                 let _ = std::fs::remove_file(&tmp);
                 anyhow::anyhow!("cannot draw {}: {m}", path.display())
             })?;
-            std::fs::rename(&tmp, &path).map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
+            std::fs::rename(&tmp, &path)
+                .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
         }
         Ok(())
     }

@@ -21,7 +21,11 @@ pub fn wrap(cell: &Cell, x: [f64; 3]) -> [f64; 3] {
 impl Unwrapper {
     /// Starts from the first frame's positions wrapped into its cell.
     pub fn new(first: &Frame) -> Unwrapper {
-        let wrapped: Vec<[f64; 3]> = first.positions.iter().map(|&x| wrap(&first.cell, x)).collect();
+        let wrapped: Vec<[f64; 3]> = first
+            .positions
+            .iter()
+            .map(|&x| wrap(&first.cell, x))
+            .collect();
         Unwrapper {
             unwrapped: wrapped.clone(),
             previous: wrapped,

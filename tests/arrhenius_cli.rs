@@ -15,7 +15,14 @@ fn recovers_known_activation_energy() {
     let mut inputs = Vec::new();
     for (k, t) in [400.0, 500.0, 600.0, 700.0].into_iter().enumerate() {
         let d = a * (-ea / (KB * t)).exp();
-        let spec = WalkSpec { atoms: 60, frames: 400, dt: 1.0, d_own: [d; 3], d_shared: 0.0, boxes: Box::new(|_| Box3::cubic(10.0)) };
+        let spec = WalkSpec {
+            atoms: 60,
+            frames: 400,
+            dt: 1.0,
+            d_own: [d; 3],
+            d_shared: 0.0,
+            boxes: Box::new(|_| Box3::cubic(10.0)),
+        };
         let mut rng = Rng::new(77 + k as u64);
         let frames = random_walks(&spec, &mut rng);
         let dump = dir.path().join(format!("T{t}.dump"));
@@ -23,14 +30,26 @@ fn recovers_known_activation_energy() {
         let json = dir.path().join(format!("T{t}.json"));
         let plot = dir.path().join(format!("msd{t}"));
         let out = Command::new(env!("CARGO_BIN_EXE_allegro-diffusion"))
-            .args(["--timestep", "0.1", "--species", "1", "--temperature", &t.to_string(), "--json"])
+            .args([
+                "--timestep",
+                "0.1",
+                "--species",
+                "1",
+                "--temperature",
+                &t.to_string(),
+                "--json",
+            ])
             .arg(&json)
             .arg("--plot")
             .arg(&plot)
             .arg(&dump)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(plot.with_extension("png").exists() && plot.with_extension("svg").exists());
         inputs.push(json);
     }
@@ -45,10 +64,17 @@ fn recovers_known_activation_energy() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("Ea = "), "{stdout}");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&fit).unwrap()).unwrap();
-    let (got, std) = (v["Ea_eV"]["value"].as_f64().unwrap(), v["Ea_eV"]["std"].as_f64().unwrap());
+    let (got, std) = (
+        v["Ea_eV"]["value"].as_f64().unwrap(),
+        v["Ea_eV"]["std"].as_f64().unwrap(),
+    );
     assert!((got - ea).abs() < 3.0 * std, "Ea {got} ± {std} vs {ea}");
     assert!(std < 0.02, "Ea std {std}");
     // A in cm^2/s: 1 A^2/ps = 1e-4 cm^2/s

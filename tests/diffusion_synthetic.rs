@@ -25,7 +25,10 @@ struct Tally {
 
 impl Tally {
     fn new() -> Tally {
-        Tally { z: Vec::new(), rel: Vec::new() }
+        Tally {
+            z: Vec::new(),
+            rel: Vec::new(),
+        }
     }
     fn add(&mut self, value: f64, std: f64, truth: f64) {
         self.z.push((value - truth) / std);
@@ -41,9 +44,15 @@ impl Tally {
             self.z.len(),
             spread / n.sqrt()
         );
-        assert!((0.60..=0.76).contains(&inside), "{what}: fraction within 1 std = {inside:.3}");
+        assert!(
+            (0.60..=0.76).contains(&inside),
+            "{what}: fraction within 1 std = {inside:.3}"
+        );
         // unbiased: the mean relative error is compatible with zero (4 standard errors)
-        assert!(bias.abs() < 4.0 * spread / n.sqrt(), "{what}: relative bias {bias:.4}");
+        assert!(
+            bias.abs() < 4.0 * spread / n.sqrt(),
+            "{what}: relative bias {bias:.4}"
+        );
     }
 }
 
@@ -65,7 +74,8 @@ fn independent_walks_unbiased_and_calibrated() {
     };
     let (mut tracer, mut collective) = (Tally::new(), Tally::new());
     for seed in 0..300 {
-        let a: Analysis = analyse(&[run_of(&spec, seed, dir.path())], &Settings::default()).unwrap();
+        let a: Analysis =
+            analyse(&[run_of(&spec, seed, dir.path())], &Settings::default()).unwrap();
         tracer.add(a.d.value, a.d.std, cm2(d));
         collective.add(a.d_sigma.value, a.d_sigma.std, cm2(d));
     }
@@ -91,7 +101,9 @@ fn correlated_pairs_known_haven_ratio() {
     let (d_true, ds_true) = (own + shared, own + 2.0 * shared);
     let (mut tracer, mut collective, mut haven) = (Tally::new(), Tally::new(), Vec::new());
     for seed in 0..150 {
-        let runs: Vec<Run> = (0..4).map(|r| run_of(&spec, 1000 + 4 * seed + r, dir.path())).collect();
+        let runs: Vec<Run> = (0..4)
+            .map(|r| run_of(&spec, 1000 + 4 * seed + r, dir.path()))
+            .collect();
         let a = analyse(&runs, &Settings::default()).unwrap();
         assert_eq!(a.runs, 4);
         tracer.add(a.d.value, a.d.std, cm2(d_true));
@@ -101,8 +113,14 @@ fn correlated_pairs_known_haven_ratio() {
     collective.check("pairs D_sigma (4 runs pooled)");
     haven.sort_by(f64::total_cmp);
     let median = haven[haven.len() / 2];
-    eprintln!("pairs: median Haven ratio {median:.3} (truth {:.3})", d_true / ds_true);
-    assert!((median - d_true / ds_true).abs() < 0.05, "median Haven ratio {median}");
+    eprintln!(
+        "pairs: median Haven ratio {median:.3} (truth {:.3})",
+        d_true / ds_true
+    );
+    assert!(
+        (median - d_true / ds_true).abs() < 0.05,
+        "median Haven ratio {median}"
+    );
     // The tracer covariance assumes independent atoms; pairs correlated at rho = 1/2 widen the
     // true spread by sqrt(1 + rho^2) = 1.12, which is why only the bias is asserted here.
     let bias = tracer.rel.iter().sum::<f64>() / tracer.rel.len() as f64;
@@ -121,11 +139,19 @@ fn anisotropic_walks_c_axis_and_ab_plane() {
         dt: 1.0,
         d_own: [d_ab, d_ab, d_c],
         d_shared: 0.0,
-        boxes: Box::new(|_| Box3 { lo: [0.0; 3], len: [12.0, 12.0, 12.5], tilt: [0.0; 3] }),
+        boxes: Box::new(|_| Box3 {
+            lo: [0.0; 3],
+            len: [12.0, 12.0, 12.5],
+            tilt: [0.0; 3],
+        }),
     };
     let (mut c, mut ab, mut all) = (Tally::new(), Tally::new(), Tally::new());
     for seed in 0..200 {
-        let a = analyse(&[run_of(&spec, 5000 + seed, dir.path())], &Settings::default()).unwrap();
+        let a = analyse(
+            &[run_of(&spec, 5000 + seed, dir.path())],
+            &Settings::default(),
+        )
+        .unwrap();
         assert_eq!(a.c_axis, 2);
         let get = |name: &str| a.directions.iter().find(|d| d.direction == name).unwrap().d;
         let (ec, eab) = (get("c"), get("ab"));
@@ -154,10 +180,21 @@ fn fluctuating_triclinic_cell_unbiased() {
             tilt: [1.5 * w, -0.8 + 0.1 * (t / 23.0).sin(), 0.6],
         }
     };
-    let spec = WalkSpec { atoms: 40, frames: 300, dt: 1.0, d_own: [d; 3], d_shared: 0.0, boxes: Box::new(boxes) };
+    let spec = WalkSpec {
+        atoms: 40,
+        frames: 300,
+        dt: 1.0,
+        d_own: [d; 3],
+        d_shared: 0.0,
+        boxes: Box::new(boxes),
+    };
     let mut tally = Tally::new();
     for seed in 0..300 {
-        let a = analyse(&[run_of(&spec, 9000 + seed, dir.path())], &Settings::default()).unwrap();
+        let a = analyse(
+            &[run_of(&spec, 9000 + seed, dir.path())],
+            &Settings::default(),
+        )
+        .unwrap();
         tally.add(a.d.value, a.d.std, cm2(d));
     }
     tally.check("D in a fluctuating triclinic cell");

@@ -14,7 +14,14 @@ const X: f64 = 0.187;
 /// Atoms of an n x n x n block of the I-43m cell: (type, Cartesian position, centre index).
 fn crystal(n: usize, w_every: usize) -> Vec<(i32, [f64; 3], Option<usize>)> {
     let s_sites = [[X, X, X], [-X, -X, X], [-X, X, -X], [X, -X, -X]];
-    let na_sites = [[0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0], [0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.5]];
+    let na_sites = [
+        [0.0, 0.5, 0.5],
+        [0.5, 0.0, 0.5],
+        [0.5, 0.5, 0.0],
+        [0.5, 0.0, 0.0],
+        [0.0, 0.5, 0.0],
+        [0.0, 0.0, 0.5],
+    ];
     let mut atoms = Vec::new();
     let mut centre = 0;
     for i in 0..n {
@@ -22,7 +29,11 @@ fn crystal(n: usize, w_every: usize) -> Vec<(i32, [f64; 3], Option<usize>)> {
             for k in 0..n {
                 let o = [i as f64, j as f64, k as f64];
                 for c in [[0.0; 3], [0.5; 3]] {
-                    let ty = if centre % w_every == w_every - 1 { 3 } else { 2 };
+                    let ty = if centre % w_every == w_every - 1 {
+                        3
+                    } else {
+                        2
+                    };
                     let p: [f64; 3] = std::array::from_fn(|d| (o[d] + c[d]) * A);
                     atoms.push((ty, p, Some(centre)));
                     for s in s_sites {
@@ -42,7 +53,11 @@ fn crystal(n: usize, w_every: usize) -> Vec<(i32, [f64; 3], Option<usize>)> {
 /// Rotates each tetrahedron's S about [111] through its centre by angle(centre) degrees.
 fn rotate(atoms: &[(i32, [f64; 3], Option<usize>)], angle: &dyn Fn(usize) -> f64) -> Vec<[f64; 3]> {
     let u = [1.0 / 3f64.sqrt(); 3];
-    let centres: Vec<[f64; 3]> = atoms.iter().filter(|a| a.0 == 2 || a.0 == 3).map(|a| a.1).collect();
+    let centres: Vec<[f64; 3]> = atoms
+        .iter()
+        .filter(|a| a.0 == 2 || a.0 == 3)
+        .map(|a| a.1)
+        .collect();
     atoms
         .iter()
         .map(|&(ty, p, c)| {
@@ -54,7 +69,11 @@ fn rotate(atoms: &[(i32, [f64; 3], Option<usize>)], angle: &dyn Fn(usize) -> f64
             let t = angle(c.unwrap()).to_radians();
             let (cos, sin) = (t.cos(), t.sin());
             let ud = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
-            let cr = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+            let cr = [
+                u[1] * v[2] - u[2] * v[1],
+                u[2] * v[0] - u[0] * v[2],
+                u[0] * v[1] - u[1] * v[0],
+            ];
             std::array::from_fn(|d| c0[d] + v[d] * cos + cr[d] * sin + u[d] * ud * (1.0 - cos))
         })
         .collect()
@@ -62,26 +81,51 @@ fn rotate(atoms: &[(i32, [f64; 3], Option<usize>)], angle: &dyn Fn(usize) -> f64
 
 /// Fractional coordinates in `bx` (wrapped later by the dump writer), shifted by `offset`.
 fn in_box(bx: &Box3, pos: &[[f64; 3]], offset: [f64; 3]) -> Vec<[f64; 3]> {
-    pos.iter().map(|p| bx.frac_vec(std::array::from_fn(|d| p[d] + offset[d]))).collect()
+    pos.iter()
+        .map(|p| bx.frac_vec(std::array::from_fn(|d| p[d] + offset[d])))
+        .collect()
 }
 
-fn run(case: &str, bx: Box3, frames: usize, angle: &dyn Fn(usize, usize) -> f64) -> serde_json::Value {
+fn run(
+    case: &str,
+    bx: Box3,
+    frames: usize,
+    angle: &dyn Fn(usize, usize) -> f64,
+) -> serde_json::Value {
     let atoms = crystal(3, 5);
     let types: Vec<i32> = atoms.iter().map(|a| a.0).collect();
     let synth: Vec<SynthFrame> = (0..frames)
-        .map(|f| SynthFrame { timestep: 100 * f as i64, bx, s: in_box(&bx, &rotate(&atoms, &|c| angle(c, f)), [2.0, -1.3, 3.1]) })
+        .map(|f| SynthFrame {
+            timestep: 100 * f as i64,
+            bx,
+            s: in_box(&bx, &rotate(&atoms, &|c| angle(c, f)), [2.0, -1.3, 3.1]),
+        })
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join(format!("{case}.dump"));
     write_dump(&dump, &synth, &types, "x", &mut Rng::new(3));
     let json = dir.path().join("out.json");
     let out = Command::new(env!("CARGO_BIN_EXE_allegro-dihedral"))
-        .args(["--types", "1=Na,2=Sb,3=W,4=S", "--timestep", "0.01", "--window", "2", "--pairs", "0,1,2,3,4,5,6,7,8,9", "--json"])
+        .args([
+            "--types",
+            "1=Na,2=Sb,3=W,4=S",
+            "--timestep",
+            "0.01",
+            "--window",
+            "2",
+            "--pairs",
+            "0,1,2,3,4,5,6,7,8,9",
+            "--json",
+        ])
         .arg(&json)
         .arg(&dump)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap()
 }
 
@@ -90,13 +134,19 @@ fn check_known(v: &serde_json::Value, angle: &dyn Fn(usize, usize) -> f64) {
     let atoms = crystal(3, 5);
     let centre_of_id = |id: i64| atoms[(id - 1) as usize].2.unwrap();
     for s in v["series"].as_array().unwrap() {
-        let ids = [s["atom_ids"][0].as_i64().unwrap(), s["atom_ids"][1].as_i64().unwrap()];
+        let ids = [
+            s["atom_ids"][0].as_i64().unwrap(),
+            s["atom_ids"][1].as_i64().unwrap(),
+        ];
         let (ca, cb) = (centre_of_id(ids[0]), centre_of_id(ids[1]));
         for (f, d) in s["dihedrals_deg"].as_array().unwrap().iter().enumerate() {
             let want = angle(cb, f) - angle(ca, f);
             for k in 0..3 {
                 let got = d[k].as_f64().unwrap();
-                assert!((got - want).abs() < 1e-6, "pair {ids:?} frame {f}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() < 1e-6,
+                    "pair {ids:?} frame {f}: {got} vs {want}"
+                );
             }
         }
     }
@@ -106,9 +156,14 @@ fn check_known(v: &serde_json::Value, angle: &dyn Fn(usize, usize) -> f64) {
 fn ideal_cubic_is_all_zero() {
     let v = run("cubic", Box3::cubic(3.0 * A), 2, &|_, _| 0.0);
     let types = v["pair_types"].as_object().unwrap();
-    assert!(types.contains_key("SbS4-SbS4") && types.contains_key("SbS4-WS4"), "{types:?}");
+    assert!(
+        types.contains_key("SbS4-SbS4") && types.contains_key("SbS4-WS4"),
+        "{types:?}"
+    );
     for t in types.values() {
-        assert!(t["mean_deg"].as_f64().unwrap().abs() < 1e-6 && t["std_deg"].as_f64().unwrap() < 1e-6);
+        assert!(
+            t["mean_deg"].as_f64().unwrap().abs() < 1e-6 && t["std_deg"].as_f64().unwrap() < 1e-6
+        );
     }
     // 54 centres in a 3x3x3 cell, each with one partner along [111]
     let pairs: u64 = types.values().map(|t| t["pairs"].as_u64().unwrap()).sum();
@@ -117,7 +172,7 @@ fn ideal_cubic_is_all_zero() {
 
 fn tilt(c: usize, f: usize) -> f64 {
     // distinct angle per tetrahedron (-20..20 deg), changing over frames
-    ((c * 37) % 41) as f64 - 20.0 + 1.5 * f as f64 * if c % 2 == 0 { 1.0 } else { -1.0 }
+    ((c * 37) % 41) as f64 - 20.0 + 1.5 * f as f64 * if c.is_multiple_of(2) { 1.0 } else { -1.0 }
 }
 
 #[test]
@@ -129,9 +184,18 @@ fn rotated_tetrahedra_orthogonal_cell() {
 #[test]
 fn rotated_tetrahedra_triclinic_supercell() {
     // lattice vectors (3,0,0)a, (1,3,0)a, (1,1,3)a: a triclinic cell of the same crystal
-    let bx = Box3 { lo: [0.0; 3], len: [3.0 * A; 3], tilt: [A, A, A] };
+    let bx = Box3 {
+        lo: [0.0; 3],
+        len: [3.0 * A; 3],
+        tilt: [A, A, A],
+    };
     let v = run("triclinic", bx, 3, &tilt);
     check_known(&v, &tilt);
-    let pairs: u64 = v["pair_types"].as_object().unwrap().values().map(|t| t["pairs"].as_u64().unwrap()).sum();
+    let pairs: u64 = v["pair_types"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["pairs"].as_u64().unwrap())
+        .sum();
     assert_eq!(pairs, 54);
 }

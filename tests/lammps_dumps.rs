@@ -9,7 +9,11 @@ use allegro::trajectory::{read_all, Frame};
 fn venv_bin(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let p = root.join(".venv/bin").join(name);
-    assert!(p.exists(), "{} missing: run scripts/setup.sh first", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: run scripts/setup.sh first",
+        p.display()
+    );
     p
 }
 
@@ -71,7 +75,11 @@ fn text_gzip_and_binary_read_identically() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let read = |name: &str| read_all(dir.path().join(name)).unwrap();
     let text = read("lj.dump");
     assert_eq!(text.len(), 11);

@@ -14,15 +14,33 @@ const A: f64 = 7.15;
 
 /// Lengths of a 4x4x4 cell per row: `shape(row)` gives (c/a, unique axis); an equilibration
 /// transient from a cubic start decays over the first 15 % of rows.
-fn write_log(path: &Path, temperature: f64, rows: usize, seed: u64, shape: impl Fn(usize) -> (f64, usize)) {
+fn write_log(
+    path: &Path,
+    temperature: f64,
+    rows: usize,
+    seed: u64,
+    shape: impl Fn(usize) -> (f64, usize),
+) {
     let mut rng = Rng::new(seed);
     let mut out = String::from("LAMMPS (22 Jul 2025)\nunits metal\n");
     for (block, range) in [(0, 0..rows / 2), (1, rows / 2..rows)] {
-        writeln!(out, "Per MPI rank memory allocation (min/avg/max) = 3.1 | 3.1 | 3.1 Mbytes").unwrap();
-        writeln!(out, "   Step          Temp          Press           Lx             Ly             Lz").unwrap();
+        writeln!(
+            out,
+            "Per MPI rank memory allocation (min/avg/max) = 3.1 | 3.1 | 3.1 Mbytes"
+        )
+        .unwrap();
+        writeln!(
+            out,
+            "   Step          Temp          Press           Lx             Ly             Lz"
+        )
+        .unwrap();
         for r in range {
             if r == rows / 4 {
-                writeln!(out, "WARNING: a message LAMMPS prints between thermo lines (src/x.cpp:1)").unwrap();
+                writeln!(
+                    out,
+                    "WARNING: a message LAMMPS prints between thermo lines (src/x.cpp:1)"
+                )
+                .unwrap();
             }
             let (ratio, axis) = shape(r);
             let relax = (-(r as f64) / (0.03 * rows as f64)).exp();
@@ -31,9 +49,25 @@ fn write_log(path: &Path, temperature: f64, rows: usize, seed: u64, shape: impl 
             l[axis] *= ratio;
             let l = l.map(|x| x * (1.0 + 0.001 * rng.normal()));
             let t = temperature + 5.0 * rng.normal();
-            writeln!(out, "{:>8} {:>14.6} {:>14.4} {:>14.8} {:>14.8} {:>14.8}", 100 * r, t, 10.0 * rng.normal(), l[0], l[1], l[2]).unwrap();
+            writeln!(
+                out,
+                "{:>8} {:>14.6} {:>14.4} {:>14.8} {:>14.8} {:>14.8}",
+                100 * r,
+                t,
+                10.0 * rng.normal(),
+                l[0],
+                l[1],
+                l[2]
+            )
+            .unwrap();
         }
-        writeln!(out, "Loop time of {} on 1 procs for {} steps with 1024 atoms\n", 1.0 + block as f64, rows / 2).unwrap();
+        writeln!(
+            out,
+            "Loop time of {} on 1 procs for {} steps with 1024 atoms\n",
+            1.0 + block as f64,
+            rows / 2
+        )
+        .unwrap();
     }
     std::fs::write(path, out).unwrap();
 }
@@ -41,9 +75,18 @@ fn write_log(path: &Path, temperature: f64, rows: usize, seed: u64, shape: impl 
 fn series(path: &Path) -> Series {
     let log = read_log(path).unwrap();
     assert_eq!(log.blocks.len(), 2);
-    let mut s = Series { name: path.display().to_string(), temperature: vec![], lengths: vec![] };
+    let mut s = Series {
+        name: path.display().to_string(),
+        temperature: vec![],
+        lengths: vec![],
+    };
     for b in &log.blocks {
-        let (t, x, y, z) = (b.column("Temp").unwrap(), b.column("Lx").unwrap(), b.column("Ly").unwrap(), b.column("Lz").unwrap());
+        let (t, x, y, z) = (
+            b.column("Temp").unwrap(),
+            b.column("Lx").unwrap(),
+            b.column("Ly").unwrap(),
+            b.column("Lz").unwrap(),
+        );
         for r in &b.rows {
             s.temperature.push(r[t]);
             s.lengths.push([r[x], r[y], r[z]]);
@@ -61,7 +104,13 @@ fn runs(dir: &Path) -> Vec<(String, f64)> {
         out.push((p.display().to_string(), t));
     }
     let p = dir.join("switch512.log");
-    write_log(&p, 512.5, n, 10, |r| if (r / 60) % 2 == 0 { (1.016, 2) } else { (1.0, 2) });
+    write_log(&p, 512.5, n, 10, |r| {
+        if (r / 60) % 2 == 0 {
+            (1.016, 2)
+        } else {
+            (1.0, 2)
+        }
+    });
     out.push((p.display().to_string(), 512.5));
     for (k, &t) in [525.0, 550.0, 600.0].iter().enumerate() {
         let p = dir.join(format!("cub{t}.log"));
@@ -76,17 +125,35 @@ fn known_transition_and_switching_run() {
     let dir = tempfile::tempdir().unwrap();
     let files = runs(dir.path());
     let s: Vec<Series> = files.iter().map(|(p, _)| series(Path::new(p))).collect();
-    let result = analyse(&s, &Settings { reps: [4.0; 3], ..Settings::default() }).unwrap();
+    let result = analyse(
+        &s,
+        &Settings {
+            reps: [4.0; 3],
+            ..Settings::default()
+        },
+    )
+    .unwrap();
     let phases: Vec<Phase> = result.runs.iter().map(|r| r.phase).collect();
     use Phase::*;
-    assert_eq!(phases, vec![Tetragonal, Tetragonal, Tetragonal, Mixed, Cubic, Cubic, Cubic]);
+    assert_eq!(
+        phases,
+        vec![Tetragonal, Tetragonal, Tetragonal, Mixed, Cubic, Cubic, Cubic]
+    );
     let t_c = result.T_C.unwrap();
-    assert!((t_c.value - 512.5).abs() < 1.5 && (t_c.halfwidth - 12.5).abs() < 1.5, "{t_c:?}");
+    assert!(
+        (t_c.value - 512.5).abs() < 1.5 && (t_c.halfwidth - 12.5).abs() < 1.5,
+        "{t_c:?}"
+    );
     let r450 = &result.runs[1];
     assert_eq!(r450.unique_axis, 0);
-    assert!((r450.c_over_a - 1.018).abs() < 0.002 && (r450.a_A.value - A).abs() < 0.01, "{r450:?}");
+    assert!(
+        (r450.c_over_a - 1.018).abs() < 0.002 && (r450.a_A.value - A).abs() < 0.01,
+        "{r450:?}"
+    );
     // tetragonal runs relax from a cubic start: the detected cut skips the transient
-    assert!(result.runs[..3].iter().all(|r| r.equilibration_rows > 0 && r.equilibration_rows < 200));
+    assert!(result.runs[..3]
+        .iter()
+        .all(|r| r.equilibration_rows > 0 && r.equilibration_rows < 200));
 }
 
 #[test]
@@ -104,14 +171,26 @@ fn disagreeing_starts_warn_and_cli_reports() {
         .args(files.iter().map(|f| f.0.clone()))
         .output()
         .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("runs at 52") && stderr.contains("disagree"), "{stderr}");
+    assert!(
+        stderr.contains("runs at 52") && stderr.contains("disagree"),
+        "{stderr}"
+    );
     // 525 K is disputed, so the lowest clear cubic point is 550 K
     assert!(stdout.contains("T_C = 52"), "{stdout}");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    assert!((v["T_C"]["value"].as_f64().unwrap() - 525.0).abs() < 1.5, "{v}");
-    assert!((v["T_C"]["halfwidth"].as_f64().unwrap() - 25.0).abs() < 1.5, "{v}");
+    assert!(
+        (v["T_C"]["value"].as_f64().unwrap() - 525.0).abs() < 1.5,
+        "{v}"
+    );
+    assert!(
+        (v["T_C"]["halfwidth"].as_f64().unwrap() - 25.0).abs() < 1.5,
+        "{v}"
+    );
 }
 
 #[test]
@@ -130,5 +209,8 @@ fn truncated_log_and_bad_line() {
     let bad = text.replacen("Loop time of 1", "12 3.0 oops\nLoop time of 1", 1);
     std::fs::write(&p, bad).unwrap();
     let e = read_log(&p).unwrap_err().to_string();
-    assert!(e.contains("a.log: line") && e.contains("expected 6 thermo columns"), "{e}");
+    assert!(
+        e.contains("a.log: line") && e.contains("expected 6 thermo columns"),
+        "{e}"
+    );
 }

@@ -8,7 +8,14 @@ use std::process::Command;
 use common::{random_walks, write_dump, Box3, Rng, WalkSpec};
 
 fn good_dump(path: &Path) {
-    let spec = WalkSpec { atoms: 6, frames: 40, dt: 1.0, d_own: [0.05; 3], d_shared: 0.0, boxes: Box::new(|_| Box3::cubic(8.0)) };
+    let spec = WalkSpec {
+        atoms: 6,
+        frames: 40,
+        dt: 1.0,
+        d_own: [0.05; 3],
+        d_shared: 0.0,
+        boxes: Box::new(|_| Box3::cubic(8.0)),
+    };
     let mut rng = Rng::new(1);
     let frames = random_walks(&spec, &mut rng);
     write_dump(path, &frames, &[1, 1, 1, 2, 2, 2], "x", &mut rng);
@@ -23,7 +30,11 @@ fn diffusion(dump: &Path) -> (bool, String, bool) {
         .arg(dump)
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned(), json.exists())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        json.exists(),
+    )
 }
 
 fn edit(dir: &Path, name: &str, f: impl Fn(String) -> String) -> std::path::PathBuf {
@@ -40,8 +51,14 @@ fn fails_with(path: &Path, message: &str) {
     assert!(!json, "a JSON file was written despite the error");
     assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
     assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(stderr.contains(&path.display().to_string()), "does not name the file: {stderr}");
-    assert!(stderr.contains(message), "expected '{message}' in: {stderr}");
+    assert!(
+        stderr.contains(&path.display().to_string()),
+        "does not name the file: {stderr}"
+    );
+    assert!(
+        stderr.contains(message),
+        "expected '{message}' in: {stderr}"
+    );
 }
 
 #[test]
@@ -62,7 +79,10 @@ fn truncated_last_frame_is_reported_and_dropped() {
     });
     let (ok, stderr, _) = diffusion(&path);
     assert!(ok, "{stderr}");
-    assert!(stderr.contains("frame 40") && stderr.contains("ends early") && stderr.contains("dropped"), "{stderr}");
+    assert!(
+        stderr.contains("frame 40") && stderr.contains("ends early") && stderr.contains("dropped"),
+        "{stderr}"
+    );
     let frames = allegro::trajectory::read_all(&path).unwrap();
     assert_eq!(frames.len(), 39);
 }
@@ -70,8 +90,16 @@ fn truncated_last_frame_is_reported_and_dropped() {
 #[test]
 fn missing_column() {
     let dir = tempfile::tempdir().unwrap();
-    let path = edit(dir.path(), "nocol.dump", |t| t.replace("ITEM: ATOMS id type x y z ix iy iz", "ITEM: ATOMS id type x y q ix iy iz"));
-    fails_with(&path, "frame 1, line 9: no complete set of position columns");
+    let path = edit(dir.path(), "nocol.dump", |t| {
+        t.replace(
+            "ITEM: ATOMS id type x y z ix iy iz",
+            "ITEM: ATOMS id type x y q ix iy iz",
+        )
+    });
+    fails_with(
+        &path,
+        "frame 1, line 9: no complete set of position columns",
+    );
 }
 
 #[test]
@@ -85,7 +113,13 @@ fn wrong_type() {
         lines[row] = f.join(" ");
         lines.join("\n") + "\n"
     });
-    fails_with(&path, &format!("frame 12, line {}: column 'type': expected an integer, found 'Na'", 15 * 11 + 9 + 3));
+    fails_with(
+        &path,
+        &format!(
+            "frame 12, line {}: column 'type': expected an integer, found 'Na'",
+            15 * 11 + 9 + 3
+        ),
+    );
 }
 
 #[test]
@@ -98,7 +132,10 @@ fn non_numeric_field() {
         lines[9] = f.join(" ");
         lines.join("\n") + "\n"
     });
-    fails_with(&path, "frame 1, line 10: column 'x': expected a number, found 'abc'");
+    fails_with(
+        &path,
+        "frame 1, line 10: column 'x': expected a number, found 'abc'",
+    );
 }
 
 #[test]
@@ -120,5 +157,8 @@ fn binary_garbage() {
 #[test]
 fn missing_file() {
     let (ok, stderr, _) = diffusion(Path::new("/nonexistent/run.dump"));
-    assert!(!ok && stderr.starts_with("error: /nonexistent/run.dump: No such file"), "{stderr}");
+    assert!(
+        !ok && stderr.starts_with("error: /nonexistent/run.dump: No such file"),
+        "{stderr}"
+    );
 }

@@ -11,14 +11,26 @@ use common::{write_dump, Box3, Rng, SynthFrame};
 fn naive_image_unwrapping_is_wrong_under_npt_and_tor_is_right() {
     // one atom moving 0.5 A per frame along x (affine barostat: fractional coordinates move by
     // H(t)^-1 step), box length oscillating by +-5 % around 10 A
-    let boxes = |f: usize| Box3 { lo: [0.0; 3], len: [10.0 * (1.0 + 0.05 * (f as f64 / 7.0).sin()), 10.0, 10.0], tilt: [0.0; 3] };
+    let boxes = |f: usize| Box3 {
+        lo: [0.0; 3],
+        len: [10.0 * (1.0 + 0.05 * (f as f64 / 7.0).sin()), 10.0, 10.0],
+        tilt: [0.0; 3],
+    };
     let mut s = [0.05, 0.5, 0.5];
-    let mut frames = vec![SynthFrame { timestep: 0, bx: boxes(0), s: vec![s] }];
+    let mut frames = vec![SynthFrame {
+        timestep: 0,
+        bx: boxes(0),
+        s: vec![s],
+    }];
     let step = 0.5;
     for f in 1..400 {
         let bx = boxes(f);
         s[0] += step / bx.len[0];
-        frames.push(SynthFrame { timestep: f as i64, bx, s: vec![s] });
+        frames.push(SynthFrame {
+            timestep: f as i64,
+            bx,
+            s: vec![s],
+        });
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("drift.dump");

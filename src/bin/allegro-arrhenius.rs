@@ -2,8 +2,8 @@
 use std::path::PathBuf;
 
 use allegro::arrhenius::{fit, ArrheniusFit, Point, K_B_EV};
-use allegro::plot::{Figure, Series};
 use allegro::cli;
+use allegro::plot::{Figure, Series};
 use anyhow::Context;
 use clap::Parser;
 use serde_json::Value;
@@ -43,10 +43,12 @@ fn point(input: &str, quantity: &str, direction: &str) -> anyhow::Result<Point> 
     let json: Value = serde_json::from_str(&text).with_context(|| format!("{path}: not JSON"))?;
     let temperature = t_arg
         .or_else(|| json["temperature_K"].as_f64())
-        .ok_or_else(|| anyhow::anyhow!("{path}: no temperature_K in the file: give it as {path}:T"))?;
-    let dirs = json["directions"]
-        .as_array()
-        .ok_or_else(|| anyhow::anyhow!("{path}: not an allegro-diffusion result (no 'directions')"))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!("{path}: no temperature_K in the file: give it as {path}:T")
+        })?;
+    let dirs = json["directions"].as_array().ok_or_else(|| {
+        anyhow::anyhow!("{path}: not an allegro-diffusion result (no 'directions')")
+    })?;
     let entry = dirs
         .iter()
         .find(|d| d["direction"] == direction)
@@ -54,31 +56,48 @@ fn point(input: &str, quantity: &str, direction: &str) -> anyhow::Result<Point> 
     let est = &entry[quantity];
     let (value, std) = (est["value"].as_f64(), est["std"].as_f64());
     match (value, std) {
-        (Some(value), Some(std)) => Ok(Point { temperature_K: temperature, value, std }),
+        (Some(value), Some(std)) => Ok(Point {
+            temperature_K: temperature,
+            value,
+            std,
+        }),
         _ => anyhow::bail!("{path}: no {quantity} value/std for direction '{direction}'"),
     }
 }
 
 fn figure(f: &ArrheniusFit, quantity: &str, direction: &str) -> Figure {
-    let (tmin, tmax) = f.points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.temperature_K), b.max(p.temperature_K)));
-    let xs: Vec<f64> = (0..=40).map(|i| 1000.0 / tmax + (1000.0 / tmin - 1000.0 / tmax) * (i as f64 / 40.0)).collect();
+    let (tmin, tmax) = f.points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| {
+        (a.min(p.temperature_K), b.max(p.temperature_K))
+    });
+    let xs: Vec<f64> = (0..=40)
+        .map(|i| 1000.0 / tmax + (1000.0 / tmin - 1000.0 / tmax) * (i as f64 / 40.0))
+        .collect();
     // ln v = ln A - Ea x / (1000 k_B) with x = 1000 / T; var from the (ln A, Ea) covariance
     let (sa, se) = (f.ln_A.std, f.Ea_eV.std);
     let at = |x: f64| {
         let g = -x / (1000.0 * K_B_EV);
         let mean = f.ln_A.value + g * f.Ea_eV.value;
-        let sd = (sa * sa + g * g * se * se + 2.0 * g * f.correlation * sa * se).max(0.0).sqrt();
+        let sd = (sa * sa + g * g * se * se + 2.0 * g * f.correlation * sa * se)
+            .max(0.0)
+            .sqrt();
         (mean.exp(), (mean - sd).exp(), (mean + sd).exp())
     };
     Figure {
-        title: format!("{quantity} ({direction}): Ea = {:.3} ± {:.3} eV", f.Ea_eV.value, f.Ea_eV.std),
+        title: format!(
+            "{quantity} ({direction}): Ea = {:.3} ± {:.3} eV",
+            f.Ea_eV.value, f.Ea_eV.std
+        ),
         x_label: "1000 / T (1/K)".into(),
         y_label: format!("{quantity} (cm²/s)"),
         log_y: true,
         series: vec![
             Series {
                 label: "simulation ± 1σ".into(),
-                points: f.points.iter().map(|p| (1000.0 / p.temperature_K, p.value)).collect(),
+                points: f
+                    .points
+                    .iter()
+                    .map(|p| (1000.0 / p.temperature_K, p.value))
+                    .collect(),
                 y_err: Some(f.points.iter().map(|p| p.std).collect()),
                 markers: true,
                 color: 0,
@@ -100,7 +119,10 @@ fn figure(f: &ArrheniusFit, quantity: &str, direction: &str) -> Figure {
 fn main() {
     cli::run(|| {
         let args = Args::parse();
-        anyhow::ensure!(args.quantity == "D" || args.quantity == "D_sigma", "--quantity must be D or D_sigma");
+        anyhow::ensure!(
+            args.quantity == "D" || args.quantity == "D_sigma",
+            "--quantity must be D or D_sigma"
+        );
         let mut points = args
             .inputs
             .iter()
@@ -108,7 +130,11 @@ fn main() {
             .collect::<anyhow::Result<Vec<_>>>()?;
         points.sort_by(|a, b| a.temperature_K.total_cmp(&b.temperature_K));
         let f = fit(&points)?;
-        println!("{:>8}  {:<26}", "T (K)", format!("{} {} (cm^2/s)", args.quantity, args.direction));
+        println!(
+            "{:>8}  {:<26}",
+            "T (K)",
+            format!("{} {} (cm^2/s)", args.quantity, args.direction)
+        );
         for p in &f.points {
             println!("{:>8.1}  {:.4e} ± {:.2e}", p.temperature_K, p.value, p.std);
         }

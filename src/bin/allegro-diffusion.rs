@@ -75,7 +75,10 @@ fn print_table(a: &Analysis, species: &str) {
         100.0 * a.c_axis_anisotropy
     );
     println!();
-    println!("{:<10} {:>4}  {:<24} {:<24} {:<20}", "direction", "dims", "D (cm^2/s)", "D_sigma (cm^2/s)", "Haven ratio");
+    println!(
+        "{:<10} {:>4}  {:<24} {:<24} {:<20}",
+        "direction", "dims", "D (cm^2/s)", "D_sigma (cm^2/s)", "Haven ratio"
+    );
     for d in &a.directions {
         println!(
             "{:<10} {:>4}  {:<24} {:<24} {:.3} ± {:.3}",
@@ -90,8 +93,16 @@ fn print_table(a: &Analysis, species: &str) {
     println!();
     match (&a.conductivity_mS_cm, &a.conductivity_nernst_einstein_mS_cm) {
         (Some(s), Some(ne)) => {
-            println!("conductivity (collective)     {:.4} ± {:.4} mS/cm at {} K", s.value, s.std, a.temperature_K.unwrap());
-            println!("conductivity (Nernst-Einstein) {:.4} ± {:.4} mS/cm", ne.value, ne.std);
+            println!(
+                "conductivity (collective)     {:.4} ± {:.4} mS/cm at {} K",
+                s.value,
+                s.std,
+                a.temperature_K.unwrap()
+            );
+            println!(
+                "conductivity (Nernst-Einstein) {:.4} ± {:.4} mS/cm",
+                ne.value, ne.std
+            );
         }
         _ => println!("conductivity: give --temperature K"),
     }
@@ -101,24 +112,41 @@ fn msd_figure(a: &Analysis, species: &str) -> Figure {
     let c = &a.curves;
     let (t0, t1) = (a.fit_range_ps[0], a.fit_range_ps[1]);
     let line = |t: f64| c.fit_slope_A2_per_ps * t + c.fit_intercept_A2;
-    let sd = |t: f64| (t * t * c.fit_cov[0][0] + 2.0 * t * c.fit_cov[0][1] + c.fit_cov[1][1]).max(0.0).sqrt();
+    let sd = |t: f64| {
+        (t * t * c.fit_cov[0][0] + 2.0 * t * c.fit_cov[0][1] + c.fit_cov[1][1])
+            .max(0.0)
+            .sqrt()
+    };
     let ts: Vec<f64> = (0..=50).map(|i| t0 + (t1 - t0) * i as f64 / 50.0).collect();
     Figure {
-        title: format!("{species}: MSD, D = {:.3e} ± {:.1e} cm²/s", a.d.value, a.d.std),
+        title: format!(
+            "{species}: MSD, D = {:.3e} ± {:.1e} cm²/s",
+            a.d.value, a.d.std
+        ),
         x_label: "time lag (ps)".into(),
         y_label: "MSD (Å²)".into(),
         x_bands: vec![(t0, t1, "fitted range".into())],
         series: vec![
             Series {
                 label: "tracer MSD".into(),
-                points: c.lag_ps.iter().copied().zip(c.msd_A2.iter().copied()).collect(),
+                points: c
+                    .lag_ps
+                    .iter()
+                    .copied()
+                    .zip(c.msd_A2.iter().copied())
+                    .collect(),
                 line: true,
                 color: 0,
                 ..Series::default()
             },
             Series {
                 label: "collective MSD / N".into(),
-                points: c.lag_ps.iter().copied().zip(c.collective_msd_per_atom_A2.iter().copied()).collect(),
+                points: c
+                    .lag_ps
+                    .iter()
+                    .copied()
+                    .zip(c.collective_msd_per_atom_A2.iter().copied())
+                    .collect(),
                 line: true,
                 color: 3,
                 ..Series::default()
@@ -127,7 +155,11 @@ fn msd_figure(a: &Analysis, species: &str) -> Figure {
                 label: "GLS fit ± 1σ".into(),
                 points: ts.iter().map(|&t| (t, line(t))).collect(),
                 line: true,
-                band: Some(ts.iter().map(|&t| (t, line(t) - sd(t), line(t) + sd(t))).collect()),
+                band: Some(
+                    ts.iter()
+                        .map(|&t| (t, line(t) - sd(t), line(t) + sd(t)))
+                        .collect(),
+                ),
                 color: 1,
                 ..Series::default()
             },
@@ -139,11 +171,20 @@ fn msd_figure(a: &Analysis, species: &str) -> Figure {
 fn main() {
     cli::run(|| {
         let args = Args::parse();
-        anyhow::ensure!(args.timestep > 0.0 && args.timestep.is_finite(), "--timestep must be a positive number of ps");
-        anyhow::ensure!(args.end_fraction > 0.0 && args.end_fraction <= 1.0, "--end-fraction must be in (0, 1]");
+        anyhow::ensure!(
+            args.timestep > 0.0 && args.timestep.is_finite(),
+            "--timestep must be a positive number of ps"
+        );
+        anyhow::ensure!(
+            args.end_fraction > 0.0 && args.end_fraction <= 1.0,
+            "--end-fraction must be in (0, 1]"
+        );
         anyhow::ensure!(args.lags >= 2, "--lags must be at least 2");
         if let Some(t) = args.temperature {
-            anyhow::ensure!(t > 0.0 && t.is_finite(), "--temperature must be positive (K)");
+            anyhow::ensure!(
+                t > 0.0 && t.is_finite(),
+                "--temperature must be positive (K)"
+            );
         }
         let type_names = match &args.types {
             Some(t) => cli::parse_type_names(t)?,
@@ -161,7 +202,9 @@ fn main() {
         for path in &args.dumps {
             let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
             let bar = cli::progress_bar(size, &path.display().to_string());
-            let (run, warnings) = load_run(path, &species, &type_names, args.timestep, &mut |b| bar.set_position(b))?;
+            let (run, warnings) = load_run(path, &species, &type_names, args.timestep, &mut |b| {
+                bar.set_position(b)
+            })?;
             bar.finish_and_clear();
             for w in warnings {
                 eprintln!("warning: {w}");

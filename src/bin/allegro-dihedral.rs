@@ -91,7 +91,12 @@ fn name_of(frame: &Frame, i: usize, names: &[(i32, String)]) -> String {
     frame
         .element(i)
         .map(str::to_owned)
-        .or_else(|| names.iter().find(|(t, _)| *t == frame.types[i]).map(|(_, n)| n.clone()))
+        .or_else(|| {
+            names
+                .iter()
+                .find(|(t, _)| *t == frame.types[i])
+                .map(|(_, n)| n.clone())
+        })
         .unwrap_or_else(|| format!("type{}", frame.types[i]))
 }
 
@@ -99,7 +104,10 @@ fn main() {
     cli::run(|| {
         let args = Args::parse();
         anyhow::ensure!(args.timestep > 0.0, "--timestep must be positive (ps)");
-        anyhow::ensure!(args.window > 0.0 && args.bin > 0.0, "--window and --bin must be positive");
+        anyhow::ensure!(
+            args.window > 0.0 && args.bin > 0.0,
+            "--window and --bin must be positive"
+        );
         let names = match &args.types {
             Some(t) => cli::parse_type_names(t)?,
             None => Vec::new(),
@@ -109,21 +117,38 @@ fn main() {
         let size = std::fs::metadata(&args.dump).map(|m| m.len()).unwrap_or(0);
         let bar = cli::progress_bar(size, &args.dump.display().to_string());
         let mut source = open_dump(&args.dump)?;
-        let first = source.next_frame()?.ok_or_else(|| anyhow::anyhow!("{}: no complete frame", args.dump.display()))?;
+        let first = source
+            .next_frame()?
+            .ok_or_else(|| anyhow::anyhow!("{}: no complete frame", args.dump.display()))?;
         let matches = |s: &Selection, i: usize| match s {
             Selection::Type(t) => first.types[i] == *t,
             Selection::Element(e) => name_of(&first, i, &names) == *e,
         };
-        let directions = if args.all_directions { BODY_DIAGONALS.to_vec() } else { vec![BODY_DIAGONALS[0]] };
-        let tets = Tetrahedra::find(&first, &|i| centres.iter().any(|c| matches(c, i)), &|i| matches(&ligand, i), directions)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", args.dump.display()))?;
+        let directions = if args.all_directions {
+            BODY_DIAGONALS.to_vec()
+        } else {
+            vec![BODY_DIAGONALS[0]]
+        };
+        let tets = Tetrahedra::find(
+            &first,
+            &|i| centres.iter().any(|c| matches(c, i)),
+            &|i| matches(&ligand, i),
+            directions,
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.dump.display()))?;
         let all_pairs: Vec<(usize, usize, usize)> = tets
             .pairs
             .iter()
             .enumerate()
             .flat_map(|(k, p)| p.iter().map(move |&(a, b)| (k, a, b)))
             .collect();
-        let centre_name = |c: usize| format!("{}{}4", name_of(&first, tets.centres[c], &names), args.ligand);
+        let centre_name = |c: usize| {
+            format!(
+                "{}{}4",
+                name_of(&first, tets.centres[c], &names),
+                args.ligand
+            )
+        };
         let pair_type = |a: usize, b: usize| {
             let mut n = [centre_name(a), centre_name(b)];
             n.sort();
@@ -133,10 +158,17 @@ fn main() {
             .pairs
             .split(',')
             .filter(|s| !s.is_empty())
-            .map(|s| s.trim().parse::<usize>().context("--pairs: expected indices like 0,1,2"))
+            .map(|s| {
+                s.trim()
+                    .parse::<usize>()
+                    .context("--pairs: expected indices like 0,1,2")
+            })
             .collect::<anyhow::Result<_>>()?;
         if let Some(&bad) = chosen.iter().find(|&&p| p >= all_pairs.len()) {
-            anyhow::bail!("--pairs: pair {bad} does not exist ({} pairs)", all_pairs.len());
+            anyhow::bail!(
+                "--pairs: pair {bad} does not exist ({} pairs)",
+                all_pairs.len()
+            );
         }
         // values[pair] = per-frame dihedrals
         let mut values: Vec<Vec<[f64; 3]>> = vec![Vec::new(); all_pairs.len()];
@@ -144,7 +176,12 @@ fn main() {
         let t0 = first.timestep;
         let mut frame = Some(first.clone());
         while let Some(f) = frame {
-            anyhow::ensure!(f.ids == first.ids, "{}: atoms at timestep {} differ from the first frame", args.dump.display(), f.timestep);
+            anyhow::ensure!(
+                f.ids == first.ids,
+                "{}: atoms at timestep {} differ from the first frame",
+                args.dump.display(),
+                f.timestep
+            );
             for (p, &(_, a, b)) in all_pairs.iter().enumerate() {
                 values[p].push(tets.dihedrals(&f, a, b));
             }
@@ -156,13 +193,21 @@ fn main() {
         if let Some(t) = source.truncated() {
             eprintln!("warning: {t}");
         }
-        let dt = if times.len() > 1 { times[1] - times[0] } else { args.timestep };
+        let dt = if times.len() > 1 {
+            times[1] - times[0]
+        } else {
+            args.timestep
+        };
         let w = ((args.window / dt).round() as usize).max(1);
         let averaged: Vec<Vec<[f64; 3]>> = values
             .iter()
             .map(|v| {
-                let cols: Vec<Vec<f64>> = (0..3).map(|k| moving_average(&v.iter().map(|d| d[k]).collect::<Vec<_>>(), w)).collect();
-                (0..v.len()).map(|i| [cols[0][i], cols[1][i], cols[2][i]]).collect()
+                let cols: Vec<Vec<f64>> = (0..3)
+                    .map(|k| moving_average(&v.iter().map(|d| d[k]).collect::<Vec<_>>(), w))
+                    .collect();
+                (0..v.len())
+                    .map(|i| [cols[0][i], cols[1][i], cols[2][i]])
+                    .collect()
             })
             .collect();
         let nbins = (360.0 / args.bin).ceil() as usize;
@@ -175,11 +220,31 @@ fn main() {
         }
         let mean_std = |v: &[f64]| {
             let m = v.iter().sum::<f64>() / v.len() as f64;
-            (m, (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len().max(2).saturating_sub(1) as f64).sqrt())
+            (
+                m,
+                (v.iter().map(|x| (x - m).powi(2)).sum::<f64>()
+                    / v.len().max(2).saturating_sub(1) as f64)
+                    .sqrt(),
+            )
         };
         let mut pair_types = BTreeMap::new();
-        println!("{} frames, {} pairs along {} direction(s), window {} ps", times.len(), all_pairs.len(), tets.directions.len(), args.window);
-        println!("{:<14} {:>6} {:>9} {:>10} {:>10} {:>11} {:>16}", "pair type", "pairs", "samples", "mean (deg)", "std (deg)", "mean |deg|", "window std (deg)");
+        println!(
+            "{} frames, {} pairs along {} direction(s), window {} ps",
+            times.len(),
+            all_pairs.len(),
+            tets.directions.len(),
+            args.window
+        );
+        println!(
+            "{:<14} {:>6} {:>9} {:>10} {:>10} {:>11} {:>16}",
+            "pair type",
+            "pairs",
+            "samples",
+            "mean (deg)",
+            "std (deg)",
+            "mean |deg|",
+            "window std (deg)"
+        );
         for (name, (pairs, all, avg)) in &stats {
             let (m, s) = mean_std(all);
             let (_, ws) = mean_std(avg);
@@ -189,7 +254,10 @@ fn main() {
                 counts[k] += 1;
             }
             let mean_abs = all.iter().map(|x| x.abs()).sum::<f64>() / all.len() as f64;
-            println!("{name:<14} {pairs:>6} {:>9} {m:>10.2} {s:>10.2} {mean_abs:>11.2} {ws:>16.2}", all.len());
+            println!(
+                "{name:<14} {pairs:>6} {:>9} {m:>10.2} {s:>10.2} {mean_abs:>11.2} {ws:>16.2}",
+                all.len()
+            );
             pair_types.insert(
                 name.clone(),
                 TypeStats {
@@ -199,7 +267,9 @@ fn main() {
                     std_deg: s,
                     mean_abs_deg: mean_abs,
                     window_average_std_deg: ws,
-                    histogram_edges_deg: (0..=nbins).map(|k| -180.0 + k as f64 * args.bin).collect(),
+                    histogram_edges_deg: (0..=nbins)
+                        .map(|k| -180.0 + k as f64 * args.bin)
+                        .collect(),
                     histogram_counts: counts,
                 },
             );
@@ -220,32 +290,49 @@ fn main() {
             })
             .collect();
         if let Some(path) = &args.csv {
-            let mut text = String::from("time_ps,pair,d1_deg,d2_deg,d3_deg,avg1_deg,avg2_deg,avg3_deg\n");
+            let mut text =
+                String::from("time_ps,pair,d1_deg,d2_deg,d3_deg,avg1_deg,avg2_deg,avg3_deg\n");
             for s in &series {
                 for (i, t) in s.time_ps.iter().enumerate() {
                     let (d, a) = (s.dihedrals_deg[i], s.window_average_deg[i]);
-                    text += &format!("{t},{},{},{},{},{},{},{}\n", s.pair, d[0], d[1], d[2], a[0], a[1], a[2]);
+                    text += &format!(
+                        "{t},{},{},{},{},{},{},{}\n",
+                        s.pair, d[0], d[1], d[2], a[0], a[1], a[2]
+                    );
                 }
             }
             cli::write_atomic(path, text.as_bytes())?;
         }
         if let (Some(prefix), Some(s)) = (&args.plot, series.first()) {
             let mut fig = Figure {
-                title: format!("{} pair {} (atoms {} and {}), {} ps window", s.pair_type, s.pair, s.atom_ids[0], s.atom_ids[1], args.window),
+                title: format!(
+                    "{} pair {} (atoms {} and {}), {} ps window",
+                    s.pair_type, s.pair, s.atom_ids[0], s.atom_ids[1], args.window
+                ),
                 x_label: "time (ps)".into(),
                 y_label: "dihedral (degrees)".into(),
                 ..Figure::default()
             };
             for k in 0..3 {
                 fig.series.push(PlotSeries {
-                    points: s.time_ps.iter().zip(&s.dihedrals_deg).map(|(t, d)| (*t, d[k])).collect(),
+                    points: s
+                        .time_ps
+                        .iter()
+                        .zip(&s.dihedrals_deg)
+                        .map(|(t, d)| (*t, d[k]))
+                        .collect(),
                     line: true,
                     color: 5,
                     ..PlotSeries::default()
                 });
                 fig.series.push(PlotSeries {
                     label: format!("dihedral {} ({} ps average)", k + 1, args.window),
-                    points: s.time_ps.iter().zip(&s.window_average_deg).map(|(t, d)| (*t, d[k])).collect(),
+                    points: s
+                        .time_ps
+                        .iter()
+                        .zip(&s.window_average_deg)
+                        .map(|(t, d)| (*t, d[k]))
+                        .collect(),
                     line: true,
                     color: k,
                     ..PlotSeries::default()
@@ -254,7 +341,12 @@ fn main() {
             fig.save(prefix)?;
         }
         if let Some(path) = &args.json {
-            let out = Output { frames: times.len(), window_ps: args.window, pair_types, series };
+            let out = Output {
+                frames: times.len(),
+                window_ps: args.window,
+                pair_types,
+                series,
+            };
             cli::write_atomic(path, &serde_json::to_vec_pretty(&out)?)?;
         }
         Ok(())

@@ -63,9 +63,15 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
             vec!["Lx".into(), "Ly".into(), "Lz".into()],
         ],
     };
-    let mut series = RunSeries { name: path.to_owned(), temperature: Vec::new(), lengths: Vec::new() };
+    let mut series = RunSeries {
+        name: path.to_owned(),
+        temperature: Vec::new(),
+        lengths: Vec::new(),
+    };
     for block in &log.blocks {
-        let Some(t) = block.column(&args.temp_column) else { continue };
+        let Some(t) = block.column(&args.temp_column) else {
+            continue;
+        };
         let Some(cols) = sets.iter().find_map(|s| {
             let c: Option<Vec<usize>> = s.iter().map(|n| block.column(n)).collect();
             c.filter(|c| c.len() == 3)
@@ -74,7 +80,9 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
         };
         for row in &block.rows {
             series.temperature.push(row[t]);
-            series.lengths.push([row[cols[0]], row[cols[1]], row[cols[2]]]);
+            series
+                .lengths
+                .push([row[cols[0]], row[cols[1]], row[cols[2]]]);
         }
     }
     anyhow::ensure!(
@@ -88,7 +96,11 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
 
 fn from_dump(path: &str, temperature: f64) -> anyhow::Result<RunSeries> {
     let mut source = open_dump(path)?;
-    let mut series = RunSeries { name: path.to_owned(), temperature: Vec::new(), lengths: Vec::new() };
+    let mut series = RunSeries {
+        name: path.to_owned(),
+        temperature: Vec::new(),
+        lengths: Vec::new(),
+    };
     while let Some(frame) = source.next_frame()? {
         series.temperature.push(temperature);
         series.lengths.push(frame.cell.lengths());
@@ -108,7 +120,12 @@ fn figure(r: &LatticeResult) -> Figure {
         };
         Series {
             label: label.into(),
-            points: r.runs.iter().zip(&values).map(|(x, v)| (x.temperature_K.value, v.value)).collect(),
+            points: r
+                .runs
+                .iter()
+                .zip(&values)
+                .map(|(x, v)| (x.temperature_K.value, v.value))
+                .collect(),
             y_err: Some(values.iter().map(|v| v.std).collect()),
             markers: true,
             color: k,
@@ -117,13 +134,26 @@ fn figure(r: &LatticeResult) -> Figure {
     };
     Figure {
         title: match &r.T_C {
-            Some(t) => format!("lattice parameters, T_C = {:.1} ± {:.1} K", t.value, t.halfwidth),
+            Some(t) => format!(
+                "lattice parameters, T_C = {:.1} ± {:.1} K",
+                t.value, t.halfwidth
+            ),
             None => "lattice parameters".into(),
         },
         x_label: "T (K)".into(),
         y_label: "lattice parameter (Å)".into(),
         series: (0..3).map(pick).collect(),
-        x_bands: r.T_C.iter().map(|t| (t.value - t.halfwidth, t.value + t.halfwidth, "T_C".to_string())).collect(),
+        x_bands: r
+            .T_C
+            .iter()
+            .map(|t| {
+                (
+                    t.value - t.halfwidth,
+                    t.value + t.halfwidth,
+                    "T_C".to_string(),
+                )
+            })
+            .collect(),
         ..Figure::default()
     }
 }
@@ -131,9 +161,15 @@ fn figure(r: &LatticeResult) -> Figure {
 fn main() {
     cli::run(|| {
         let args = Args::parse();
-        anyhow::ensure!(args.reps.iter().all(|r| *r >= 1.0), "--reps must be positive integers");
+        anyhow::ensure!(
+            args.reps.iter().all(|r| *r >= 1.0),
+            "--reps must be positive integers"
+        );
         if let Some(e) = args.equilibration {
-            anyhow::ensure!((0.0..0.9).contains(&e), "--equilibration must be a fraction in [0, 0.9)");
+            anyhow::ensure!(
+                (0.0..0.9).contains(&e),
+                "--equilibration must be a fraction in [0, 0.9)"
+            );
         }
         let mut series = Vec::new();
         for input in &args.inputs {
@@ -177,7 +213,10 @@ fn main() {
             eprintln!("warning: {w}");
         }
         if let Some(path) = &args.json {
-            cli::write_atomic(path, &serde_json::to_vec_pretty(&result).context("serialising")?)?;
+            cli::write_atomic(
+                path,
+                &serde_json::to_vec_pretty(&result).context("serialising")?,
+            )?;
         }
         if let Some(prefix) = &args.plot {
             figure(&result).save(prefix)?;

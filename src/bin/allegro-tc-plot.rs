@@ -28,12 +28,20 @@ struct Args {
 fn points(spec: &[String]) -> anyhow::Result<Vec<(f64, f64, f64)>> {
     let mut out = Vec::new();
     for item in spec {
-        let (x, path) = item.split_once('=').ok_or_else(|| anyhow::anyhow!("expected X=FILE.json, found '{item}'"))?;
-        let x: f64 = x.parse().with_context(|| format!("'{x}' is not a number"))?;
+        let (x, path) = item
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("expected X=FILE.json, found '{item}'"))?;
+        let x: f64 = x
+            .parse()
+            .with_context(|| format!("'{x}' is not a number"))?;
         let v: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(path).with_context(|| path.to_owned())?).with_context(|| format!("{path}: not JSON"))?;
+            serde_json::from_slice(&std::fs::read(path).with_context(|| path.to_owned())?)
+                .with_context(|| format!("{path}: not JSON"))?;
         let t = &v["T_C"];
-        anyhow::ensure!(!t.is_null(), "{path}: T_C was not determined for this composition");
+        anyhow::ensure!(
+            !t.is_null(),
+            "{path}: T_C was not determined for this composition"
+        );
         let (value, half) = (t["value"].as_f64(), t["halfwidth"].as_f64());
         match (value, half) {
             (Some(a), Some(b)) => out.push((x, a, b)),
@@ -52,17 +60,28 @@ fn main() {
             groups.push((String::new(), args.inputs.clone()));
         }
         for s in &args.series {
-            let (label, rest) = s.split_once(':').ok_or_else(|| anyhow::anyhow!("--series: expected LABEL:X=FILE,..."))?;
-            groups.push((label.to_owned(), rest.split(',').map(str::to_owned).collect()));
+            let (label, rest) = s
+                .split_once(':')
+                .ok_or_else(|| anyhow::anyhow!("--series: expected LABEL:X=FILE,..."))?;
+            groups.push((
+                label.to_owned(),
+                rest.split(',').map(str::to_owned).collect(),
+            ));
         }
-        anyhow::ensure!(!groups.is_empty(), "no inputs: give X=FILE.json arguments or --series");
+        anyhow::ensure!(
+            !groups.is_empty(),
+            "no inputs: give X=FILE.json arguments or --series"
+        );
         let mut fig = Figure {
             title: "transition temperature".into(),
             x_label: args.x_label.clone(),
             y_label: "T_C (K)".into(),
             ..Figure::default()
         };
-        println!("{:<20} {:>8} {:>10} {:>8}", "series", args.x_label, "T_C (K)", "± (K)");
+        println!(
+            "{:<20} {:>8} {:>10} {:>8}",
+            "series", args.x_label, "T_C (K)", "± (K)"
+        );
         for (k, (label, items)) in groups.iter().enumerate() {
             let pts = points(items)?;
             for p in &pts {

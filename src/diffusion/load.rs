@@ -75,7 +75,9 @@ pub fn load_run(
         }
     }
     if chosen.is_empty() {
-        return Err(fail(format!("no atoms of species {species:?} in the first frame")));
+        return Err(fail(format!(
+            "no atoms of species {species:?} in the first frame"
+        )));
     }
     let mut warnings = Vec::new();
     if framework.is_empty() {
@@ -89,7 +91,10 @@ pub fn load_run(
     let mut volume = 0.0;
     let mut cell = [[0.0; 3]; 3];
     let mut timesteps = Vec::new();
-    let framework_start: Vec<[f64; 3]> = framework.iter().map(|&i| unwrapper.positions()[i]).collect();
+    let framework_start: Vec<[f64; 3]> = framework
+        .iter()
+        .map(|&i| unwrapper.positions()[i])
+        .collect();
     let mut frame = first;
     loop {
         if frame.ids.len() != positions.len() + framework.len() {
@@ -155,7 +160,10 @@ pub fn load_run(
     }
     // i128: timesteps are user data and may be anything an i64 holds
     let step = timesteps[1] as i128 - timesteps[0] as i128;
-    if let Some(w) = timesteps.windows(2).find(|w| w[1] as i128 - w[0] as i128 != step || step <= 0) {
+    if let Some(w) = timesteps
+        .windows(2)
+        .find(|w| w[1] as i128 - w[0] as i128 != step || step <= 0)
+    {
         return Err(fail(format!(
             "frames must be equally spaced in time: timestep {} follows {} but the first interval is {step} (repeated frames from a restart?)",
             w[1], w[0]

@@ -156,7 +156,11 @@ fn moments(series: &[Vec<[f64; 3]>], lags: &[usize]) -> Vec<[f64; 6]> {
             .map(|&k| {
                 let mut m = [0.0; 6];
                 for o in 0..p.len().saturating_sub(k) {
-                    let d = [p[o + k][0] - p[o][0], p[o + k][1] - p[o][1], p[o + k][2] - p[o][2]];
+                    let d = [
+                        p[o + k][0] - p[o][0],
+                        p[o + k][1] - p[o][1],
+                        p[o + k][2] - p[o][2],
+                    ];
                     m[0] += d[0] * d[0];
                     m[1] += d[1] * d[1];
                     m[2] += d[2] * d[2];
@@ -168,20 +172,17 @@ fn moments(series: &[Vec<[f64; 3]>], lags: &[usize]) -> Vec<[f64; 6]> {
             })
             .collect()
     };
-    series
-        .par_iter()
-        .map(per_atom)
-        .reduce(
-            || vec![[0.0; 6]; lags.len()],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    for c in 0..6 {
-                        x[c] += y[c];
-                    }
+    series.par_iter().map(per_atom).reduce(
+        || vec![[0.0; 6]; lags.len()],
+        |mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                for c in 0..6 {
+                    x[c] += y[c];
                 }
-                a
-            },
-        )
+            }
+            a
+        },
+    )
 }
 
 /// tr(P M) for a symmetric projector P and moments M (xx yy zz xy xz yz).
@@ -218,8 +219,18 @@ pub fn unique_axis(cell: &[[f64; 3]; 3]) -> (usize, f64) {
 pub enum DiffusionError {
     #[error("{0}")]
     Input(String),
-    #[error("the {0} fit failed: the MSD covariance is singular (too few frames in the fitted range?)")]
+    #[error(
+        "the {0} fit failed: the MSD covariance is singular (too few frames in the fitted range?)"
+    )]
     Fit(String),
+}
+
+/// A direction set: projector, its rank, and how much anisotropy widens its variance.
+#[derive(Clone, Copy)]
+struct Projection {
+    p: [[f64; 3]; 3],
+    dims: usize,
+    variance_factor: f64,
 }
 
 struct Fitted {
@@ -235,17 +246,25 @@ fn fit_pooled(
     lags: &[usize],
     moments: &[Vec<[f64; 6]>],
     particles: &[f64],
-    p: &[[f64; 3]; 3],
-    dims: usize,
-    anisotropy: f64,
+    projection: &Projection,
     what: &str,
 ) -> Result<Fitted, DiffusionError> {
+    let Projection {
+        p,
+        dims,
+        variance_factor: anisotropy,
+    } = *projection;
+    let p = &p;
     let kk = lags.len();
     let dt = runs[0].dt;
     let counts: Vec<Vec<f64>> = runs
         .iter()
         .zip(particles)
-        .map(|(r, &n)| lags.iter().map(|&k| n * (r.n_frames() - k) as f64).collect())
+        .map(|(r, &n)| {
+            lags.iter()
+                .map(|&k| n * (r.n_frames() - k) as f64)
+                .collect()
+        })
         .collect();
     let totals: Vec<f64> = (0..kk).map(|a| counts.iter().map(|c| c[a]).sum()).collect();
     // pooled mean moments, lag by lag
@@ -310,13 +329,15 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
     }
     let n_min = runs.iter().map(Run::n_frames).min().unwrap();
     if n_min < 8 {
-        return bad(format!("a run has only {n_min} frames; at least 8 are needed"));
+        return bad(format!(
+            "a run has only {n_min} frames; at least 8 are needed"
+        ));
     }
     let total = (n_min - 1) as f64 * dt;
     let start_ps = settings.start.unwrap_or(total / 10.0);
     let end_lag = ((n_min - 1) as f64 * settings.end_fraction).floor() as usize;
     let start_lag = ((start_ps / dt).round() as usize).max(1);
-    if !(start_ps >= 0.0) || start_lag + 2 > end_lag {
+    if start_ps.is_nan() || start_ps < 0.0 || start_lag + 2 > end_lag {
         return bad(format!(
             "the fit would start at {start_ps} ps but must end by {:.4} ps ({} of the {total:.4} ps run): choose an earlier --start",
             end_lag as f64 * dt,
@@ -350,8 +371,11 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
     let u = cv.map(|x| x / norm);
     let identity = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
     let uu: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| u[i] * u[j]));
-    let plane: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| identity[i][j] - uu[i][j]));
-    let axis = |k: usize| -> [[f64; 3]; 3] { std::array::from_fn(|i| std::array::from_fn(|j| if i == k && j == k { 1.0 } else { 0.0 })) };
+    let plane: [[f64; 3]; 3] =
+        std::array::from_fn(|i| std::array::from_fn(|j| identity[i][j] - uu[i][j]));
+    let axis = |k: usize| -> [[f64; 3]; 3] {
+        std::array::from_fn(|i| std::array::from_fn(|j| if i == k && j == k { 1.0 } else { 0.0 }))
+    };
     let directions: Vec<(&str, [[f64; 3]; 3], usize)> = vec![
         ("xyz", identity, 3),
         ("x", axis(0), 1),
@@ -367,8 +391,14 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         v.dedup();
         v
     };
-    let index: Vec<usize> = lags.iter().map(|k| all_lags.binary_search(k).unwrap()).collect();
-    let tracer: Vec<Vec<[f64; 6]>> = runs.iter().map(|r| moments(&r.positions, &all_lags)).collect();
+    let index: Vec<usize> = lags
+        .iter()
+        .map(|k| all_lags.binary_search(k).unwrap())
+        .collect();
+    let tracer: Vec<Vec<[f64; 6]>> = runs
+        .iter()
+        .map(|r| moments(&r.positions, &all_lags))
+        .collect();
     let collective: Vec<Vec<[f64; 6]>> = runs
         .iter()
         .map(|r| {
@@ -388,7 +418,9 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         .collect();
 
     let at_fit = |m: &Vec<Vec<[f64; 6]>>| -> Vec<Vec<[f64; 6]>> {
-        m.iter().map(|run| index.iter().map(|&i| run[i]).collect()).collect()
+        m.iter()
+            .map(|run| index.iter().map(|&i| run[i]).collect())
+            .collect()
     };
     let (tracer_fit, collective_fit) = (at_fit(&tracer), at_fit(&collective));
     let atoms_w: Vec<f64> = runs.iter().map(|_| n_atoms as f64).collect();
@@ -397,27 +429,61 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
     // anisotropy widens each projection's variance (the tracer is far less noisy than the
     // collective MSD, whose variance follows the same tensor up to a factor).
     let rate_of = |p: &[[f64; 3]; 3], dims: usize| {
-        fit_pooled(runs, &lags, &tracer_fit, &atoms_w, p, dims, 1.0, "anisotropy")
+        let proj = Projection {
+            p: *p,
+            dims,
+            variance_factor: 1.0,
+        };
+        fit_pooled(runs, &lags, &tracer_fit, &atoms_w, &proj, "anisotropy")
             .map(|f| f.per_dim_rate.value)
     };
     let (r_ab, r_c) = (rate_of(&plane, 2)?, rate_of(&uu, 1)?);
-    let q: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| r_ab * plane[i][j] + r_c * uu[i][j]));
+    let q: [[f64; 3]; 3] =
+        std::array::from_fn(|i| std::array::from_fn(|j| r_ab * plane[i][j] + r_c * uu[i][j]));
     let variance_factor = |p: &[[f64; 3]; 3], dims: usize| {
-        let pq: [[f64; 3]; 3] =
-            std::array::from_fn(|i| std::array::from_fn(|j| (0..3).map(|k| p[i][k] * q[k][j]).sum()));
+        let pq: [[f64; 3]; 3] = std::array::from_fn(|i| {
+            std::array::from_fn(|j| (0..3).map(|k| p[i][k] * q[k][j]).sum())
+        });
         let tr: f64 = (0..3).map(|i| pq[i][i]).sum();
-        let tr2: f64 = (0..3).flat_map(|i| (0..3).map(move |j| (i, j))).map(|(i, j)| pq[i][j] * pq[j][i]).sum();
-        if tr.abs() > 0.0 { (dims as f64 * tr2 / (tr * tr)).max(1.0) } else { 1.0 }
+        let tr2: f64 = (0..3)
+            .flat_map(|i| (0..3).map(move |j| (i, j)))
+            .map(|(i, j)| pq[i][j] * pq[j][i])
+            .sum();
+        if tr.abs() > 0.0 {
+            (dims as f64 * tr2 / (tr * tr)).max(1.0)
+        } else {
+            1.0
+        }
     };
     let mut results = Vec::new();
     let mut main_fit = None;
     for (name, p, dims) in &directions {
-        let a = variance_factor(p, *dims);
-        let tr = fit_pooled(runs, &lags, &tracer_fit, &atoms_w, p, *dims, a, &format!("{name} tracer"))?;
-        let co = fit_pooled(runs, &lags, &collective_fit, &ones, p, *dims, a, &format!("{name} collective"))?;
+        let proj = Projection {
+            p: *p,
+            dims: *dims,
+            variance_factor: variance_factor(p, *dims),
+        };
+        let tr = fit_pooled(
+            runs,
+            &lags,
+            &tracer_fit,
+            &atoms_w,
+            &proj,
+            &format!("{name} tracer"),
+        )?;
+        let co = fit_pooled(
+            runs,
+            &lags,
+            &collective_fit,
+            &ones,
+            &proj,
+            &format!("{name} collective"),
+        )?;
         // per-dimension rate = 2 D (tracer) or 2 N D_sigma (collective), A^2/ps
         let d = tr.per_dim_rate.scale(0.5 * A2_PER_PS_TO_CM2_PER_S);
-        let d_sigma = co.per_dim_rate.scale(0.5 / n_atoms as f64 * A2_PER_PS_TO_CM2_PER_S);
+        let d_sigma = co
+            .per_dim_rate
+            .scale(0.5 / n_atoms as f64 * A2_PER_PS_TO_CM2_PER_S);
         if *name == "xyz" {
             main_fit = Some(tr.fit);
         }
@@ -445,7 +511,10 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
             .map(|k| {
                 let i = all_lags.binary_search(k).unwrap();
                 let s: f64 = tracer.iter().map(|m| m[i][0] + m[i][1] + m[i][2]).sum();
-                let c: f64 = runs.iter().map(|r| (n_atoms * (r.n_frames() - k)) as f64).sum();
+                let c: f64 = runs
+                    .iter()
+                    .map(|r| (n_atoms * (r.n_frames() - k)) as f64)
+                    .sum();
                 s / c
             })
             .collect(),
@@ -466,13 +535,19 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         d: total3.d,
         d_sigma: total3.d_sigma,
         haven_ratio: total3.haven_ratio,
-        conductivity_mS_cm: settings.temperature.map(|t| conductivity(total3.d_sigma, t)),
+        conductivity_mS_cm: settings
+            .temperature
+            .map(|t| conductivity(total3.d_sigma, t)),
         conductivity_nernst_einstein_mS_cm: settings.temperature.map(|t| conductivity(total3.d, t)),
         directions: results,
         fit_range_ps: [lags[0] as f64 * dt, *lags.last().unwrap() as f64 * dt],
         fit_lags_ps: lags.iter().map(|&k| k as f64 * dt).collect(),
         c_axis,
-        c_axis_anisotropy: if c_axis == detected { anisotropy } else { unique_axis_len(&mean_cell, c_axis) },
+        c_axis_anisotropy: if c_axis == detected {
+            anisotropy
+        } else {
+            unique_axis_len(&mean_cell, c_axis)
+        },
         atoms: n_atoms,
         runs: runs.len(),
         frames: runs.iter().map(Run::n_frames).collect(),

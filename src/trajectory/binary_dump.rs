@@ -91,7 +91,11 @@ impl BinaryDumpReader {
         while left > 0 {
             let k = left.min(BLOCK);
             self.bytes(&mut raw[..8 * k])?;
-            out.extend(raw[..8 * k].chunks_exact(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())));
+            out.extend(
+                raw[..8 * k]
+                    .chunks_exact(8)
+                    .map(|c| f64::from_ne_bytes(c.try_into().unwrap())),
+            );
             left -= k;
         }
         Ok(out)
@@ -129,7 +133,9 @@ impl BinaryDumpReader {
             )));
         }
         if self.i32()? != 1 {
-            return Err(self.error("written with a different byte order than this machine's".into()));
+            return Err(
+                self.error("written with a different byte order than this machine's".into())
+            );
         }
         let _revision = self.i32()?;
         let timestep = self.i64()?;
@@ -201,8 +207,13 @@ impl BinaryDumpReader {
         let mut values = Vec::with_capacity((natoms as usize * size_one).min(1 << 24));
         for _ in 0..nchunk {
             let n = self.i32()?;
-            if n < 0 || n as usize % size_one != 0 || values.len() + n as usize > natoms as usize * size_one {
-                return Err(self.error(format!("chunk of {n} values does not fit {natoms} atoms x {size_one}")));
+            if n < 0
+                || !(n as usize).is_multiple_of(size_one)
+                || values.len() + n as usize > natoms as usize * size_one
+            {
+                return Err(self.error(format!(
+                    "chunk of {n} values does not fit {natoms} atoms x {size_one}"
+                )));
             }
             values.extend(self.f64s(n as usize)?);
         }
@@ -257,7 +268,8 @@ impl BinaryDumpReader {
         if columns.element.is_some() {
             return Err(self.error("binary dumps cannot hold an element column".into()));
         }
-        super::assemble(&mut frame, rows, columns.image.is_some()).map_err(|what| self.error(what))?;
+        super::assemble(&mut frame, rows, columns.image.is_some())
+            .map_err(|what| self.error(what))?;
         Ok(frame)
     }
 }

@@ -16,7 +16,9 @@ pub struct ThermoBlock {
 impl ThermoBlock {
     /// Index of a column, case-insensitive ("Lx" and "lx" match).
     pub fn column(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
     }
 
     pub fn series(&self, index: usize) -> Vec<f64> {
@@ -47,17 +49,19 @@ pub fn read_log(path: impl AsRef<Path>) -> Result<Log> {
     };
     let mut current: Option<ThermoBlock> = None;
     let mut expect_header = false;
-    let mut lines = input.lines();
+    let lines = input.lines();
     let mut n = 0u64;
     let mut last_partial: Option<u64> = None;
-    while let Some(line) = lines.next() {
+    for line in lines {
         let line = line.map_err(|source| ReadError::Io {
             path: path.to_owned(),
             source,
         })?;
         n += 1;
         let trimmed = line.trim();
-        if trimmed.starts_with("Per MPI rank memory allocation") || trimmed.starts_with("Memory usage per processor") {
+        if trimmed.starts_with("Per MPI rank memory allocation")
+            || trimmed.starts_with("Memory usage per processor")
+        {
             expect_header = true;
             continue;
         }
@@ -76,24 +80,43 @@ pub fn read_log(path: impl AsRef<Path>) -> Result<Log> {
             });
             continue;
         }
-        let Some(block) = current.as_mut() else { continue };
+        let Some(block) = current.as_mut() else {
+            continue;
+        };
         if trimmed.starts_with("Loop time of") {
             log.blocks.push(current.take().unwrap());
             continue;
         }
         // LAMMPS interleaves warnings and messages with thermo output
-        if trimmed.is_empty() || !trimmed.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.') {
+        if trimmed.is_empty()
+            || !trimmed
+                .starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.')
+        {
             continue;
         }
         let fields: Vec<&str> = trimmed.split_whitespace().collect();
-        let values: std::result::Result<Vec<f64>, _> = fields.iter().map(|f| f.parse::<f64>()).collect();
+        let values: std::result::Result<Vec<f64>, _> =
+            fields.iter().map(|f| f.parse::<f64>()).collect();
         match values {
             Ok(v) if v.len() == block.columns.len() => {
                 if let Some(k) = v.iter().position(|x| !x.is_finite()) {
-                    return Err(err(n, format!("thermo column '{}' is not finite ('{}')", block.columns[k], fields[k])));
+                    return Err(err(
+                        n,
+                        format!(
+                            "thermo column '{}' is not finite ('{}')",
+                            block.columns[k], fields[k]
+                        ),
+                    ));
                 }
                 if let Some(p) = last_partial {
-                    return Err(err(p, format!("expected {} thermo columns ({})", block.columns.len(), block.columns.join(" "))));
+                    return Err(err(
+                        p,
+                        format!(
+                            "expected {} thermo columns ({})",
+                            block.columns.len(),
+                            block.columns.join(" ")
+                        ),
+                    ));
                 }
                 block.rows.push(v);
             }
@@ -108,7 +131,11 @@ pub fn read_log(path: impl AsRef<Path>) -> Result<Log> {
             "{}: the thermo block from line {} has no 'Loop time' (run unfinished){}",
             path.display(),
             block.line,
-            if last_partial.is_some() { "; its cut-off last line is dropped" } else { "" }
+            if last_partial.is_some() {
+                "; its cut-off last line is dropped"
+            } else {
+                ""
+            }
         ));
         log.blocks.push(block);
     } else if let Some(p) = last_partial {

@@ -136,14 +136,20 @@ pub fn open_dump(path: impl AsRef<Path>) -> Result<Box<dyn FrameSource>> {
 pub fn dump_from_bytes(label: &str, bytes: Vec<u8>) -> Result<Box<dyn FrameSource>> {
     let count: Counter = Default::default();
     let input: Box<dyn BufRead + Send> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(std::io::Cursor::new(bytes))))
+        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(
+            std::io::Cursor::new(bytes),
+        )))
     } else {
         Box::new(std::io::Cursor::new(bytes))
     };
     dump_from(Path::new(label), input, count)
 }
 
-fn dump_from(path: &Path, mut input: Box<dyn BufRead + Send>, count: Counter) -> Result<Box<dyn FrameSource>> {
+fn dump_from(
+    path: &Path,
+    mut input: Box<dyn BufRead + Send>,
+    count: Counter,
+) -> Result<Box<dyn FrameSource>> {
     let head = input.fill_buf().map_err(|source| ReadError::Io {
         path: path.to_owned(),
         source,

@@ -145,10 +145,8 @@ impl TextDumpReader {
                 None => self.eof = true,
             }
         }
-        let parsed: Vec<Result<Frame>> = raw
-            .par_iter()
-            .map(|r| parse_frame(&self.path, r))
-            .collect();
+        let parsed: Vec<Result<Frame>> =
+            raw.par_iter().map(|r| parse_frame(&self.path, r)).collect();
         for frame in parsed {
             self.ready.push_back(frame?);
         }
@@ -253,11 +251,12 @@ fn parse_frame(path: &Path, raw: &RawFrame) -> Result<Frame> {
         let item = line.trim();
         if item == "ITEM: TIMESTEP" {
             let (ln, v) = next("the timestep")?;
-            timestep = Some(
-                v.trim()
-                    .parse::<i64>()
-                    .map_err(|_| err(ln, format!("expected a timestep (integer), found '{}'", v.trim())))?,
-            );
+            timestep = Some(v.trim().parse::<i64>().map_err(|_| {
+                err(
+                    ln,
+                    format!("expected a timestep (integer), found '{}'", v.trim()),
+                )
+            })?);
         } else if item == "ITEM: UNITS" || item == "ITEM: TIME" {
             next("the value")?;
         } else if item == "ITEM: NUMBER OF ATOMS" {
@@ -267,16 +266,33 @@ fn parse_frame(path: &Path, raw: &RawFrame) -> Result<Frame> {
             let mut rows = [[0.0f64; 4]; 3];
             let words: Vec<&str> = flags.split_whitespace().collect();
             let (general, triclinic) = (words.contains(&"abc"), words.contains(&"xy"));
-            let width = if general { 4 } else if triclinic { 3 } else { 2 };
+            let width = if general {
+                4
+            } else if triclinic {
+                3
+            } else {
+                2
+            };
             for row in rows.iter_mut() {
                 let (ln, v) = next("the box bounds")?;
                 let values: Vec<f64> = v
                     .split_whitespace()
                     .map(|x| x.parse::<f64>())
                     .collect::<std::result::Result<_, _>>()
-                    .map_err(|_| err(ln, format!("expected {width} numbers for the box, found '{}'", v.trim())))?;
+                    .map_err(|_| {
+                        err(
+                            ln,
+                            format!("expected {width} numbers for the box, found '{}'", v.trim()),
+                        )
+                    })?;
                 if values.len() != width || values.iter().any(|x| !x.is_finite()) {
-                    return Err(err(ln, format!("expected {width} finite numbers for the box, found '{}'", v.trim())));
+                    return Err(err(
+                        ln,
+                        format!(
+                            "expected {width} finite numbers for the box, found '{}'",
+                            v.trim()
+                        ),
+                    ));
                 }
                 row[..width].copy_from_slice(&values);
             }
@@ -310,10 +326,14 @@ fn parse_frame(path: &Path, raw: &RawFrame) -> Result<Frame> {
             let names: Vec<&str> = names.split_whitespace().collect();
             break find_columns(&names).map_err(|what| err(ln, what))?;
         } else {
-            return Err(err(ln, format!("expected an 'ITEM:' header line, found '{item}'")));
+            return Err(err(
+                ln,
+                format!("expected an 'ITEM:' header line, found '{item}'"),
+            ));
         }
     };
-    frame.timestep = timestep.ok_or_else(|| err(line_no, "no 'ITEM: TIMESTEP' in the header".into()))?;
+    frame.timestep =
+        timestep.ok_or_else(|| err(line_no, "no 'ITEM: TIMESTEP' in the header".into()))?;
     frame.cell = cell.ok_or_else(|| err(line_no, "no 'ITEM: BOX BOUNDS' in the header".into()))?;
     if !frame.cell.is_valid() {
         return Err(err(line_no, "the box has zero or negative volume".into()));
@@ -329,24 +349,48 @@ fn parse_frame(path: &Path, raw: &RawFrame) -> Result<Frame> {
         if fields.len() != columns.count {
             return Err(err(
                 ln,
-                format!("expected {} columns ({}), found {}", columns.count, columns.names, fields.len()),
+                format!(
+                    "expected {} columns ({}), found {}",
+                    columns.count,
+                    columns.names,
+                    fields.len()
+                ),
             ));
         }
         let num = |c: usize, what: &str| -> Result<f64> {
             let v = fields[c].parse::<f64>().ok().filter(|v| v.is_finite());
-            v.ok_or_else(|| err(ln, format!("column '{what}': expected a number, found '{}'", fields[c])))
+            v.ok_or_else(|| {
+                err(
+                    ln,
+                    format!("column '{what}': expected a number, found '{}'", fields[c]),
+                )
+            })
         };
         let int = |c: usize, what: &str| -> Result<i64> {
-            fields[c]
-                .parse::<i64>()
-                .map_err(|_| err(ln, format!("column '{what}': expected an integer, found '{}'", fields[c])))
+            fields[c].parse::<i64>().map_err(|_| {
+                err(
+                    ln,
+                    format!(
+                        "column '{what}': expected an integer, found '{}'",
+                        fields[c]
+                    ),
+                )
+            })
         };
         let id = int(columns.id, "id")?;
         let kind = match columns.kind {
             Some(c) => i32::try_from(int(c, "type")?)
                 .ok()
                 .filter(|t| *t > 0)
-                .ok_or_else(|| err(ln, format!("column 'type': expected a positive type, found '{}'", fields[c])))?,
+                .ok_or_else(|| {
+                    err(
+                        ln,
+                        format!(
+                            "column 'type': expected a positive type, found '{}'",
+                            fields[c]
+                        ),
+                    )
+                })?,
             None => 0,
         };
         let mut p = [
@@ -371,8 +415,12 @@ fn parse_frame(path: &Path, raw: &RawFrame) -> Result<Frame> {
         rows.push((id, kind, columns.element.map(|c| fields[c]), p, image));
     }
     if rows.len() != n_atoms {
-        return Err(err(line_no, format!("expected {n_atoms} atom lines, found {}", rows.len())));
+        return Err(err(
+            line_no,
+            format!("expected {n_atoms} atom lines, found {}", rows.len()),
+        ));
     }
-    super::assemble(&mut frame, rows, columns.image.is_some()).map_err(|what| err(line_no, what))?;
+    super::assemble(&mut frame, rows, columns.image.is_some())
+        .map_err(|what| err(line_no, what))?;
     Ok(frame)
 }

@@ -74,20 +74,42 @@ pub struct SynthFrame {
 
 /// Writes a `dump custom` text file with wrapped x y z and image flags (rows shuffled to test
 /// sorting), or unscaled unwrapped coordinates when `column_set` is "xu".
-pub fn write_dump(path: &Path, frames: &[SynthFrame], types: &[i32], column_set: &str, rng: &mut Rng) {
+pub fn write_dump(
+    path: &Path,
+    frames: &[SynthFrame],
+    types: &[i32],
+    column_set: &str,
+    rng: &mut Rng,
+) {
     let mut out = String::new();
     for f in frames {
         let triclinic = f.bx.tilt.iter().any(|t| *t != 0.0);
         let [xy, xz, yz] = f.bx.tilt;
         let lo = f.bx.lo;
-        let hi = [lo[0] + f.bx.len[0], lo[1] + f.bx.len[1], lo[2] + f.bx.len[2]];
-        writeln!(out, "ITEM: TIMESTEP\n{}\nITEM: NUMBER OF ATOMS\n{}", f.timestep, f.s.len()).unwrap();
+        let hi = [
+            lo[0] + f.bx.len[0],
+            lo[1] + f.bx.len[1],
+            lo[2] + f.bx.len[2],
+        ];
+        writeln!(
+            out,
+            "ITEM: TIMESTEP\n{}\nITEM: NUMBER OF ATOMS\n{}",
+            f.timestep,
+            f.s.len()
+        )
+        .unwrap();
         if triclinic {
             writeln!(out, "ITEM: BOX BOUNDS xy xz yz pp pp pp").unwrap();
             let xlo_b = lo[0] + 0f64.min(xy).min(xz).min(xy + xz);
             let xhi_b = hi[0] + 0f64.max(xy).max(xz).max(xy + xz);
             writeln!(out, "{xlo_b:.17e} {xhi_b:.17e} {xy:.17e}").unwrap();
-            writeln!(out, "{:.17e} {:.17e} {xz:.17e}", lo[1] + 0f64.min(yz), hi[1] + 0f64.max(yz)).unwrap();
+            writeln!(
+                out,
+                "{:.17e} {:.17e} {xz:.17e}",
+                lo[1] + 0f64.min(yz),
+                hi[1] + 0f64.max(yz)
+            )
+            .unwrap();
             writeln!(out, "{:.17e} {:.17e} {yz:.17e}", lo[2], hi[2]).unwrap();
         } else {
             writeln!(out, "ITEM: BOX BOUNDS pp pp pp").unwrap();
@@ -108,10 +130,20 @@ pub fn write_dump(path: &Path, frames: &[SynthFrame], types: &[i32], column_set:
             let s = f.s[i];
             if column_set == "xu" {
                 let x = f.bx.cart(s);
-                writeln!(out, "{} {} {:.17} {:.17} {:.17}", i + 1, types[i], x[0], x[1], x[2]).unwrap();
+                writeln!(
+                    out,
+                    "{} {} {:.17} {:.17} {:.17}",
+                    i + 1,
+                    types[i],
+                    x[0],
+                    x[1],
+                    x[2]
+                )
+                .unwrap();
             } else {
                 let image = s.map(|v| v.floor());
-                let x = f.bx.cart([s[0] - image[0], s[1] - image[1], s[2] - image[2]]);
+                let x =
+                    f.bx.cart([s[0] - image[0], s[1] - image[1], s[2] - image[2]]);
                 writeln!(
                     out,
                     "{} {} {:.17} {:.17} {:.17} {} {} {}",
@@ -145,8 +177,14 @@ pub struct WalkSpec {
 
 pub fn random_walks(spec: &WalkSpec, rng: &mut Rng) -> Vec<SynthFrame> {
     let b0 = (spec.boxes)(0);
-    let mut s: Vec<[f64; 3]> = (0..spec.atoms).map(|_| [rng.uniform(), rng.uniform(), rng.uniform()]).collect();
-    let mut frames = vec![SynthFrame { timestep: 0, bx: b0, s: s.clone() }];
+    let mut s: Vec<[f64; 3]> = (0..spec.atoms)
+        .map(|_| [rng.uniform(), rng.uniform(), rng.uniform()])
+        .collect();
+    let mut frames = vec![SynthFrame {
+        timestep: 0,
+        bx: b0,
+        s: s.clone(),
+    }];
     for f in 1..spec.frames {
         let bx = (spec.boxes)(f);
         let shared: Vec<[f64; 3]> = (0..spec.atoms / 2 + 1)
@@ -161,7 +199,11 @@ pub fn random_walks(spec: &WalkSpec, rng: &mut Rng) -> Vec<SynthFrame> {
                 si[k] += ds[k];
             }
         }
-        frames.push(SynthFrame { timestep: 10 * f as i64, bx, s: s.clone() });
+        frames.push(SynthFrame {
+            timestep: 10 * f as i64,
+            bx,
+            s: s.clone(),
+        });
     }
     frames
 }
