@@ -120,9 +120,22 @@ mod tests {
 
     #[test]
     fn minimum_image_is_shortest() {
-        let c = Cell::from_lammps([0.0; 3], [10.0, 10.0, 10.0], [4.9, 0.0, 0.0]);
-        let d = c.minimum_image([9.0, 9.5, 0.2]);
-        // candidates are d - a, d - b, d - a - b ...; the shortest has |d| ~ 1.7
-        assert!(dot(d, d).sqrt() < 2.0, "{d:?}");
+        let c = Cell::from_lammps([0.0; 3], [10.0, 10.0, 10.0], [4.9, -3.0, 2.0]);
+        for d in [[9.0, 9.5, 0.2], [-14.0, 3.0, 7.7], [0.1, -0.2, 0.3]] {
+            let got = c.minimum_image(d);
+            // brute force over images
+            let mut best = f64::MAX;
+            for i in -3..=3 {
+                for j in -3..=3 {
+                    for k in -3..=3 {
+                        let v = c.vector([i as f64, j as f64, k as f64]);
+                        let e = [d[0] + v[0], d[1] + v[1], d[2] + v[2]];
+                        best = best.min(dot(e, e));
+                    }
+                }
+            }
+            assert!((dot(got, got) - best).abs() < 1e-9, "{d:?}: {got:?}");
+        }
     }
+}
 }
