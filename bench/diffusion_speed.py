@@ -256,7 +256,10 @@ def run_measured(cmd, env, log_path, timeout_s, mem_limit_mb):
                           if elapsed > timeout_s else
                           f"stopped at {rss / 2**20:.0f} MB RSS (limit {mem_limit_mb:.0f} MB)")
                 os.killpg(p.pid, signal.SIGKILL)
-            time.sleep(0.25)
+            try:
+                p.wait(timeout=0.25)
+            except subprocess.TimeoutExpired:
+                pass
         wall = time.perf_counter() - t0
     out = dict(rc=p.returncode, wall_s=wall, killed=killed, peak_rss_mb=sampled_peak / 2**20,
                user_s=float("nan"), sys_s=float("nan"))
@@ -315,8 +318,8 @@ def kinisi_worker(argv):
     kwargs = dict(specie="1", time_step=MD_DT_PS * sc.Unit("ps"),
                   step_skip=STEP_SKIP * sc.units.dimensionless, progress=False)
     if a.dt_every:
-        kwargs["dt"] = sc.arange("time interval", a.dt_every, n_frames, a.dt_every).astype(
-            "float64") * FRAME_PS * sc.Unit("ps")
+        kwargs["dt"] = sc.arange("time interval", a.dt_every * FRAME_PS, n_frames * FRAME_PS + 1e-9,
+                                 a.dt_every * FRAME_PS, unit="ps")
     t = time.perf_counter()
     da = DiffusionAnalyzer.from_universe(u, **kwargs)
     times["parse+msd"] = time.perf_counter() - t
@@ -410,7 +413,7 @@ def main():
             sys.exit(f"allegro-diffusion failed: {m}")
         ours = json.loads(out_json.read_text())
         start_ps = ours["fit_range_ps"][0]
-        rows.append(dict(tool="allegro-diffusion", m=m, D=ours["d"]["value"], std=ours["d"]["std"],
+        rows.append(dict(tool="allegro-diffusion", m=m, D=ours["D"]["value"], std=ours["D"]["std"],
                          note=f"GLS, {len(ours['fit_lags_ps'])} lags {ours['fit_range_ps'][0]:g}-"
                               f"{ours['fit_range_ps'][1]:g} ps"))
 
@@ -443,7 +446,10 @@ def main():
             m, res = kinisi(k, f"dt = every {k}th frame")
             kinisi_runs.append((f"kinisi (dt every {k} fr.)", k, m, res))
             if res is None:
-                notes.append(f"kinisi with dt every {k} frames failed too: {m['killed'] or m['rc']}")
+                log = (work / f"kinisi_{k}.log").read_text(errors="replace")[-2000:]
+                notes.append(f"kinisi with dt every {k} frames failed too: "
+                             f"{m['killed'] or 'exit code %d' % m['rc']}"
+                             + ("" if m["killed"] else "; log tail:\n" + log))
         for label, k, m, res in kinisi_runs:
             if res is None:
                 rows.append(dict(tool=label, m=m, D=float("nan"), std=float("nan"), note="did not finish"))
@@ -463,13 +469,15 @@ def main():
         for r in rows:
             m = r["m"]
             z = (r["D"] - d_true_cm2) / r["std"] if r["std"] == r["std"] and r["std"] > 0 else float("nan")
-            wall = f"{m['wall_s']:.1f}" + ("*" if m["killed"] else "")
+            wall = f"{m['wall_s']:.1f}" + ("*" if m["killed"] else "" if m["rc"] == 0 else "!")
             dcol = fmt_d(r["D"], r["std"]) if r["D"] == r["D"] else "—"
             zcol = f"{z:+.2f}" if z == z else "—"
             print(f"{r['tool']:<26} | {wall:>13} | {m['peak_rss_mb']:>13.0f} | {dcol:>22} | "
                   f"{zcol:>16} | {m['wall_s'] / t_ref:>14.1f}")
         if any(r["m"]["killed"] for r in rows):
             print("  * stopped at the limit: the wall time is a lower bound")
+        if any(r["m"]["rc"] != 0 and not r["m"]["killed"] for r in rows):
+            print("  ! failed (see the notes)")
         print()
         for r in rows:
             m = r["m"]
@@ -484,12 +492,15 @@ def main():
             z = np.load(work / f"kinisi_{k}.npz")
             cov = z["cov"]
             ev = np.linalg.eigvalsh(cov)
-            print(f"  {label}: trajectory read as {res['n_frames_read']} frames but kinisi holds "
-                  f"{res['coords_time_size']} ({res['coords_dtype']}) -> time intervals "
-                  f"{res['dt_first_ps']:g}..{res['dt_last_ps']:g} ps for a {run_ps:g} ps run "
-                  f"(first frame duplicated: each interval's MSD includes one displacement one frame "
-                  f"short); covariance {cov.shape[0]}x{cov.shape[0]}, condition number "
-                  f"{ev.max() / max(ev.min(), 1e-300):.2e}")
+            dup = res["coords_time_size"] == res["n_frames_read"] + 1
+            print(f"  {label}: {res['n_frames_read']} frames read, kinisi holds "
+                  f"{res['coords_time_size']} ({res['coords_dtype']})"
+                  + (" [first frame duplicated by kinisi's MDAnalysis parser: every interval's MSD "
+                     "includes one displacement one frame short, and the last interval is labelled "
+                     f"{res['dt_last_ps']:g} ps in a {run_ps:g} ps run]" if dup else "")
+                  + f"; time intervals {res['dt_first_ps']:g}..{res['dt_last_ps']:g} ps "
+                  f"({res['n_msd']} MSD points); fitted covariance {cov.shape[0]}x{cov.shape[0]}, "
+                  f"condition number {ev.max() / max(ev.min(), 1e-300):.2e}")
             # MSD agreement on common lags (exact MSD expectation 6 D t)
             lag = np.array(ours["curves"]["lag_ps"])
             msd = np.array(ours["curves"]["msd_A2"])
