@@ -19,6 +19,8 @@ pub mod graph;
 pub mod lattice;
 pub mod model;
 pub mod plot;
+pub mod rng;
+pub mod structure;
 pub mod trajectory;
 pub mod unwrap;
 

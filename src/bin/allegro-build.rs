@@ -1,0 +1,203 @@
+//! allegro-build: Na(3-x)W(x)Sb(1-x)S4 supercells as LAMMPS data files and extended XYZ.
+use std::path::PathBuf;
+
+use allegro::cli;
+use allegro::rng::Rng;
+use allegro::structure::{self, write_extxyz, write_lammps_data, Element};
+use clap::{Parser, ValueEnum};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Phase {
+    Cubic,
+    Tetragonal,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum Variant {
+    /// Na3SbS4
+    Pristine,
+    /// Na(3-x)W(x)Sb(1-x)S4: W with one compensating Na vacancy each
+    WVac,
+    /// Na(3-x)SbS4: vacancies only
+    Vac,
+    /// Na3W(x)Sb(1-x)S4: W only (charge left implicit)
+    W,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum Placement {
+    /// special quasirandom structure on the Sb/W sublattice (seeded annealing)
+    Sqs,
+    /// seeded random choice
+    Random,
+}
+
+/// Builds Na3SbS4-based supercells: cubic I-43m or tetragonal P-421c conventional cells
+/// (16 atoms, Z = 2) repeated N1 x N2 x N3 times; W on Sb sites by SQS or seeded random choice;
+/// Na vacancies chosen at random. Writes a LAMMPS data file (atom_style atomic, types 1 Na,
+/// 2 Sb, 3 W, 4 S: use `pair_coeff * * MODEL Na Sb W S`) and optionally extended XYZ.
+/// The same arguments and seed give the same bytes. Lengths in A.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    #[arg(long, value_enum, default_value = "cubic")]
+    phase: Phase,
+    /// Conventional cells along x y z (12 12 12 gives 27,648 atoms)
+    #[arg(long, num_args = 3, default_values_t = [4, 4, 4])]
+    reps: Vec<usize>,
+    #[arg(long, value_enum, default_value = "pristine")]
+    variant: Variant,
+    /// x of the formula (per formula unit; there are 2 per conventional cell)
+    #[arg(long, default_value_t = 0.0)]
+    x: f64,
+    /// Number of W atoms (overrides x for W)
+    #[arg(long)]
+    w: Option<usize>,
+    /// Number of Na vacancies (overrides x for vacancies)
+    #[arg(long)]
+    vacancies: Option<usize>,
+    #[arg(long, value_enum, default_value = "sqs")]
+    placement: Placement,
+    /// Annealing swaps of the SQS search
+    #[arg(long, default_value_t = 20000)]
+    sqs_steps: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Lattice parameter a [default: 7.15 cubic, 7.1423 tetragonal]
+    #[arg(long)]
+    a: Option<f64>,
+    /// Lattice parameter c of the tetragonal cell [default: 7.2837]
+    #[arg(long)]
+    c: Option<f64>,
+    /// LAMMPS data file to write
+    #[arg(long)]
+    data: PathBuf,
+    /// Extended XYZ file to write
+    #[arg(long)]
+    xyz: Option<PathBuf>,
+    /// Report (composition, SQS correlations) as JSON
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn main() {
+    cli::run(|| {
+        let args = Args::parse();
+        anyhow::ensure!(
+            args.reps.iter().all(|&r| (1..=64).contains(&r)),
+            "--reps must be between 1 and 64"
+        );
+        anyhow::ensure!((0.0..=1.0).contains(&args.x), "--x must be in [0, 1]");
+        let reps = [args.reps[0], args.reps[1], args.reps[2]];
+        let mut s = match args.phase {
+            Phase::Cubic => structure::cubic(args.a.unwrap_or(structure::CUBIC_A)),
+            Phase::Tetragonal => structure::tetragonal(
+                args.a.unwrap_or(structure::TETRAGONAL_A),
+                args.c.unwrap_or(structure::TETRAGONAL_C),
+            ),
+        }
+        .supercell(reps);
+        let formula_units = s.count(Element::Sb);
+        let from_x = (args.x * formula_units as f64).round() as usize;
+        let (wants_w, wants_vac) = match args.variant {
+            Variant::Pristine => (false, false),
+            Variant::WVac => (true, true),
+            Variant::Vac => (false, true),
+            Variant::W => (true, false),
+        };
+        let n_w = args.w.unwrap_or(if wants_w { from_x } else { 0 });
+        let n_vac = args.vacancies.unwrap_or(if wants_vac { from_x } else { 0 });
+        anyhow::ensure!(
+            n_w <= formula_units,
+            "{n_w} W but only {formula_units} Sb sites"
+        );
+        anyhow::ensure!(
+            n_vac <= s.count(Element::Na),
+            "{n_vac} vacancies but only {} Na",
+            s.count(Element::Na)
+        );
+        if args.variant == Variant::Pristine && (n_w > 0 || n_vac > 0) {
+            anyhow::bail!("--variant pristine takes no W or vacancies; choose w-vac, vac or w");
+        }
+        let mut rng = Rng::new(args.seed);
+        let steps = if args.placement == Placement::Sqs {
+            args.sqs_steps.max(1)
+        } else {
+            0
+        };
+        let report = s.place_tungsten(n_w, steps, &mut rng);
+        s.remove_sodium(n_vac, &mut rng);
+        s.sort_by_type();
+        let fu = formula_units as f64;
+        let formula = format!(
+            "Na{:.4}W{:.4}Sb{:.4}S4",
+            s.count(Element::Na) as f64 / fu,
+            n_w as f64 / fu,
+            s.count(Element::Sb) as f64 / fu
+        );
+        let title = format!(
+            "{formula} {:?} {}x{}x{} seed {} ({:?}), allegro-build {}; types 1 Na 2 Sb 3 W 4 S",
+            args.phase,
+            reps[0],
+            reps[1],
+            reps[2],
+            args.seed,
+            args.placement,
+            allegro::VERSION
+        );
+        cli::write_atomic(&args.data, write_lammps_data(&s, &title).as_bytes())?;
+        if let Some(xyz) = &args.xyz {
+            cli::write_atomic(xyz, write_extxyz(&s, &title).as_bytes())?;
+        }
+        println!(
+            "{formula}: {} atoms ({} Na, {} Sb, {} W, {} S), {} formula units",
+            s.elements.len(),
+            s.count(Element::Na),
+            s.count(Element::Sb),
+            s.count(Element::W),
+            s.count(Element::S),
+            formula_units
+        );
+        if from_x as f64 != args.x * fu && args.w.is_none() && (wants_w || wants_vac) {
+            println!(
+                "note: x = {} on {formula_units} formula units rounds to {from_x} (x = {:.5})",
+                args.x,
+                from_x as f64 / fu
+            );
+        }
+        if let Some(r) = &report {
+            println!(
+                "W-W pair fraction per shell ({:?} A), random-alloy target {:.5}:",
+                r.shell_distance_A
+                    .iter()
+                    .map(|d| (d * 1000.0).round() / 1000.0)
+                    .collect::<Vec<_>>(),
+                r.target
+            );
+            println!(
+                "  seeded random start {:?} (error {:.3e})",
+                r.random_fraction
+                    .iter()
+                    .map(|f| (f * 1e5).round() / 1e5)
+                    .collect::<Vec<_>>(),
+                r.random_error
+            );
+            println!(
+                "  SQS                 {:?} (error {:.3e})",
+                r.sqs_fraction
+                    .iter()
+                    .map(|f| (f * 1e5).round() / 1e5)
+                    .collect::<Vec<_>>(),
+                r.sqs_error
+            );
+        }
+        if let Some(path) = &args.json {
+            let v = serde_json::json!({
+                "formula": formula, "atoms": s.elements.len(), "W": n_w, "vacancies": n_vac,
+                "formula_units": formula_units, "seed": args.seed, "sqs": report,
+            });
+            cli::write_atomic(path, &serde_json::to_vec_pretty(&v)?)?;
+        }
+        Ok(())
+    });
+}
