@@ -15,6 +15,7 @@ pub mod cli;
 pub mod diffusion;
 pub mod dihedral;
 pub mod error;
+pub mod extxyz;
 pub mod graph;
 pub mod lattice;
 pub mod model;

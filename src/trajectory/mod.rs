@@ -102,7 +102,7 @@ impl<R: Read> Read for Counted<R> {
 pub(crate) type Counter = std::sync::Arc<std::sync::atomic::AtomicU64>;
 
 /// Opens a file, transparently decompressing gzip; returns the reader and a byte counter.
-pub(crate) fn open_maybe_gzip(path: &Path) -> Result<(Box<dyn BufRead + Send>, Counter)> {
+pub fn open_maybe_gzip(path: &Path) -> Result<(Box<dyn BufRead + Send>, Counter)> {
     let io = |source| ReadError::Io {
         path: path.to_owned(),
         source,

@@ -1,0 +1,47 @@
+"""allegro-eval against RMSEs computed here with nequip's own ASE calculator on the same frames."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+from ase.io import read
+from conftest import ROOT, model_path
+
+from nequip_reference import evaluate
+
+EVAL = ROOT / "target" / "release" / "allegro-eval"
+DATA = ROOT / "models" / "data" / "test.xyz.gz"
+EV_A3_TO_KBAR = 1602.176634
+
+
+def nequip_metrics(model, frames):
+    e, f, s = [], [], []
+    for atoms in frames:
+        ref = evaluate(model, atoms)
+        n = len(atoms)
+        e.append((ref["energy"] - atoms.get_potential_energy()) / n)
+        f.append((ref["forces"] - atoms.get_forces()).ravel())
+        s.append((ref["stress"] - atoms.get_stress(voigt=False)).ravel())
+    rmse = lambda x: float(np.sqrt(np.mean(np.square(np.concatenate([np.atleast_1d(v) for v in x])))))
+    return {"energy": rmse(e) * 1000, "forces": rmse(f) * 1000, "stress": rmse(s) * EV_A3_TO_KBAR}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_eval_matches_nequip(tmp_path, dtype):
+    assert EVAL.exists(), f"{EVAL} missing: cargo test --features torch builds it"
+    model = model_path(dtype, "pth")
+    frames = read(DATA, index=":8")
+    subset = tmp_path / "subset.xyz"
+    from ase.io import write
+    write(subset, frames, format="extxyz")
+    out = tmp_path / "eval.json"
+    subprocess.run([str(EVAL), "--model", str(model), "--json", str(out), "--plot", str(tmp_path / "parity"), str(subset)],
+                   check=True, capture_output=True)
+    got = json.loads(out.read_text())
+    want = nequip_metrics(model, frames)
+    rel = 1e-8 if dtype == "float64" else 1e-4
+    assert got["energy_per_atom_meV"]["rmse"] == pytest.approx(want["energy"], rel=rel)
+    assert got["forces_meV_per_A"]["rmse"] == pytest.approx(want["forces"], rel=rel)
+    assert got["stress_kbar"]["rmse"] == pytest.approx(want["stress"], rel=rel)
+    for what in ("energy", "forces", "stress"):
+        assert (tmp_path / f"parity_{what}.png").exists() and (tmp_path / f"parity_{what}.svg").exists()
