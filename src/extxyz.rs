@@ -149,7 +149,7 @@ pub fn read_extxyz(path: impl AsRef<Path>) -> Result<Vec<XyzFrame>> {
             .cloned()
             .unwrap_or_else(|| "species:S:1:pos:R:3".into());
         let spec: Vec<&str> = props.split(':').collect();
-        if spec.len() % 3 != 0 {
+        if !spec.len().is_multiple_of(3) {
             return Err(err(
                 ln2,
                 format!("Properties '{props}' is not name:type:width triples"),
