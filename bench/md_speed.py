@@ -24,7 +24,7 @@ VENV_BIN = Path(sys.executable).parent
 
 
 def steps_for(n_atoms):
-    return max(5, min(200, 40_000 // n_atoms))
+    return max(10, min(200, 40_000 // n_atoms))
 
 
 def lammps_rate(model, atoms, steps, threads, work):

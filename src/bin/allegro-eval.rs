@@ -11,7 +11,7 @@ use clap::Parser;
 use serde::Serialize;
 
 /// eV/A^3 in kbar.
-const EV_A3_TO_KBAR: f64 = 1602.176_634;
+const EV_A3_TO_KBAR: f64 = 1_602.176_634;
 
 /// Evaluates a deployed Allegro/nequip model (.nequip.pth or .nequip.pt2) on every frame of
 /// extended XYZ files with reference energies, forces and stresses (ASE convention: stress in
@@ -91,7 +91,7 @@ struct Report {
 }
 
 fn parity(
-    prefix: &PathBuf,
+    prefix: &std::path::Path,
     what: &str,
     unit: &str,
     points: Vec<(f64, f64)>,
@@ -196,13 +196,11 @@ fn main() {
                         origin: [0.0; 3],
                     }
                     .volume();
-                    for a in 0..3 {
-                        for b in 0..3 {
-                            // ASE stress = -virial / V
-                            let pred = -out.virial[3 * a + b] / volume;
-                            s.add(pred - s_ref[a][b]);
-                            ps.push((s_ref[a][b] * EV_A3_TO_KBAR, pred * EV_A3_TO_KBAR));
-                        }
+                    for (k, reference) in s_ref.iter().flatten().enumerate() {
+                        // ASE stress = -virial / V
+                        let pred = -out.virial[k] / volume;
+                        s.add(pred - reference);
+                        ps.push((reference * EV_A3_TO_KBAR, pred * EV_A3_TO_KBAR));
                     }
                 }
                 frames += 1;
