@@ -12,9 +12,9 @@ bash scripts/setup.sh
 
 out="$ROOT/build/example"
 rm -rf "$out" && mkdir -p "$out"
-cp lammps-inputs/na3sbs4_npt.in lammps-inputs/na3sbs4_cubic_4x4x4.data "$out/"
-model="$ROOT/tests/models/allegro_float32.nequip.pth"
-log "running Na3SbS4 NPT, 1,024 atoms, $steps steps of 2 fs, $ranks MPI rank(s), in $out"
+cp lammps-inputs/na3sbs4_npt.in lammps-inputs/na3sbs4_tetragonal_4x4x4.data "$out/"
+model="$ROOT/models/nawsbs.nequip.pth"
+log "running tetragonal Na3SbS4 NPT at 300 K, 1,024 atoms, $steps steps of 2 fs, $ranks MPI rank(s), in $out"
 cd "$out"
 launcher=()
 [ "$ranks" -gt 1 ] && launcher=("$VENV/bin/mpirun" -np "$ranks")

@@ -32,8 +32,8 @@ def main(path):
         steps_per_s = float(m.group(1))
         print(f"  speed            {steps_per_s:.2f} steps/s = {steps_per_s * int(loop.group(4)):.0f} atom-steps/s "
               f"on {loop.group(2)} MPI rank(s)")
-    print("  note: the shipped default model is still the small test model (tests/models); the\n"
-          "        trained Na-W-Sb-S model comes with issue 4.")
+    print("  model: models/nawsbs.nequip.pth, Allegro distilled from SevenNet-MF-0 (r2SCAN);\n"
+          "         see models/MODEL_CARD.md. Experiment: a = 7.16, c = 7.29 A (tetragonal, 300 K).")
 
 
 if __name__ == "__main__":
