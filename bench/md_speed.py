@@ -71,8 +71,8 @@ def ase_rate(model, atoms, steps, threads):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=str(ROOT / "tests" / "models" / "allegro_float32.nequip.pth"),
-                   help="deployed TorchScript model (default: the float32 test model)")
+    p.add_argument("--model", default=str(ROOT / "models" / "nawsbs.nequip.pth"),
+                   help="deployed TorchScript model (default: the shipped Na-W-Sb-S model)")
     p.add_argument("--threads", type=int, default=1, help="threads for both (default 1)")
     p.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8], help="supercell N of NxNxN (default 2 4 8)")
     args = p.parse_args()
