@@ -16,7 +16,8 @@ Split: the TRAIN+VAL pool comes from trajectories with seeds 1000+i; a random 90
 (seed 0) gives train/val.  The TEST set comes from independent trajectories with seeds 9000+i
 (different W/vacancy arrangements, strains, rattles and velocities) never used in training.
 
-usage: make_dataset.py OUTDIR   (writes OUTDIR/{train,val,test}.xyz.gz and OUTDIR/dataset_info.json)
+usage: make_dataset.py OUTDIR              (stage 1: OUTDIR/{train,val,test}.xyz.gz + dataset_info.json)
+       make_dataset.py OUTDIR --expanded   (stage 2: OUTDIR/{train,val}_expanded.xyz.gz, see EXPANDED)
 """
 import gzip, io, json, os, sys, time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -59,6 +60,19 @@ TRAIN = [
     ("cub", (2, 2, 2), 2, False, 800, 6, 20, 20),
     ("cub", (2, 2, 2), 4, True, 800, 6, 20, 20),
 ]
+# Stage-2 (active-learning) augmentation, added after the stage-1 model expanded without bound in
+# 300 K NPT (its energy dropped below the teacher's for cells expanded by > 3 % with thermal
+# disorder).  Same spec plus a 9th field: isotropic scale of the cell (on top of the random strain).
+EXPANDED = [
+    ("tet", (2, 2, 2), 0, False, 300, 5, 8, 16, 1.04),
+    ("cub", (2, 2, 2), 0, False, 500, 5, 8, 16, 1.06),
+    ("tet", (2, 2, 2), 1, False, 400, 5, 8, 16, 1.08),
+    ("cub", (2, 2, 2), 2, True, 700, 5, 8, 16, 1.05),
+    ("tet", (2, 2, 2), 2, False, 600, 5, 8, 16, 1.10),
+    ("cub", (2, 2, 2), 4, False, 300, 5, 8, 16, 1.07),
+    ("cub", (2, 2, 2), 1, False, 650, 5, 8, 16, 0.97),
+    ("tet", (2, 2, 2), 0, False, 700, 5, 8, 16, 1.03),
+]
 TEST = [
     ("cub", (2, 2, 2), 0, False, 300, 4, 10, 16),
     ("tet", (2, 2, 2), 0, False, 300, 4, 10, 16),
@@ -73,6 +87,8 @@ MAX_STRAIN = 0.03
 def build(spec, rng):
     phase, rep, n_w, clustered, T = spec[:5]
     base = cubic_cell() if phase == "cub" else tetragonal_cell()
+    if len(spec) > 8:
+        base.set_cell(base.cell[:] * spec[8], scale_atoms=True)
     at = base.repeat(rep)
     at = dope(at, n_w, rng, clustered=clustered)
     eps = rng.uniform(-MAX_STRAIN, MAX_STRAIN, (3, 3))
@@ -87,7 +103,7 @@ def build(spec, rng):
 def run_traj(spec, seed, calc, tag):
     rng = np.random.default_rng(seed)
     at, eps = build(spec, rng)
-    phase, rep, n_w, clustered, T, n_frames, stride, n_equil = spec
+    phase, rep, n_w, clustered, T, n_frames, stride, n_equil = spec[:8]
     at.calc = calc
     MaxwellBoltzmannDistribution(at, temperature_K=T, rng=rng)
     Stationary(at)
@@ -100,7 +116,8 @@ def run_traj(spec, seed, calc, tag):
                                        forces=at.get_forces(), stress=at.get_stress(voigt=False))
         f.info.update(dict(config=tag, phase=phase, supercell="x".join(map(str, rep)), n_W=n_w,
                            W_clustered=bool(clustered), T_K=T, seed=seed,
-                           strain_max=float(np.abs(eps).max())))
+                           strain_max=float(np.abs(eps).max()),
+                           volume_scale=float(spec[8]) if len(spec) > 8 else 1.0))
         dmin = f.get_all_distances(mic=True)[np.triu_indices(len(f), 1)].min()
         f.info["dmin"] = float(dmin)
         frames.append(f)
@@ -121,6 +138,37 @@ def strip(frames):
             del g.arrays["momenta"]
         out.append(g)
     return out
+
+
+def write_gz(path, frames):
+    buf = io.StringIO()
+    write(buf, strip(frames), format="extxyz")
+    # mtime=0 -> byte-identical gzip for identical content
+    with open(path, "wb") as fh:
+        with gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) as gz:
+            gz.write(buf.getvalue().encode())
+
+
+def main_expanded(outdir):
+    """Stage 2: EXPANDED trajectories (seeds 2000+i) -> {train,val}_expanded.xyz.gz (90/10, seed 1)."""
+    calc = teacher()
+    pool = []
+    for i, spec in enumerate(EXPANDED):
+        ts = time.time()
+        fr = run_traj(spec, 2000 + i, calc, f"expanded{i:02d}")
+        pool += fr
+        print(f"[expanded {i:2d}] {spec} -> {len(fr)} frames, {len(fr[0])} atoms, "
+              f"dmin {min(f.info['dmin'] for f in fr):.2f} A, {time.time() - ts:.0f} s", flush=True)
+    idx = np.random.default_rng(1).permutation(len(pool))
+    n_val = max(1, int(round(0.1 * len(pool))))
+    write_gz(os.path.join(outdir, "val_expanded.xyz.gz"), [pool[j] for j in sorted(idx[:n_val])])
+    write_gz(os.path.join(outdir, "train_expanded.xyz.gz"), [pool[j] for j in sorted(idx[n_val:])])
+    print(f"expanded: {len(pool) - n_val} train, {n_val} val frames")
+    # nequip-train takes ONE training file: stage-2 files = stage-1 + expanded (gzip members)
+    for name in ("train", "val"):
+        with open(os.path.join(outdir, f"{name}_all.xyz.gz"), "wb") as fo:
+            for part in (f"{name}.xyz.gz", f"{name}_expanded.xyz.gz"):
+                fo.write(open(os.path.join(outdir, part), "rb").read())
 
 
 def main(outdir):
@@ -167,4 +215,9 @@ def main(outdir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "data"))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+    if "--expanded" in sys.argv:
+        main_expanded(out)
+    else:
+        main(out)
