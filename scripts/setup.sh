@@ -20,8 +20,11 @@ if [ "$(cat "$VENV/.allegro-setup" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$VENV/.allegro-setup"
 fi
 
-log "building the Rust library (first time: ~4 min for libtorch bindings)"
-cargo build --locked --release --features torch --lib
+log "building the Rust library (first time: ~4 min for libtorch bindings) and the tools"
+# the analysis tools do not link libtorch; built first so that target/release/liballegro.a, which
+# the plugin links, is the one with the libtorch backends
+cargo build --locked --release --bins
+cargo build --locked --release --features torch --lib --bin allegro-eval
 
 log "building the LAMMPS plugin"
 mkdir -p build
