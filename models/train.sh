@@ -56,7 +56,7 @@ if [[ "$STEP" == all || "$STEP" == package ]]; then
   # TorchScript for pair_style allegro (nequip-compile refuses torchscript on torch>=2.10; the
   # wrapper only clears that check).  .pt2 (AOTInductor) files are NOT shipped: they embed code
   # for the compiling CPU -- build one locally with tests/models/compile_aoti.sh if wanted.
-  "$PY" compile_torchscript.py "$NAME.nequip.zip" "$NAME.nequip.pth" --device cpu --target pair_allegro
+  "$PY" ../tests/models/compile_torchscript.py "$NAME.nequip.zip" "$NAME.nequip.pth" --device cpu --target pair_allegro
 fi
 
 if [[ "$STEP" == all || "$STEP" == metrics ]]; then
