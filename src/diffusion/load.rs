@@ -106,7 +106,7 @@ pub fn load_run(
             )));
         }
         if !timesteps.is_empty() {
-            let unwrapped = unwrapper.push(&frame).map_err(|i| {
+            unwrapper.push(&frame).map_err(|i| {
                 fail(format!(
                     "atom id {} moved more than {} of the box between timesteps {} and {}: dump more often",
                     frame.ids[i],
@@ -115,7 +115,6 @@ pub fn load_run(
                     frame.timestep
                 ))
             })?;
-            let _ = unwrapped;
         }
         let u = unwrapper.positions();
         let mut drift = [0.0; 3];

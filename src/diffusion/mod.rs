@@ -205,14 +205,17 @@ fn lag_grid(start: usize, end: usize, n_lags: usize) -> Vec<usize> {
 
 /// The cell vector whose length differs most from the mean of the other two.
 pub fn unique_axis(cell: &[[f64; 3]; 3]) -> (usize, f64) {
-    let len = cell.map(|v| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt());
     (0..3)
-        .map(|k| {
-            let others = (len[(k + 1) % 3] + len[(k + 2) % 3]) / 2.0;
-            (k, (len[k] - others) / others)
-        })
+        .map(|k| (k, axis_deviation(cell, k)))
         .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
         .unwrap()
+}
+
+/// Relative length difference of cell vector `k` from the mean of the other two.
+pub fn axis_deviation(cell: &[[f64; 3]; 3], k: usize) -> f64 {
+    let len = cell.map(|v| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt());
+    let others = (len[(k + 1) % 3] + len[(k + 2) % 3]) / 2.0;
+    (len[k] - others) / others
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -364,7 +367,7 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         }
         c
     };
-    let (detected, anisotropy) = unique_axis(&mean_cell);
+    let (detected, _) = unique_axis(&mean_cell);
     let c_axis = settings.c_axis.unwrap_or(detected);
     let cv = mean_cell[c_axis];
     let norm = (cv[0] * cv[0] + cv[1] * cv[1] + cv[2] * cv[2]).sqrt();
@@ -543,11 +546,7 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         fit_range_ps: [lags[0] as f64 * dt, *lags.last().unwrap() as f64 * dt],
         fit_lags_ps: lags.iter().map(|&k| k as f64 * dt).collect(),
         c_axis,
-        c_axis_anisotropy: if c_axis == detected {
-            anisotropy
-        } else {
-            unique_axis_len(&mean_cell, c_axis)
-        },
+        c_axis_anisotropy: axis_deviation(&mean_cell, c_axis),
         atoms: n_atoms,
         runs: runs.len(),
         frames: runs.iter().map(Run::n_frames).collect(),
@@ -556,10 +555,4 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         temperature_K: settings.temperature,
         curves,
     })
-}
-
-fn unique_axis_len(cell: &[[f64; 3]; 3], k: usize) -> f64 {
-    let len = cell.map(|v| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt());
-    let others = (len[(k + 1) % 3] + len[(k + 2) % 3]) / 2.0;
-    (len[k] - others) / others
 }
