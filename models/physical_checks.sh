@@ -3,14 +3,18 @@
 # plugin, loaded by the wheel's `lmp` launcher).  Output: checks/out/*.log and a summary on stdout
 # (copied into MODEL_CARD.md).
 #   models/physical_checks.sh [MODEL.nequip.pth]     (default models/nawsbs.nequip.pth)
-#   env: STEPS_NPT (default 2000 = 4 ps), STEPS_W (default 2000), VENV
-# Cost on 2 busy cores, 1 thread: ~0.25 s per MD step of 1,024 atoms -> ~25 min in total.
+#   env: STEPS_300 (default 2500 = 5 ps), STEPS_700 (default 5000 = 10 ps), STEPS_W (default
+#        10000 = 20 ps), RANKS (MPI ranks of the W-doped run, default 2), VENV
+# The two NPT runs go side by side (one core each), then the W-doped run on RANKS ranks.
+# Cost on 2 cores: ~0.15-0.2 ms per atom-step and core -> ~45 min with the defaults.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${VENV:-$HERE/../.venv}"
 MODEL="$(realpath "${1:-$HERE/nawsbs.nequip.pth}")"
-STEPS_NPT="${STEPS_NPT:-2000}"
-STEPS_W="${STEPS_W:-2000}"
+STEPS_300="${STEPS_300:-2500}"
+STEPS_700="${STEPS_700:-5000}"
+STEPS_W="${STEPS_W:-10000}"
+RANKS="${RANKS:-2}"
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 OUT="$HERE/checks/out"
 mkdir -p "$OUT"
@@ -39,17 +43,24 @@ if [ -f "$HERE/teacher_relax.txt" ]; then
   grep -E "^cubic|^tetragonal" "$HERE/teacher_relax.txt"
 fi
 
-echo "== 2. NPT 4x4x4 (1,024 atoms), start tetragonal (c along z), fully flexible cell, $STEPS_NPT steps"
+echo "== 2. NPT 4x4x4 (1,024 atoms), start tetragonal (c along z), fully flexible cell: 300 K $STEPS_300 steps, 700 K $STEPS_700 steps"
+LMP -in "$HERE/checks/md.in" -var model "$MODEL" -var data tet_4x4x4.data -var temp 300 \
+    -var steps "$STEPS_300" -var ens npt -var tag npt_300 -log npt_300.log &
+LMP -in "$HERE/checks/md.in" -var model "$MODEL" -var data tet_4x4x4.data -var temp 700 \
+    -var steps "$STEPS_700" -var ens npt -var tag npt_700 -log npt_700.log &
+wait
 for T in 300 700; do
-  LMP -in "$HERE/checks/md.in" -var model "$MODEL" -var data tet_4x4x4.data -var temp $T \
-      -var steps "$STEPS_NPT" -var ens npt -var tag npt_$T -log npt_$T.log
   "$VENV/bin/python" "$HERE/checks/analyse.py" npt_$T | grep -v "Na MSD"
-  grep -A1 "^Loop time" npt_$T.log | head -1
+  grep "^Loop time" npt_$T.log
 done
 
-echo "== 3. W-doped Na2.9W0.1Sb0.9S4-like 4x4x4 (13 W + 13 Na vacancies, 1,011 atoms), NPT 600 K, $STEPS_W steps"
-LMP -in "$HERE/checks/md.in" -var model "$MODEL" -var data w10_4x4x4.data -var temp 600 \
-    -var steps "$STEPS_W" -var ens npt -var tag w10_600 -log w10_600.log
+echo "== 3. W-doped Na2.9W0.1Sb0.9S4-like 4x4x4 (13 W + 13 Na vacancies, 1,011 atoms), NPT 600 K, $STEPS_W steps, $RANKS MPI ranks"
+"$VENV/bin/mpirun" -np "$RANKS" "$VENV/bin/lmp" -screen none -in "$HERE/checks/md.in" -var model "$MODEL" \
+    -var data w10_4x4x4.data -var temp 600 -var steps "$STEPS_W" -var ens npt -var tag w10_600 \
+    -var dumpevery 50 -log w10_600.log
 "$VENV/bin/python" "$HERE/checks/analyse.py" w10_600
 grep "^Loop time" w10_600.log
+# Na diffusion with error bars from this repo's tool (first 10 % of the run left out)
+"$HERE/../target/release/allegro-diffusion" --timestep 0.002 --species Na --types 1=Na,2=Sb,3=W,4=S \
+    --temperature 600 w10_600.dump | grep -v "^ *$"
 rm -f ./*.dump

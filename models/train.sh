@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Reproduce the Na-W-Sb-S Allegro model from scratch:
-#   dataset (teacher MD + labels) -> train -> package -> compile (TorchScript) -> test metrics.
+#   dataset (teacher MD + labels) -> stage 1 + 2 (the explorer model) -> active-learning data from
+#   the stage-2 model -> stage 3 (shipped: from scratch on all data, isolated-atom energy shifts)
+#   -> package -> compile (TorchScript) -> test metrics.
 #
-#   run from anywhere:  models/train.sh [all|data|train|package|metrics]   (default: all)
+#   run from anywhere:  models/train.sh [all|data|train|active|stage3|package|metrics]   (default: all)
 #   env: VENV (default <repo>/.venv), SIZE=main|small (default main), NAWSBS_DATA (default models/data)
 #
-# One CPU thread throughout (OMP_NUM_THREADS=1).  Times on this project's 2-core machine:
-# dataset ~20 min (SevenNet-MF-0 teacher, ~0.55 s per 128-atom call), training main ~30 min.
+# One CPU thread (OMP_NUM_THREADS=1) except stage 3 (2).  Times on this project's 2-core machine:
+# dataset ~25 min + active set ~45 min (SevenNet-MF-0 teacher, ~0.55 s per 128-atom call);
+# training: stage 1 32 min, stage 2 10 min, stage 3 40 min.
 # Prerequisite: models/setup_train.sh (sevenn 0.13.0 + spglib, exact pins; torch stays 2.13.0).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,10 +50,31 @@ if [[ "$STEP" == all || "$STEP" == train ]]; then
   # the LAST checkpoint is shipped (val0 = the stage-1 validation set only).
   NAWSBS_STAGE1="$HERE/runs/${NAME}_stage1.nequip.zip" "$VENV/bin/nequip-train" -cp "$HERE" \
       -cn allegro_nawsbs_finetune "hydra.run.dir=${RUN}_ft" "${OVR[@]}" 2>&1 | tee "${RUN}_ft.train.log"
+  "$VENV/bin/nequip-package" build "${RUN}_ft/last.ckpt" "$HERE/runs/${NAME}_stage2.nequip.zip"
+fi
+
+if [[ "$STEP" == all || "$STEP" == active ]]; then
+  # Stage-3 data (~25 min): hot NPT frames of the stage-2 MODEL (needs its TorchScript file and
+  # this repo's plugin, scripts/setup.sh), teacher NPT, short contacts, expanded cells
+  "$PY" ../tests/models/compile_torchscript.py "runs/${NAME}_stage2.nequip.zip" "runs/${NAME}_stage2.nequip.pth" --device cpu --target pair_allegro
+  "$PY" active_learning.py explore "runs/${NAME}_stage2.nequip.pth" "$NAWSBS_DATA"
+  "$PY" active_learning.py tnpt "$NAWSBS_DATA"
+  "$PY" active_learning.py short "$NAWSBS_DATA"
+  "$PY" active_learning.py dilute "$NAWSBS_DATA"
+  "$PY" active_learning.py assemble "$NAWSBS_DATA"
+fi
+
+if [[ "$STEP" == all || "$STEP" == stage3 ]]; then
+  # Stage 3 (shipped): from scratch on stage-1 + stage-2 + active data, energy shifts fixed to the
+  # teacher's isolated-atom energies; 40 min on 2 threads; the LAST checkpoint is shipped
+  rm -rf "${RUN}_s3"
+  "$PY" active_learning.py assemble "$NAWSBS_DATA"   # data/active/* -> {train,val}_active, train_stage3
+  OMP_NUM_THREADS=2 "$VENV/bin/nequip-train" -cp "$HERE" -cn allegro_nawsbs_stage3 \
+      "hydra.run.dir=${RUN}_s3" "${OVR[@]}" 2>&1 | tee "${RUN}_s3.train.log"
 fi
 
 if [[ "$STEP" == all || "$STEP" == package ]]; then
-  CKPT="${RUN}_ft/last.ckpt"
+  CKPT="${RUN}_s3/last.ckpt"
   rm -f "$NAME.nequip.zip" "$NAME.nequip.pth"
   "$VENV/bin/nequip-package" build "$CKPT" "$NAME.nequip.zip"
   # TorchScript for pair_style allegro (nequip-compile refuses torchscript on torch>=2.10; the
