@@ -62,8 +62,14 @@ fn fmt(e: &Estimate) -> String {
 }
 
 fn print_table(a: &Analysis, species: &str) {
+    // a bare type number reads as a count ("371 1 atoms"): name it
+    let what = if species.parse::<u32>().is_ok() {
+        format!("type-{species}")
+    } else {
+        species.to_string()
+    };
     println!(
-        "{} run(s), {} {species} atoms, frames {:?}, {} ps between frames, mean volume {:.1} A^3",
+        "{} run(s), {} {what} atoms, frames {:?}, {} ps between frames, mean volume {:.1} A^3",
         a.runs, a.atoms, a.frames, a.timestep_between_frames_ps, a.volume_A3
     );
     println!(
