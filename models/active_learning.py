@@ -37,10 +37,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from ase import units
-from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 from structures import cubic_cell, tetragonal_cell, dope, teacher
-from make_dataset import strip, write_gz
+from make_dataset import concat_gz, dmin, snapshot, write_gz
 
 ORDER = ["Na", "Sb", "W", "S"]
 DMIN_KEEP = 1.35  # A; the teacher is repulsive down to ~1.2 A Na-S, unphysical at 1.0 A
@@ -72,18 +71,8 @@ def label(frames, calc, tag):
     for k, f in enumerate(frames):
         f = f.copy()
         f.calc = calc
-        e, F, s = f.get_potential_energy(), f.get_forces(), f.get_stress(voigt=False)
-        g = f.copy()
-        g.calc = SinglePointCalculator(g, energy=e, forces=F, stress=s)
-        g.info.update(f.info)
-        g.info["config"] = f"{tag}{k:03d}"
-        out.append(g)
+        out.append(snapshot(f, config=f"{tag}{k:03d}"))
     return out
-
-
-def dmin(at):
-    d = at.get_all_distances(mic=True)
-    return float(d[np.triu_indices(len(at), 1)].min())
 
 
 def build(phase, rep, n_w, clustered, rng):
@@ -153,13 +142,9 @@ def tnpt(out):
         md.attach(lambda: lens.append(at.cell.lengths() / np.array(rep)), interval=5)
 
         def grab():
-            f = at.copy()
-            f.calc = SinglePointCalculator(f, energy=at.get_potential_energy(),
-                                           forces=at.get_forces(), stress=at.get_stress(voigt=False))
-            f.info.update(dict(config=f"tnpt{i}_{len(frames):03d}", phase=phase,
-                               supercell="x".join(map(str, rep)), n_W=n_w, W_clustered=bool(cl),
-                               T_K=T, seed=seed, source="teacher_npt", dmin=dmin(f)))
-            frames.append(f)
+            frames.append(snapshot(at, config=f"tnpt{i}_{len(frames):03d}", phase=phase,
+                                   supercell="x".join(map(str, rep)), n_W=n_w,
+                                   W_clustered=bool(cl), T_K=T, seed=seed, source="teacher_npt"))
         md.run(equil)
         for _ in range((steps - equil) // stride):
             md.run(stride)
@@ -256,11 +241,9 @@ def assemble(out):
         pool += fr
     write_gz(os.path.join(out, "train_active.xyz.gz"), train)
     write_gz(os.path.join(out, "val_active.xyz.gz"), val)
-    # nequip-train takes ONE training file: stage-3 training file = all three (gzip members)
-    with open(os.path.join(out, "train_stage3.xyz.gz"), "wb") as fo:
-        for part in ("train.xyz.gz", "train_expanded.xyz.gz", "train_active.xyz.gz"):
-            with open(os.path.join(out, part), "rb") as fi:
-                fo.write(fi.read())
+    # nequip-train takes ONE training file: stage-3 training file = all three
+    concat_gz(out, "train_stage3.xyz.gz",
+              ["train.xyz.gz", "train_expanded.xyz.gz", "train_active.xyz.gz"])
     info = dict(train=len(train), val=len(val),
                 sources={s: sum(f.info.get("source") == s for f in pool)
                          for s in ("model_npt", "teacher_npt", "short_range", "dilute")},

@@ -84,6 +84,22 @@ DT_FS = 2.0
 MAX_STRAIN = 0.03
 
 
+def dmin(at):
+    """Smallest pair distance (minimum image), A."""
+    return float(at.get_all_distances(mic=True)[np.triu_indices(len(at), 1)].min())
+
+
+def snapshot(at, **info):
+    """Copy of `at` with its calculator's energy, forces and stress frozen as labels, `info` and
+    the smallest pair distance (info["dmin"])."""
+    f = at.copy()
+    f.calc = SinglePointCalculator(f, energy=at.get_potential_energy(), forces=at.get_forces(),
+                                   stress=at.get_stress(voigt=False))
+    f.info.update(info)
+    f.info["dmin"] = dmin(f)
+    return f
+
+
 def build(spec, rng):
     phase, rep, n_w, clustered, T = spec[:5]
     base = cubic_cell() if phase == "cub" else tetragonal_cell()
@@ -111,16 +127,10 @@ def run_traj(spec, seed, calc, tag):
     frames = []
 
     def grab():
-        f = at.copy()
-        f.calc = SinglePointCalculator(f, energy=at.get_potential_energy(),
-                                       forces=at.get_forces(), stress=at.get_stress(voigt=False))
-        f.info.update(dict(config=tag, phase=phase, supercell="x".join(map(str, rep)), n_W=n_w,
-                           W_clustered=bool(clustered), T_K=T, seed=seed,
-                           strain_max=float(np.abs(eps).max()),
-                           volume_scale=float(spec[8]) if len(spec) > 8 else 1.0))
-        dmin = f.get_all_distances(mic=True)[np.triu_indices(len(f), 1)].min()
-        f.info["dmin"] = float(dmin)
-        frames.append(f)
+        frames.append(snapshot(at, config=tag, phase=phase, supercell="x".join(map(str, rep)),
+                               n_W=n_w, W_clustered=bool(clustered), T_K=T, seed=seed,
+                               strain_max=float(np.abs(eps).max()),
+                               volume_scale=float(spec[8]) if len(spec) > 8 else 1.0))
 
     md.run(n_equil)
     for _ in range(n_frames):
@@ -149,6 +159,15 @@ def write_gz(path, frames):
             gz.write(buf.getvalue().encode())
 
 
+def concat_gz(outdir, name, parts):
+    """OUTDIR/name = the gzip files `parts` (in OUTDIR) back to back: one valid gzip stream of
+    several members, which is how one nequip training file is made from several sets."""
+    with open(os.path.join(outdir, name), "wb") as fo:
+        for part in parts:
+            with open(os.path.join(outdir, part), "rb") as fi:
+                fo.write(fi.read())
+
+
 def main_expanded(outdir):
     """Stage 2: EXPANDED trajectories (seeds 2000+i) -> {train,val}_expanded.xyz.gz (90/10, seed 1)."""
     calc = teacher()
@@ -164,11 +183,9 @@ def main_expanded(outdir):
     write_gz(os.path.join(outdir, "val_expanded.xyz.gz"), [pool[j] for j in sorted(idx[:n_val])])
     write_gz(os.path.join(outdir, "train_expanded.xyz.gz"), [pool[j] for j in sorted(idx[n_val:])])
     print(f"expanded: {len(pool) - n_val} train, {n_val} val frames")
-    # nequip-train takes ONE training file: stage-2 files = stage-1 + expanded (gzip members)
+    # nequip-train takes ONE training file: stage-2 files = stage-1 + expanded
     for name in ("train", "val"):
-        with open(os.path.join(outdir, f"{name}_all.xyz.gz"), "wb") as fo:
-            for part in (f"{name}.xyz.gz", f"{name}_expanded.xyz.gz"):
-                fo.write(open(os.path.join(outdir, part), "rb").read())
+        concat_gz(outdir, f"{name}_all.xyz.gz", [f"{name}.xyz.gz", f"{name}_expanded.xyz.gz"])
 
 
 def main(outdir):
@@ -193,12 +210,7 @@ def main(outdir):
     val = [pool[j] for j in sorted(idx[:n_val])]
     train = [pool[j] for j in sorted(idx[n_val:])]
     for name, fr in (("train", train), ("val", val), ("test", test)):
-        buf = io.StringIO()
-        write(buf, strip(fr), format="extxyz")
-        # mtime=0 -> byte-identical gzip for identical content
-        with open(os.path.join(outdir, f"{name}.xyz.gz"), "wb") as fh:
-            with gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) as gz:
-                gz.write(buf.getvalue().encode())
+        write_gz(os.path.join(outdir, f"{name}.xyz.gz"), fr)
 
     def summary(fr):
         return dict(frames=len(fr), atoms=int(sum(len(f) for f in fr)),
