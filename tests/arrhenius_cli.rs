@@ -29,46 +29,36 @@ fn recovers_known_activation_energy() {
         write_dump(&dump, &frames, &vec![1; 60], "x", &mut rng);
         let json = dir.path().join(format!("T{t}.json"));
         let plot = dir.path().join(format!("msd{t}"));
-        let out = Command::new(env!("CARGO_BIN_EXE_allegro-diffusion"))
-            .args([
-                "--timestep",
-                "0.1",
-                "--species",
-                "1",
-                "--temperature",
-                &t.to_string(),
-                "--json",
-            ])
-            .arg(&json)
-            .arg("--plot")
-            .arg(&plot)
-            .arg(&dump)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        common::run_ok(
+            Command::new(env!("CARGO_BIN_EXE_allegro-diffusion"))
+                .args([
+                    "--timestep",
+                    "0.1",
+                    "--species",
+                    "1",
+                    "--temperature",
+                    &t.to_string(),
+                    "--json",
+                ])
+                .arg(&json)
+                .arg("--plot")
+                .arg(&plot)
+                .arg(&dump),
         );
         assert!(plot.with_extension("png").exists() && plot.with_extension("svg").exists());
         inputs.push(json);
     }
     let fit = dir.path().join("fit.json");
     let plot = dir.path().join("arrhenius");
-    let out = Command::new(env!("CARGO_BIN_EXE_allegro-arrhenius"))
-        .arg("--json")
-        .arg(&fit)
-        .arg("--plot")
-        .arg(&plot)
-        .args(&inputs)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_allegro-arrhenius"))
+            .arg("--json")
+            .arg(&fit)
+            .arg("--plot")
+            .arg(&plot)
+            .args(&inputs),
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Ea = "), "{stdout}");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&fit).unwrap()).unwrap();
     let (got, std) = (

@@ -1,5 +1,6 @@
 //! allegro-build: composition of the four variants, neighbour distances against the Wyckoff
 //! data, reproducibility by seed, SQS correlations better than seeded random, 12x12x12 size.
+mod common;
 use std::path::Path;
 use std::process::Command;
 
@@ -9,18 +10,13 @@ use allegro::structure::{self, pair_correlation_error, Element};
 fn build(dir: &Path, name: &str, args: &[&str]) -> (String, serde_json::Value) {
     let data = dir.join(format!("{name}.data"));
     let json = dir.join(format!("{name}.json"));
-    let out = Command::new(env!("CARGO_BIN_EXE_allegro-build"))
-        .args(args)
-        .arg("--data")
-        .arg(&data)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_allegro-build"))
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .arg("--json")
+            .arg(&json),
     );
     (
         std::fs::read_to_string(data).unwrap(),

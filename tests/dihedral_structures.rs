@@ -105,26 +105,21 @@ fn run(
     let dump = dir.path().join(format!("{case}.dump"));
     write_dump(&dump, &synth, &types, "x", &mut Rng::new(3));
     let json = dir.path().join("out.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_allegro-dihedral"))
-        .args([
-            "--types",
-            "1=Na,2=Sb,3=W,4=S",
-            "--timestep",
-            "0.01",
-            "--window",
-            "2",
-            "--pairs",
-            "0,1,2,3,4,5,6,7,8,9",
-            "--json",
-        ])
-        .arg(&json)
-        .arg(&dump)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_allegro-dihedral"))
+            .args([
+                "--types",
+                "1=Na,2=Sb,3=W,4=S",
+                "--timestep",
+                "0.01",
+                "--window",
+                "2",
+                "--pairs",
+                "0,1,2,3,4,5,6,7,8,9",
+                "--json",
+            ])
+            .arg(&json)
+            .arg(&dump),
     );
     serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap()
 }

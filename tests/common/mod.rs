@@ -2,6 +2,19 @@
 #![allow(dead_code)]
 use std::fmt::Write as _;
 use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `cmd` and returns its output; panics with its stdout and stderr unless it exits 0.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
 
 /// SplitMix64 + Box-Muller: a tiny seeded generator, independent of the code under test.
 pub struct Rng(u64);
