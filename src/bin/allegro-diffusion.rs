@@ -61,15 +61,9 @@ fn fmt(e: &Estimate) -> String {
     format!("{:.4e} ± {:.2e}", e.value, e.std)
 }
 
-fn print_table(a: &Analysis, species: &str) {
-    // a bare type number reads as a count ("371 1 atoms"): name it
-    let what = if species.parse::<u32>().is_ok() {
-        format!("type-{species}")
-    } else {
-        species.to_string()
-    };
+fn print_table(a: &Analysis, species: &Selection) {
     println!(
-        "{} run(s), {} {what} atoms, frames {:?}, {} ps between frames, mean volume {:.1} A^3",
+        "{} run(s), {} {species} atoms, frames {:?}, {} ps between frames, mean volume {:.1} A^3",
         a.runs, a.atoms, a.frames, a.timestep_between_frames_ps, a.volume_A3
     );
     println!(
@@ -226,7 +220,7 @@ fn main() {
             temperature: args.temperature,
         };
         let analysis = analyse(&runs, &settings)?;
-        print_table(&analysis, &args.species);
+        print_table(&analysis, &species);
         if let Some(path) = &args.json {
             let json = serde_json::to_vec_pretty(&analysis).context("serialising results")?;
             cli::write_atomic(path, &json)?;

@@ -13,6 +13,16 @@ pub enum Selection {
     Element(String),
 }
 
+/// "type-3" or the element name: a bare type number would read as a count ("371 1 atoms").
+impl std::fmt::Display for Selection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Selection::Type(t) => write!(f, "type-{t}"),
+            Selection::Element(e) => f.write_str(e),
+        }
+    }
+}
+
 impl Selection {
     /// "3" is a type, anything else an element name.
     pub fn parse(text: &str) -> Selection {
