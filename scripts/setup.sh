@@ -20,16 +20,18 @@ if [ "$(cat "$VENV/.allegro-setup" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$VENV/.allegro-setup"
 fi
 
-log "building the Rust library (first time: ~4 min for libtorch bindings) and the tools"
-# the analysis tools do not link libtorch; built first so that target/release/liballegro.a, which
-# the plugin links, is the one with the libtorch backends
-cargo build --locked --release --bins
-cargo build --locked --release --features torch --lib --bin allegro-eval
+log "building the Rust library and the tools (first time: ~4 min for the libtorch bindings)"
+# Two builds, two target folders, so neither replaces what the other links: target/release holds
+# the torch-free tools and engine; target/torch/release the libtorch-backed staticlib the plugin
+# links and allegro-eval.
+cargo build --locked --release --workspace --bins --lib
+cargo build --locked --release --target-dir target/torch \
+  --features allegro-rs/torch,allegro-tools/torch -p allegro-rs -p allegro-tools --lib --bin allegro-eval
 
 log "building the LAMMPS plugin"
 mkdir -p build
 cmake -S cpp -B build/plugin -DALLEGRO_PYTHON="$PY" \
-  -DALLEGRO_LIBRARY="$ROOT/target/release/liballegro.a" > build/cmake-configure.log 2>&1 \
+  -DALLEGRO_LIBRARY="$ROOT/target/torch/release/liballegro.a" > build/cmake-configure.log 2>&1 \
   || { cat build/cmake-configure.log; exit 1; }
 cmake --build build/plugin -j 2 > build/cmake-build.log 2>&1 || { cat build/cmake-build.log; exit 1; }
 

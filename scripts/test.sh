@@ -8,8 +8,9 @@ bash scripts/setup.sh
 
 log "lint: cargo fmt, clippy (with and without libtorch)"
 cargo fmt --all -- --check
-cargo clippy --locked --release --all-targets -- -D warnings
-cargo clippy --locked --release --all-targets --features torch -- -D warnings
+cargo clippy --locked --release --workspace --all-targets -- -D warnings
+cargo clippy --locked --release --workspace --all-targets --target-dir target/torch \
+  --features allegro-rs/torch,allegro-tools/torch -- -D warnings
 
 CACHE="${ALLEGRO_TEST_CACHE:-$ROOT/tests/.cache}"
 export ALLEGRO_TEST_CACHE="$CACHE"
@@ -41,8 +42,8 @@ cc -std=c99 -Wall -Wextra -Werror -fsyntax-only -x c cpp/include/allegro.h
 c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -x c++ cpp/include/allegro.h
 
 log "Rust tests"
-cargo test --locked --release
-cargo test --locked --release --features torch
+cargo test --locked --release --workspace
+cargo test --locked --release --target-dir target/torch -p allegro-rs --features torch
 
 log "fuzzing the dump readers for 60 s (cargo-fuzz, nightly toolchain)"
 rustup toolchain list | grep -q '^nightly' || { echo "the nightly Rust toolchain is needed for cargo-fuzz" >&2; exit 1; }

@@ -4,12 +4,12 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(mut source) = allegro::trajectory::dump_from_bytes("fuzz", data.to_vec()) {
+    if let Ok(mut source) = allegro_tools::trajectory::dump_from_bytes("fuzz", data.to_vec()) {
         for _ in 0..64 {
             match source.next_frame() {
                 Ok(Some(frame)) => {
                     // the unwrapper and cell maths must cope with whatever was read
-                    let mut u = allegro::unwrap::Unwrapper::new(&frame);
+                    let mut u = allegro_tools::unwrap::Unwrapper::new(&frame);
                     let _ = u.push(&frame);
                 }
                 Ok(None) | Err(_) => break,

@@ -9,7 +9,7 @@ from conftest import ROOT, model_path
 
 from nequip_reference import evaluate
 
-EVAL = ROOT / "target" / "release" / "allegro-eval"
+EVAL = ROOT / "target" / "torch" / "release" / "allegro-eval"
 DATA = ROOT / "models" / "data" / "test.xyz.gz"
 EV_A3_TO_KBAR = 1602.176634
 

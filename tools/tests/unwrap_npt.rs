@@ -3,8 +3,8 @@
 //! crossing an atom has made move with the box. A drifting atom in an oscillating box shows it.
 mod common;
 
-use allegro::trajectory::read_all;
-use allegro::unwrap::{naive_unwrap, Unwrapper};
+use allegro_tools::trajectory::read_all;
+use allegro_tools::unwrap::{naive_unwrap, Unwrapper};
 use common::{write_dump, Box3, Rng, SynthFrame};
 
 #[test]

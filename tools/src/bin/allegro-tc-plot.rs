@@ -1,8 +1,8 @@
 //! allegro-tc-plot: T_C against composition from allegro-lattice results.
 use std::path::PathBuf;
 
-use allegro::cli;
-use allegro::plot::{Figure, Series};
+use allegro_tools::cli;
+use allegro_tools::plot::{Figure, Series};
 use anyhow::Context;
 use clap::Parser;
 

@@ -1,9 +1,9 @@
 //! allegro-diffusion: tracer and charge diffusion, Haven ratio and conductivity from LAMMPS dumps.
 use std::path::PathBuf;
 
-use allegro::cli;
-use allegro::diffusion::{analyse, load_run, Analysis, Estimate, Selection, Settings};
-use allegro::plot::{Figure, Series};
+use allegro_tools::cli;
+use allegro_tools::diffusion::{analyse, load_run, Analysis, Estimate, Selection, Settings};
+use allegro_tools::plot::{Figure, Series};
 use anyhow::Context;
 use clap::Parser;
 

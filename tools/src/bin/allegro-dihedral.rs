@@ -2,11 +2,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use allegro::cli;
-use allegro::diffusion::Selection;
-use allegro::dihedral::{moving_average, Tetrahedra, BODY_DIAGONALS};
-use allegro::plot::{Figure, Series as PlotSeries};
-use allegro::trajectory::{open_dump, Frame};
+use allegro_tools::cli;
+use allegro_tools::diffusion::Selection;
+use allegro_tools::dihedral::{moving_average, Tetrahedra, BODY_DIAGONALS};
+use allegro_tools::plot::{Figure, Series as PlotSeries};
+use allegro_tools::trajectory::{open_dump, Frame};
 use anyhow::Context;
 use clap::Parser;
 use serde::Serialize;

@@ -4,8 +4,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use allegro::rng::Rng;
-use allegro::structure::{self, pair_correlation_error, Element};
+use allegro_tools::rng::Rng;
+use allegro_tools::structure::{self, pair_correlation_error, Element};
 
 fn build(dir: &Path, name: &str, args: &[&str]) -> (String, serde_json::Value) {
     let data = dir.join(format!("{name}.data"));

@@ -3,7 +3,7 @@
 //! fraction of seeds whose estimate lies within one std of the truth is 0.60-0.76).
 mod common;
 
-use allegro::diffusion::{analyse, load_run, Analysis, Run, Selection, Settings};
+use allegro_tools::diffusion::{analyse, load_run, Analysis, Run, Selection, Settings};
 use common::{random_walks, write_dump, Box3, Rng, WalkSpec};
 
 fn run_of(spec: &WalkSpec, seed: u64, dir: &std::path::Path) -> Run {

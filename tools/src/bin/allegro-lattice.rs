@@ -1,11 +1,11 @@
 //! allegro-lattice: lattice parameters, phase (tetragonal/cubic/mixed) and T_C from NPT runs.
 use std::path::PathBuf;
 
-use allegro::cli;
-use allegro::lattice::{analyse, LatticeResult, Series as RunSeries, Settings};
-use allegro::plot::{Figure, Series};
-use allegro::trajectory::log::read_log;
-use allegro::trajectory::open_dump;
+use allegro_tools::cli;
+use allegro_tools::lattice::{analyse, LatticeResult, Series as RunSeries, Settings};
+use allegro_tools::plot::{Figure, Series};
+use allegro_tools::trajectory::log::read_log;
+use allegro_tools::trajectory::open_dump;
 use anyhow::Context;
 use clap::Parser;
 

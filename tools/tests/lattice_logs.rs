@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use allegro::lattice::{analyse, Phase, Series, Settings};
-use allegro::trajectory::log::read_log;
+use allegro_tools::lattice::{analyse, Phase, Series, Settings};
+use allegro_tools::trajectory::log::read_log;
 use common::Rng;
 
 const A: f64 = 7.15;

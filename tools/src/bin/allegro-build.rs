@@ -1,9 +1,9 @@
 //! allegro-build: Na(3-x)W(x)Sb(1-x)S4 supercells as LAMMPS data files and extended XYZ.
 use std::path::PathBuf;
 
-use allegro::cli;
-use allegro::rng::Rng;
-use allegro::structure::{self, write_extxyz, write_lammps_data, Element};
+use allegro_tools::cli;
+use allegro_tools::rng::Rng;
+use allegro_tools::structure::{self, write_extxyz, write_lammps_data, Element};
 use clap::{Parser, ValueEnum};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -143,7 +143,7 @@ fn main() {
             reps[2],
             args.seed,
             args.placement,
-            allegro::VERSION
+            allegro_tools::VERSION
         );
         cli::write_atomic(&args.data, write_lammps_data(&s, &title).as_bytes())?;
         if let Some(xyz) = &args.xyz {

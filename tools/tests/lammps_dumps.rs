@@ -5,10 +5,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use allegro::trajectory::{read_all, Frame};
+use allegro_tools::trajectory::{read_all, Frame};
 
 fn venv_bin(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let p = root.join(".venv/bin").join(name);
     assert!(
         p.exists(),

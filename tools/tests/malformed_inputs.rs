@@ -83,7 +83,7 @@ fn truncated_last_frame_is_reported_and_dropped() {
         stderr.contains("frame 40") && stderr.contains("ends early") && stderr.contains("dropped"),
         "{stderr}"
     );
-    let frames = allegro::trajectory::read_all(&path).unwrap();
+    let frames = allegro_tools::trajectory::read_all(&path).unwrap();
     assert_eq!(frames.len(), 39);
 }
 

@@ -1,9 +1,9 @@
 //! allegro-arrhenius: activation energy and prefactor from diffusion results at several temperatures.
 use std::path::PathBuf;
 
-use allegro::arrhenius::{fit, ArrheniusFit, Point, K_B_EV};
-use allegro::cli;
-use allegro::plot::{Figure, Series};
+use allegro_tools::arrhenius::{fit, ArrheniusFit, Point, K_B_EV};
+use allegro_tools::cli;
+use allegro_tools::plot::{Figure, Series};
 use anyhow::Context;
 use clap::Parser;
 use serde_json::Value;

@@ -2,11 +2,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use allegro::cli;
-use allegro::extxyz::read_extxyz;
 use allegro::graph::PeriodicGraph;
-use allegro::plot::{Figure, Series};
 use allegro::Model;
+use allegro_tools::cli;
+use allegro_tools::extxyz::read_extxyz;
+use allegro_tools::plot::{Figure, Series};
 use clap::Parser;
 use serde::Serialize;
 
@@ -191,7 +191,7 @@ fn main() {
                     }
                 }
                 if let Some(s_ref) = frame.tensor(&args.stress_key) {
-                    let volume = allegro::trajectory::Cell {
+                    let volume = allegro_tools::trajectory::Cell {
                         h: frame.cell,
                         origin: [0.0; 3],
                     }
