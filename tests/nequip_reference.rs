@@ -1,10 +1,10 @@
 //! The library against nequip's own Python evaluation of the same compiled models
 //! (references written by tests/python/make_references.py; `scripts/test.sh` makes them and
-//! points ALLEGRO_REFERENCES at the file), and forces against finite differences of the energy.
-#![cfg(feature = "torch")]
+//! points ALLEGRO_REFERENCES at the file), and forces against finite differences of the energy,
+//! for every backend of the build: the native engine always, libtorch with the `torch` feature.
 
 use allegro::graph::PeriodicGraph;
-use allegro::{Model, ModelDtype};
+use allegro::{BackendChoice, LoadOptions, Model, ModelDtype};
 use serde_json::Value;
 
 struct Case {
@@ -92,63 +92,108 @@ fn max_abs(values: impl Iterator<Item = f64>) -> f64 {
     values.fold(0.0, |m, v| m.max(v.abs()))
 }
 
+/// The backends that can evaluate `model` in this build.
+fn backends(model: &str) -> Vec<BackendChoice> {
+    let mut out = Vec::new();
+    if model.ends_with(".pth") {
+        out.push(BackendChoice::Native);
+    }
+    if cfg!(feature = "torch") {
+        out.push(BackendChoice::Torch);
+    }
+    out
+}
+
+fn load(path: &str, backend: BackendChoice) -> Model {
+    let model = Model::load_with(
+        path,
+        LoadOptions {
+            backend,
+            threads: 1,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{path} with {backend:?}: {e}"));
+    let expected = match backend {
+        BackendChoice::Native => "native",
+        _ if path.ends_with(".pt2") => "aoti",
+        _ => "torchscript",
+    };
+    assert_eq!(model.backend_name(), expected);
+    model
+}
+
 #[test]
 fn library_matches_nequip_python() {
     let cases = cases();
     assert!(
-        cases.len() >= 20,
-        "expected >= 4 models x 5 structures, got {}",
+        cases.len() >= 15,
+        "expected >= 3 models x 5 structures, got {}",
         cases.len()
     );
-    let mut models: Vec<(String, Model)> = Vec::new();
+    let mut models: Vec<(String, BackendChoice, Model)> = Vec::new();
+    let mut checked = 0;
     for case in &cases {
-        if !models.iter().any(|(p, _)| *p == case.model) {
-            models.push((case.model.clone(), Model::load(&case.model).unwrap()));
+        for backend in backends(&case.model) {
+            if !models
+                .iter()
+                .any(|(p, b, _)| *p == case.model && *b == backend)
+            {
+                models.push((case.model.clone(), backend, load(&case.model, backend)));
+            }
+            let model = &mut models
+                .iter_mut()
+                .find(|(p, b, _)| *p == case.model && *b == backend)
+                .unwrap()
+                .2;
+            checked += 1;
+            let rtol = match model.metadata().dtype {
+                ModelDtype::Float64 => 1e-10,
+                ModelDtype::Float32 => 1e-5,
+            };
+            let got = evaluate(model, case.cell, &case.positions, &case.symbols);
+            let what = format!("{} ({backend:?}) on {}", case.model, case.structure);
+            let de = (got.energy - case.energy).abs();
+            assert!(
+                de <= rtol * case.energy.abs(),
+                "{what}: energy {} vs nequip {} (diff {de:e})",
+                got.energy,
+                case.energy
+            );
+            let scale = max_abs(case.atom_energy.iter().copied());
+            let dae = max_abs(
+                got.atom_energy
+                    .iter()
+                    .zip(&case.atom_energy)
+                    .map(|(a, b)| a - b),
+            );
+            assert!(
+                dae <= rtol * scale,
+                "{what}: per-atom energies differ by {dae:e}"
+            );
+            let scale = max_abs(case.forces.iter().flatten().copied());
+            let df = max_abs(
+                got.forces
+                    .iter()
+                    .flatten()
+                    .zip(case.forces.iter().flatten())
+                    .map(|(a, b)| a - b),
+            );
+            assert!(
+                df <= rtol * scale,
+                "{what}: forces differ by {df:e} (max |F| {scale:e})"
+            );
+            let scale = max_abs(case.virial.iter().copied());
+            let dw = max_abs(got.virial.iter().zip(&case.virial).map(|(a, b)| a - b));
+            assert!(
+                dw <= rtol * scale,
+                "{what}: virial differs by {dw:e} (max |W| {scale:e})"
+            );
         }
-        let model = &mut models.iter_mut().find(|(p, _)| *p == case.model).unwrap().1;
-        let rtol = match model.metadata().dtype {
-            ModelDtype::Float64 => 1e-10,
-            ModelDtype::Float32 => 1e-5,
-        };
-        let got = evaluate(model, case.cell, &case.positions, &case.symbols);
-        let what = format!("{} on {}", case.model, case.structure);
-        let de = (got.energy - case.energy).abs();
-        assert!(
-            de <= rtol * case.energy.abs(),
-            "{what}: energy {} vs nequip {} (diff {de:e})",
-            got.energy,
-            case.energy
-        );
-        let scale = max_abs(case.atom_energy.iter().copied());
-        let dae = max_abs(
-            got.atom_energy
-                .iter()
-                .zip(&case.atom_energy)
-                .map(|(a, b)| a - b),
-        );
-        assert!(
-            dae <= rtol * scale,
-            "{what}: per-atom energies differ by {dae:e}"
-        );
-        let scale = max_abs(case.forces.iter().flatten().copied());
-        let df = max_abs(
-            got.forces
-                .iter()
-                .flatten()
-                .zip(case.forces.iter().flatten())
-                .map(|(a, b)| a - b),
-        );
-        assert!(
-            df <= rtol * scale,
-            "{what}: forces differ by {df:e} (max |F| {scale:e})"
-        );
-        let scale = max_abs(case.virial.iter().copied());
-        let dw = max_abs(got.virial.iter().zip(&case.virial).map(|(a, b)| a - b));
-        assert!(
-            dw <= rtol * scale,
-            "{what}: virial differs by {dw:e} (max |W| {scale:e})"
-        );
     }
+    assert!(
+        checked >= cases.len(),
+        "every case ran with at least one backend"
+    );
 }
 
 /// F = -dE/dx by central differences, float64 model, on the W-doped cell with vacancies.
@@ -158,25 +203,27 @@ fn forces_are_minus_energy_gradient() {
         .into_iter()
         .find(|c| c.model.ends_with("float64.nequip.pth") && c.structure == "w_doped_vacancies")
         .expect("reference case float64 / w_doped_vacancies");
-    let mut model = Model::load(&case.model).unwrap();
-    let base = evaluate(&mut model, case.cell, &case.positions, &case.symbols);
-    let h = 1e-4;
-    let scale = max_abs(base.forces.iter().flatten().copied());
-    for atom in [0, 7, 23, case.positions.len() - 1] {
-        for d in 0..3 {
-            let mut plus = case.positions.clone();
-            plus[atom][d] += h;
-            let mut minus = case.positions.clone();
-            minus[atom][d] -= h;
-            let ep = evaluate(&mut model, case.cell, &plus, &case.symbols).energy;
-            let em = evaluate(&mut model, case.cell, &minus, &case.symbols).energy;
-            let fd = -(ep - em) / (2.0 * h);
-            let f = base.forces[atom][d];
-            // central difference error ~ h^2 |E'''| ~ 1e-8 eV/A here
-            assert!(
-                (fd - f).abs() <= 1e-6 * scale.max(1.0),
-                "atom {atom} dir {d}: F {f} vs -dE/dx {fd}"
-            );
+    for backend in backends(&case.model) {
+        let mut model = load(&case.model, backend);
+        let base = evaluate(&mut model, case.cell, &case.positions, &case.symbols);
+        let h = 1e-4;
+        let scale = max_abs(base.forces.iter().flatten().copied());
+        for atom in [0, 7, 23, case.positions.len() - 1] {
+            for d in 0..3 {
+                let mut plus = case.positions.clone();
+                plus[atom][d] += h;
+                let mut minus = case.positions.clone();
+                minus[atom][d] -= h;
+                let ep = evaluate(&mut model, case.cell, &plus, &case.symbols).energy;
+                let em = evaluate(&mut model, case.cell, &minus, &case.symbols).energy;
+                let fd = -(ep - em) / (2.0 * h);
+                let f = base.forces[atom][d];
+                // central difference error ~ h^2 |E'''| ~ 1e-8 eV/A here
+                assert!(
+                    (fd - f).abs() <= 1e-6 * scale.max(1.0),
+                    "{backend:?} atom {atom} dir {d}: F {f} vs -dE/dx {fd}"
+                );
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ mod torchscript;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::native::Native;
 pub use metadata::{Metadata, ModelDtype};
 
 /// Neighbours of the local atoms in compressed-row form: the neighbours of local atom `i` are
@@ -52,7 +53,6 @@ impl Output {
     }
 }
 
-#[cfg_attr(not(feature = "torch"), allow(dead_code))]
 /// Raw inputs for a backend, in the deployed-model contract's layout.
 pub(crate) struct Graph {
     /// (n, 3) row-major.
@@ -63,7 +63,6 @@ pub(crate) struct Graph {
     pub edge_index: Vec<i64>,
 }
 
-#[cfg_attr(not(feature = "torch"), allow(dead_code))]
 /// Outputs a backend writes into caller buffers.
 pub(crate) struct BackendOutput<'a> {
     /// (n,) energies of all nodes; only the first n_local are used.
@@ -77,27 +76,107 @@ pub(crate) trait Backend: Send {
     fn run(&mut self, graph: &Graph, out: BackendOutput<'_>) -> Result<()>;
 }
 
+/// Which engine evaluates a model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// The native engine when it supports the model, else libtorch when built in.
+    #[default]
+    Auto,
+    /// The native Rust engine (`.nequip.pth` only); an error if the model is unsupported.
+    Native,
+    /// libtorch: TorchScript for `.nequip.pth`, AOTInductor for `.nequip.pt2`.
+    Torch,
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<BackendChoice> {
+        match s {
+            "auto" => Ok(BackendChoice::Auto),
+            "native" => Ok(BackendChoice::Native),
+            "torch" => Ok(BackendChoice::Torch),
+            _ => Err(Error::Input(format!(
+                "unknown backend '{s}': expected auto, native or torch"
+            ))),
+        }
+    }
+}
+
+/// How to load a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub backend: BackendChoice,
+    /// Threads of the native engine's pool (the libtorch backends use [`set_threads`]).
+    pub threads: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            backend: BackendChoice::Auto,
+            threads: 1,
+        }
+    }
+}
+
 /// A loaded model, ready to evaluate. One per thread of work (not `Sync`).
 pub struct Model {
     metadata: Metadata,
     backend: Box<dyn Backend>,
+    backend_name: &'static str,
     /// Scratch of energies for all nodes, reused between calls.
     node_energy: Vec<f64>,
 }
 
 impl Model {
-    /// Loads `*.nequip.pth` (TorchScript) or `*.nequip.pt2` (AOTInductor package).
+    /// Loads `*.nequip.pth` or `*.nequip.pt2` with the default options (auto backend, 1 thread).
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        Model::load_with(path, LoadOptions::default())
+    }
+
+    /// Loads `*.nequip.pth` (native engine or TorchScript) or `*.nequip.pt2` (AOTInductor).
+    pub fn load_with(path: impl AsRef<Path>, options: LoadOptions) -> Result<Model> {
         let path = path.as_ref();
         std::fs::metadata(path).map_err(|source| Error::Io {
             path: path.to_owned(),
             source,
         })?;
+        if options.threads == 0 {
+            return Err(Error::Input("threads must be at least 1".into()));
+        }
         let name = path.to_string_lossy();
-        let (metadata, backend) = if name.ends_with(".pth") {
-            load_torchscript(path)?
+        let (metadata, backend, backend_name) = if name.ends_with(".pth") {
+            let metadata = Metadata::from_torchscript_archive(path)?;
+            match options.backend {
+                BackendChoice::Torch => {
+                    let backend = load_torchscript(path, &metadata)?;
+                    (metadata, backend, "torchscript")
+                }
+                BackendChoice::Native => {
+                    let backend = Native::load(path, &metadata, options.threads)?;
+                    (metadata, Box::new(backend) as Box<dyn Backend>, "native")
+                }
+                BackendChoice::Auto => match Native::load(path, &metadata, options.threads) {
+                    Ok(backend) => (metadata, Box::new(backend) as Box<dyn Backend>, "native"),
+                    Err(native_error) if cfg!(feature = "torch") => {
+                        let _ = native_error;
+                        let backend = load_torchscript(path, &metadata)?;
+                        (metadata, backend, "torchscript")
+                    }
+                    Err(native_error) => return Err(native_error),
+                },
+            }
         } else if name.ends_with(".pt2") {
-            load_aoti(path)?
+            if options.backend == BackendChoice::Native {
+                return Err(Error::BadModel {
+                    path: path.to_owned(),
+                    reason: "the native engine reads .nequip.pth files; an AOTInductor package \
+                             (.nequip.pt2) needs `backend torch`"
+                        .into(),
+                });
+            }
+            let (metadata, backend) = load_aoti(path)?;
+            (metadata, backend, "aoti")
         } else {
             return Err(Error::UnknownFormat {
                 path: path.to_owned(),
@@ -106,8 +185,14 @@ impl Model {
         Ok(Model {
             metadata,
             backend,
+            backend_name,
             node_energy: Vec::new(),
         })
+    }
+
+    /// The engine evaluating this model: "native", "torchscript" or "aoti".
+    pub fn backend_name(&self) -> &'static str {
+        self.backend_name
     }
 
     pub fn metadata(&self) -> &Metadata {
@@ -276,10 +361,9 @@ pub fn set_threads(n: usize) {
 }
 
 #[cfg(feature = "torch")]
-fn load_torchscript(path: &Path) -> Result<(Metadata, Box<dyn Backend>)> {
-    let metadata = Metadata::from_torchscript_archive(path)?;
-    let backend = torchscript::TorchScript::load(path, &metadata)?;
-    Ok((metadata, Box::new(backend)))
+fn load_torchscript(path: &Path, metadata: &Metadata) -> Result<Box<dyn Backend>> {
+    let backend = torchscript::TorchScript::load(path, metadata)?;
+    Ok(Box::new(backend))
 }
 
 #[cfg(feature = "torch")]
@@ -289,7 +373,7 @@ fn load_aoti(path: &Path) -> Result<(Metadata, Box<dyn Backend>)> {
 }
 
 #[cfg(not(feature = "torch"))]
-fn load_torchscript(path: &Path) -> Result<(Metadata, Box<dyn Backend>)> {
+fn load_torchscript(path: &Path, _: &Metadata) -> Result<Box<dyn Backend>> {
     Err(Error::NoTorch {
         path: path.to_owned(),
     })

@@ -1,0 +1,507 @@
+//! Forward and hand-written backward pass of the Allegro network over a block of centre atoms.
+//!
+//! Allegro is strictly local: the only coupling between edges is the environment sum of their
+//! common centre atom. A block of whole centres is therefore evaluated exactly on its own, with
+//! every activation kept in the block's workspace for the backward pass. Per-edge rows are
+//! laid out edge-major; tensor features as [edge][component][channel] (channels contiguous).
+use super::geometry::{bessel, polynomial_cutoff, spherical_harmonics, spherical_harmonics_grad};
+use super::mlp::MlpCache;
+use super::network::Network;
+use super::real::Real;
+
+/// A block of centre atoms and their edges, grouped by centre.
+pub struct Block<'a> {
+    /// Model type of each centre.
+    pub centre_types: &'a [usize],
+    /// Edges of centre c are `offsets[c]..offsets[c + 1]`.
+    pub offsets: &'a [usize],
+    /// Model type of each edge's neighbour.
+    pub neighbour_types: &'a [usize],
+    /// Neighbour position minus centre position, per edge (Angstrom).
+    pub vectors: &'a [[f64; 3]],
+}
+
+/// Scratch buffers of one block, reused between calls.
+#[derive(Default)]
+pub struct Workspace<T> {
+    centre_of: Vec<usize>,
+    r: Vec<f64>,
+    unit: Vec<[f64; 3]>,
+    bes: Vec<f64>,
+    dbes: Vec<f64>,
+    env: Vec<f64>,
+    denv: Vec<f64>,
+    sh: Vec<T>,
+    e0: Vec<T>,
+    basis: Vec<T>,
+    h0: Vec<T>,
+    h: Vec<T>,
+    w_env: Vec<T>,
+    proj: Vec<T>,
+    cat: Vec<T>,
+    /// Input of each layer's tensor product (V^0, V^1, ...) and its output of the last layer.
+    v: Vec<Vec<T>>,
+    /// Environment sums per layer, [centre][component][channel].
+    a: Vec<Vec<T>>,
+    lin: Vec<Vec<T>>,
+    lat: Vec<Vec<T>>,
+    caches: Vec<MlpCache<T>>,
+    scalar_cache: MlpCache<T>,
+    readout_cache: MlpCache<T>,
+    eps: Vec<T>,
+    // gradients
+    dcat: Vec<T>,
+    dlat: Vec<T>,
+    dlin: Vec<T>,
+    dv_out: Vec<T>,
+    dv_in: Vec<T>,
+    da: Vec<T>,
+    denvw: Vec<T>,
+    denvw_next: Vec<T>,
+    dsh: Vec<T>,
+    dproj: Vec<T>,
+    dh: Vec<T>,
+    dw_env: Vec<T>,
+    dh0: Vec<T>,
+    dbasis: Vec<T>,
+    de0: Vec<T>,
+}
+
+fn resize<T: Real>(v: &mut Vec<T>, n: usize) {
+    v.clear();
+    v.resize(n, T::ZERO);
+}
+
+impl<T: Real> Network<T> {
+    fn rmax_recip(&self, ti: usize, tj: usize) -> f64 {
+        if self.rmax_recip.len() == 1 {
+            self.rmax_recip[0]
+        } else {
+            self.rmax_recip[ti * self.num_types + tj]
+        }
+    }
+
+    fn per_type<V: Copy>(values: &[V], t: usize) -> V {
+        if values.len() == 1 {
+            values[0]
+        } else {
+            values[t]
+        }
+    }
+
+    /// Environment weighting + sum to the centres: `A[c][m][u] = norm_c sum_e Y[e][m] w[e][u, irrep(m)]`,
+    /// with `w` the rows of `envw` (row stride `ld`, [u][irrep] layout).
+    fn env_sum(
+        &self,
+        ws_sh: &[T],
+        envw: &[T],
+        ld: usize,
+        block: &Block,
+        centre_of: &[usize],
+        a: &mut Vec<T>,
+    ) {
+        let (d, u_n, ni) = (self.irrep_of.len(), self.num_tensor, self.n_irreps);
+        let n_centres = block.centre_types.len();
+        resize(a, n_centres * d * u_n);
+        for (e, &c) in centre_of.iter().enumerate() {
+            let w = &envw[e * ld..e * ld + u_n * ni];
+            let y = &ws_sh[e * d..(e + 1) * d];
+            let out = &mut a[c * d * u_n..(c + 1) * d * u_n];
+            for m in 0..d {
+                let ir = self.irrep_of[m];
+                let ym = y[m];
+                let row = &mut out[m * u_n..(m + 1) * u_n];
+                for u in 0..u_n {
+                    row[u] += ym * w[u * ni + ir];
+                }
+            }
+        }
+        for c in 0..n_centres {
+            let norm = Self::per_type(&self.env_norm, block.centre_types[c]);
+            for x in &mut a[c * d * u_n..(c + 1) * d * u_n] {
+                *x *= norm;
+            }
+        }
+    }
+
+    /// Evaluates the block: the energy of every centre (eV, with its scale and shift) and
+    /// dE/d(vector) of every edge.
+    pub fn evaluate(
+        &self,
+        ws: &mut Workspace<T>,
+        block: &Block,
+        energy: &mut [f64],
+        grad: &mut [[f64; 3]],
+    ) {
+        let n_c = block.centre_types.len();
+        let n = block.vectors.len();
+        let (b_n, d, u_n, ni, s_n) = (
+            self.bessel_weights.len(),
+            self.irrep_of.len(),
+            self.num_tensor,
+            self.n_irreps,
+            self.num_scalar,
+        );
+        let c_n = 2 * self.half;
+        let l_n = self.layers.len();
+        let cat_w = s_n * (l_n + 1);
+        let envw_w = u_n * ni;
+
+        // Geometry, radial basis and harmonics in f64; the network's inputs cast to T.
+        ws.centre_of.clear();
+        for c in 0..n_c {
+            ws.centre_of.extend(std::iter::repeat_n(
+                c,
+                block.offsets[c + 1] - block.offsets[c],
+            ));
+        }
+        ws.r.clear();
+        ws.unit.clear();
+        ws.bes.resize(n * b_n, 0.0);
+        ws.dbes.resize(n * b_n, 0.0);
+        ws.env.clear();
+        ws.denv.clear();
+        resize(&mut ws.sh, n * d);
+        resize(&mut ws.e0, n * b_n);
+        let mut y = [0.0; 16];
+        for e in 0..n {
+            let v = block.vectors[e];
+            let r = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+            let ti = block.centre_types[ws.centre_of[e]];
+            let x = r * self.rmax_recip(ti, block.neighbour_types[e]);
+            bessel(
+                x,
+                &self.bessel_weights,
+                &mut ws.bes[e * b_n..(e + 1) * b_n],
+                &mut ws.dbes[e * b_n..(e + 1) * b_n],
+            );
+            let (u, du) = polynomial_cutoff(x, self.cutoff_p);
+            let uc = T::from_f64(u);
+            for k in 0..b_n {
+                ws.e0[e * b_n + k] = T::from_f64(ws.bes[e * b_n + k]) * uc;
+            }
+            let inv = 1.0 / r.max(1e-12);
+            let unit = [v[0] * inv, v[1] * inv, v[2] * inv];
+            spherical_harmonics(self.l_max, unit, &mut y);
+            for m in 0..d {
+                ws.sh[e * d + m] = T::from_f64(y[m]);
+            }
+            ws.r.push(r);
+            ws.unit.push(unit);
+            ws.env.push(u);
+            ws.denv.push(du);
+        }
+
+        // Two-body scalar embedding.
+        resize(&mut ws.basis, n * c_n);
+        self.basis.forward(n, &ws.e0, b_n, &mut ws.basis);
+        resize(&mut ws.h0, n * c_n);
+        for e in 0..n {
+            let (ti, tj) = (
+                block.centre_types[ws.centre_of[e]],
+                block.neighbour_types[e],
+            );
+            let te = &self.center_embed[ti * self.half..(ti + 1) * self.half];
+            let tn = &self.neighbor_embed[tj * self.half..(tj + 1) * self.half];
+            let row = &mut ws.h0[e * c_n..(e + 1) * c_n];
+            let basis = &ws.basis[e * c_n..(e + 1) * c_n];
+            for k in 0..self.half {
+                row[k] = te[k] * basis[k];
+                row[self.half + k] = tn[k] * basis[self.half + k];
+            }
+        }
+        resize(&mut ws.h, n * s_n);
+        self.scalar_mlp
+            .forward(n, &ws.h0, c_n, &mut ws.h, &mut ws.scalar_cache);
+
+        // Initial tensor features V^0[e][m][u] = Y[e][m] w[e][u, irrep(m)].
+        resize(&mut ws.w_env, n * envw_w);
+        self.env_embed.forward(n, &ws.h, s_n, &mut ws.w_env);
+        ws.v.resize_with(l_n + 1, Vec::new);
+        {
+            let v0 = &mut ws.v[0];
+            resize(v0, n * d * u_n);
+            for e in 0..n {
+                for m in 0..d {
+                    let ym = ws.sh[e * d + m];
+                    let ir = self.irrep_of[m];
+                    for u in 0..u_n {
+                        v0[(e * d + m) * u_n + u] = ym * ws.w_env[e * envw_w + u * ni + ir];
+                    }
+                }
+            }
+        }
+
+        // Allegro layers.
+        let proj_w = s_n + envw_w;
+        resize(&mut ws.proj, n * proj_w);
+        self.proj.forward(n, &ws.h, s_n, &mut ws.proj);
+        resize(&mut ws.cat, n * cat_w);
+        for e in 0..n {
+            ws.cat[e * cat_w..e * cat_w + s_n]
+                .copy_from_slice(&ws.proj[e * proj_w..e * proj_w + s_n]);
+        }
+        ws.a.resize_with(l_n, Vec::new);
+        ws.lin.resize_with(l_n, Vec::new);
+        ws.lat.resize_with(l_n, Vec::new);
+        ws.caches.resize_with(l_n, MlpCache::default);
+        for (l, layer) in self.layers.iter().enumerate() {
+            let (envw, ld, off) = if l == 0 {
+                (&ws.proj, proj_w, s_n)
+            } else {
+                (&ws.lat[l - 1], layer_out_width(self, l - 1), s_n)
+            };
+            let mut a = std::mem::take(&mut ws.a[l]);
+            self.env_sum(&ws.sh, &envw[off..], ld, block, &ws.centre_of, &mut a);
+            // Tensor product V^{l+1} = TP(V^l, A of the centre).
+            let tp = &layer.tp;
+            let (vin, vout) = split_pair(&mut ws.v, l);
+            resize(vout, n * tp.dout * u_n);
+            for e in 0..n {
+                let c = ws.centre_of[e];
+                let x1 = &vin[e * tp.d1 * u_n..(e + 1) * tp.d1 * u_n];
+                let x2 = &a[c * d * u_n..(c + 1) * d * u_n];
+                let out = &mut vout[e * tp.dout * u_n..(e + 1) * tp.dout * u_n];
+                for (p, &[i, j, k]) in tp.couplings.iter().enumerate() {
+                    let w = &tp.weights[p * u_n..(p + 1) * u_n];
+                    let (x1, x2) = (&x1[i * u_n..(i + 1) * u_n], &x2[j * u_n..(j + 1) * u_n]);
+                    let o = &mut out[k * u_n..(k + 1) * u_n];
+                    for u in 0..u_n {
+                        o[u] += x1[u] * x2[u] * w[u];
+                    }
+                }
+            }
+            ws.a[l] = a;
+            // Latent MLP on [x^0 .. x^l, scalars of V^{l+1} (channel-major)].
+            let nso = tp.n_scalar_out;
+            let in_w = layer.mlp.n_in();
+            let prefix = s_n * (l + 1);
+            let lin = &mut ws.lin[l];
+            resize(lin, n * in_w);
+            for e in 0..n {
+                lin[e * in_w..e * in_w + prefix]
+                    .copy_from_slice(&ws.cat[e * cat_w..e * cat_w + prefix]);
+                for u in 0..u_n {
+                    for k in 0..nso {
+                        lin[e * in_w + prefix + u * nso + k] = vout[(e * tp.dout + k) * u_n + u];
+                    }
+                }
+            }
+            let out_w = layer.mlp.n_out();
+            let lat = &mut ws.lat[l];
+            resize(lat, n * out_w);
+            layer
+                .mlp
+                .forward(n, &ws.lin[l], in_w, lat, &mut ws.caches[l]);
+            for e in 0..n {
+                ws.cat[e * cat_w + prefix..e * cat_w + prefix + s_n]
+                    .copy_from_slice(&lat[e * out_w..e * out_w + s_n]);
+            }
+        }
+
+        // Edge energies, summed to the centres.
+        resize(&mut ws.eps, n);
+        self.readout
+            .forward(n, &ws.cat, cat_w, &mut ws.eps, &mut ws.readout_cache);
+        let mut d_eps_of_centre = Vec::with_capacity(n_c);
+        for c in 0..n_c {
+            let ti = block.centre_types[c];
+            let mut sum = T::ZERO;
+            for e in block.offsets[c]..block.offsets[c + 1] {
+                sum += ws.eps[e];
+            }
+            let norm = Self::per_type(&self.readout_norm, ti);
+            let raw = sum * norm / self.readout_divisor;
+            let (scale, shift) = (
+                Self::per_type(&self.scales, ti),
+                Self::per_type(&self.shifts, ti),
+            );
+            energy[c] = shift + scale * raw.to_f64();
+            d_eps_of_centre.push(T::from_f64(scale) * norm / self.readout_divisor);
+        }
+
+        // ---- backward ----
+        for e in 0..n {
+            ws.eps[e] = d_eps_of_centre[ws.centre_of[e]];
+        }
+        resize(&mut ws.dcat, n * cat_w);
+        self.readout.backward(
+            n,
+            &ws.eps,
+            &mut ws.dcat,
+            cat_w,
+            false,
+            &mut ws.readout_cache,
+        );
+        resize(&mut ws.dsh, n * d);
+        ws.denvw_next.clear();
+        for l in (0..l_n).rev() {
+            let layer = &self.layers[l];
+            let tp = &layer.tp;
+            let out_w = layer.mlp.n_out();
+            let in_w = layer.mlp.n_in();
+            let prefix = s_n * (l + 1);
+            let nso = tp.n_scalar_out;
+            // d(latent output) = [dx^{l+1}, d envw^{l+1} from layer l + 1].
+            resize(&mut ws.dlat, n * out_w);
+            for e in 0..n {
+                ws.dlat[e * out_w..e * out_w + s_n]
+                    .copy_from_slice(&ws.dcat[e * cat_w + prefix..e * cat_w + prefix + s_n]);
+                if out_w > s_n {
+                    ws.dlat[e * out_w + s_n..(e + 1) * out_w]
+                        .copy_from_slice(&ws.denvw_next[e * envw_w..(e + 1) * envw_w]);
+                }
+            }
+            resize(&mut ws.dlin, n * in_w);
+            layer
+                .mlp
+                .backward(n, &ws.dlat, &mut ws.dlin, in_w, false, &mut ws.caches[l]);
+            // dV^{l+1}: from layer l + 1's tensor product (dv_in of the last iteration) plus scalars.
+            if l + 1 == l_n {
+                resize(&mut ws.dv_out, n * tp.dout * u_n);
+            } else {
+                std::mem::swap(&mut ws.dv_out, &mut ws.dv_in);
+            }
+            for e in 0..n {
+                for k in 0..prefix {
+                    ws.dcat[e * cat_w + k] += ws.dlin[e * in_w + k];
+                }
+                for u in 0..u_n {
+                    for k in 0..nso {
+                        ws.dv_out[(e * tp.dout + k) * u_n + u] +=
+                            ws.dlin[e * in_w + prefix + u * nso + k];
+                    }
+                }
+            }
+            // Tensor product backward: dV^l per edge, dA per centre.
+            let vin = &ws.v[l];
+            let a = &ws.a[l];
+            resize(&mut ws.dv_in, n * tp.d1 * u_n);
+            resize(&mut ws.da, n_c * d * u_n);
+            for e in 0..n {
+                let c = ws.centre_of[e];
+                let x1 = &vin[e * tp.d1 * u_n..(e + 1) * tp.d1 * u_n];
+                let x2 = &a[c * d * u_n..(c + 1) * d * u_n];
+                let dout = &ws.dv_out[e * tp.dout * u_n..(e + 1) * tp.dout * u_n];
+                let dx1 = &mut ws.dv_in[e * tp.d1 * u_n..(e + 1) * tp.d1 * u_n];
+                let dx2 = &mut ws.da[c * d * u_n..(c + 1) * d * u_n];
+                for (p, &[i, j, k]) in tp.couplings.iter().enumerate() {
+                    let w = &tp.weights[p * u_n..(p + 1) * u_n];
+                    for u in 0..u_n {
+                        let g = dout[k * u_n + u] * w[u];
+                        dx1[i * u_n + u] += g * x2[j * u_n + u];
+                        dx2[j * u_n + u] += g * x1[i * u_n + u];
+                    }
+                }
+            }
+            // Environment sum backward: d envw^l per edge and dY.
+            let (envw, ld) = if l == 0 {
+                (&ws.proj[s_n..], proj_w)
+            } else {
+                (&ws.lat[l - 1][s_n..], layer_out_width(self, l - 1))
+            };
+            resize(&mut ws.denvw, n * envw_w);
+            for e in 0..n {
+                let c = ws.centre_of[e];
+                let norm = Self::per_type(&self.env_norm, block.centre_types[c]);
+                let da = &ws.da[c * d * u_n..(c + 1) * d * u_n];
+                let w = &envw[e * ld..e * ld + envw_w];
+                for m in 0..d {
+                    let ir = self.irrep_of[m];
+                    let ym = ws.sh[e * d + m];
+                    let mut dy = T::ZERO;
+                    for u in 0..u_n {
+                        let g = da[m * u_n + u] * norm;
+                        ws.denvw[e * envw_w + u * ni + ir] += g * ym;
+                        dy += g * w[u * ni + ir];
+                    }
+                    ws.dsh[e * d + m] += dy;
+                }
+            }
+            std::mem::swap(&mut ws.denvw, &mut ws.denvw_next);
+        }
+        // Projection of the two-body embedding: [x^0, envw^0].
+        resize(&mut ws.dproj, n * proj_w);
+        for e in 0..n {
+            ws.dproj[e * proj_w..e * proj_w + s_n]
+                .copy_from_slice(&ws.dcat[e * cat_w..e * cat_w + s_n]);
+            ws.dproj[e * proj_w + s_n..(e + 1) * proj_w]
+                .copy_from_slice(&ws.denvw_next[e * envw_w..(e + 1) * envw_w]);
+        }
+        resize(&mut ws.dh, n * s_n);
+        self.proj.backward(n, &ws.dproj, &mut ws.dh, s_n, false);
+        // V^0 backward (ws.dv_in now holds dV^0).
+        resize(&mut ws.dw_env, n * envw_w);
+        for e in 0..n {
+            for m in 0..d {
+                let ir = self.irrep_of[m];
+                let ym = ws.sh[e * d + m];
+                let mut dy = T::ZERO;
+                for u in 0..u_n {
+                    let g = ws.dv_in[(e * d + m) * u_n + u];
+                    ws.dw_env[e * envw_w + u * ni + ir] += g * ym;
+                    dy += g * ws.w_env[e * envw_w + u * ni + ir];
+                }
+                ws.dsh[e * d + m] += dy;
+            }
+        }
+        self.env_embed
+            .backward(n, &ws.dw_env, &mut ws.dh, s_n, true);
+        resize(&mut ws.dh0, n * c_n);
+        self.scalar_mlp
+            .backward(n, &ws.dh, &mut ws.dh0, c_n, false, &mut ws.scalar_cache);
+        resize(&mut ws.dbasis, n * c_n);
+        for e in 0..n {
+            let (ti, tj) = (
+                block.centre_types[ws.centre_of[e]],
+                block.neighbour_types[e],
+            );
+            for k in 0..self.half {
+                ws.dbasis[e * c_n + k] =
+                    ws.dh0[e * c_n + k] * self.center_embed[ti * self.half + k];
+                ws.dbasis[e * c_n + self.half + k] =
+                    ws.dh0[e * c_n + self.half + k] * self.neighbor_embed[tj * self.half + k];
+            }
+        }
+        resize(&mut ws.de0, n * b_n);
+        self.basis.backward(n, &ws.dbasis, &mut ws.de0, b_n, false);
+
+        // Back to the edge vectors, in f64.
+        let mut dy64 = [0.0; 16];
+        for e in 0..n {
+            let ti = block.centre_types[ws.centre_of[e]];
+            let rr = self.rmax_recip(ti, block.neighbour_types[e]);
+            let uc = T::from_f64(ws.env[e]);
+            let mut d_env = T::ZERO;
+            let mut dx = 0.0;
+            for k in 0..b_n {
+                let g = ws.de0[e * b_n + k];
+                dx += (g * uc).to_f64() * ws.dbes[e * b_n + k];
+                d_env += g * T::from_f64(ws.bes[e * b_n + k]);
+            }
+            dx += d_env.to_f64() * ws.denv[e];
+            let dr = dx * rr;
+            for m in 0..d {
+                dy64[m] = ws.dsh[e * d + m].to_f64();
+            }
+            let gu = spherical_harmonics_grad(self.l_max, ws.unit[e], &dy64[..d]);
+            let u = ws.unit[e];
+            let radial = gu[0] * u[0] + gu[1] * u[1] + gu[2] * u[2];
+            let inv = 1.0 / ws.r[e].max(1e-12);
+            for k in 0..3 {
+                grad[e][k] = (gu[k] - u[k] * radial) * inv + dr * u[k];
+            }
+        }
+    }
+}
+
+/// Width of the latent MLP output of layer l.
+fn layer_out_width<T: Real>(net: &Network<T>, l: usize) -> usize {
+    net.layers[l].mlp.n_out()
+}
+
+/// `(&v[l], &mut v[l + 1])`.
+fn split_pair<T>(v: &mut [Vec<T>], l: usize) -> (&Vec<T>, &mut Vec<T>) {
+    let (a, b) = v.split_at_mut(l + 1);
+    (&a[l], &mut b[0])
+}

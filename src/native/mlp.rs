@@ -1,0 +1,133 @@
+//! nequip's bias-free MLPs: `y = x @ (W * alpha)` per layer, SiLU between layers (none after the
+//! last), with the activations kept for the backward pass.
+use super::real::Real;
+
+/// A linear layer with its `alpha` already folded into the weights (as nequip does, in the
+/// model's dtype), stored (in, out) row-major.
+#[derive(Clone, Debug)]
+pub struct Linear<T> {
+    pub n_in: usize,
+    pub n_out: usize,
+    pub w: Vec<T>,
+}
+
+impl<T: Real> Linear<T> {
+    /// `y (rows x n_out) = x (rows x n_in, row stride ldx) @ W`.
+    pub fn forward(&self, rows: usize, x: &[T], ldx: usize, y: &mut [T]) {
+        T::gemm(
+            rows,
+            self.n_in,
+            self.n_out,
+            x,
+            ldx,
+            1,
+            &self.w,
+            self.n_out,
+            1,
+            T::ZERO,
+            y,
+            self.n_out,
+        );
+    }
+
+    /// `dx (rows x n_in, row stride ldx) (+)= dy (rows x n_out) @ W^T`; `accumulate` adds.
+    pub fn backward(&self, rows: usize, dy: &[T], dx: &mut [T], ldx: usize, accumulate: bool) {
+        let beta = if accumulate { T::ONE } else { T::ZERO };
+        T::gemm(
+            rows, self.n_out, self.n_in, dy, self.n_out, 1, &self.w, 1, self.n_out, beta, dx, ldx,
+        );
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Mlp<T> {
+    pub layers: Vec<Linear<T>>,
+}
+
+/// Activations of one MLP call: pre-activations of every hidden layer and the layer inputs.
+#[derive(Default)]
+pub struct MlpCache<T> {
+    /// `pre[k]`: output of linear k (before SiLU) for the hidden layers.
+    pre: Vec<Vec<T>>,
+    /// `act[k]`: SiLU(pre[k]), the input of linear k + 1.
+    act: Vec<Vec<T>>,
+    grad: Vec<T>,
+    grad2: Vec<T>,
+}
+
+#[inline(always)]
+fn sigmoid<T: Real>(z: T) -> T {
+    T::ONE / (T::ONE + (-z).exp())
+}
+
+impl<T: Real> Mlp<T> {
+    pub fn n_in(&self) -> usize {
+        self.layers[0].n_in
+    }
+
+    pub fn n_out(&self) -> usize {
+        self.layers.last().unwrap().n_out
+    }
+
+    /// `y (rows x n_out) = MLP(x)`, `x` with row stride `ldx`.
+    pub fn forward(&self, rows: usize, x: &[T], ldx: usize, y: &mut [T], cache: &mut MlpCache<T>) {
+        let hidden = self.layers.len() - 1;
+        cache.pre.resize_with(hidden, Vec::new);
+        cache.act.resize_with(hidden, Vec::new);
+        for (k, layer) in self.layers.iter().enumerate() {
+            if k == hidden {
+                let (input, ld) = if k == 0 {
+                    (x, ldx)
+                } else {
+                    (&cache.act[k - 1][..], layer.n_in)
+                };
+                layer.forward(rows, input, ld, &mut y[..rows * layer.n_out]);
+            } else {
+                let mut pre = std::mem::take(&mut cache.pre[k]);
+                pre.resize(rows * layer.n_out, T::ZERO);
+                if k == 0 {
+                    layer.forward(rows, x, ldx, &mut pre);
+                } else {
+                    layer.forward(rows, &cache.act[k - 1], layer.n_in, &mut pre);
+                }
+                let act = &mut cache.act[k];
+                act.clear();
+                act.extend(pre.iter().map(|&z| z * sigmoid(z)));
+                cache.pre[k] = pre;
+            }
+        }
+    }
+
+    /// Given `dy = dE/dy` of the last [`Mlp::forward`], writes (or adds) `dE/dx` into `dx`.
+    pub fn backward(
+        &self,
+        rows: usize,
+        dy: &[T],
+        dx: &mut [T],
+        ldx: usize,
+        accumulate: bool,
+        cache: &mut MlpCache<T>,
+    ) {
+        let mut grad = std::mem::take(&mut cache.grad);
+        let mut grad2 = std::mem::take(&mut cache.grad2);
+        grad.clear();
+        grad.extend_from_slice(&dy[..rows * self.n_out()]);
+        for k in (0..self.layers.len()).rev() {
+            let layer = &self.layers[k];
+            if k == 0 {
+                layer.backward(rows, &grad, dx, ldx, accumulate);
+            } else {
+                // Through linear k, then through SiLU of hidden layer k - 1.
+                grad2.resize(rows * layer.n_in, T::ZERO);
+                layer.backward(rows, &grad, &mut grad2, layer.n_in, false);
+                for (g, &z) in grad2.iter_mut().zip(&cache.pre[k - 1]) {
+                    let s = sigmoid(z);
+                    *g *= s * (T::ONE + z * (T::ONE - s));
+                }
+                std::mem::swap(&mut grad, &mut grad2);
+            }
+        }
+        cache.grad = grad;
+        cache.grad2 = grad2;
+    }
+}

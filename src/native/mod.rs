@@ -1,0 +1,258 @@
+//! The native Allegro engine: reads a `.nequip.pth` without libtorch and evaluates energies,
+//! forces and virials with a hand-written backward pass (see `evaluate.rs`), in f32 for float32
+//! models (geometry, radial basis and harmonics in f64, as nequip does) and in f64 for float64.
+mod archive;
+mod evaluate;
+mod geometry;
+mod mlp;
+mod network;
+mod pickle;
+mod real;
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Mutex;
+
+pub use archive::LoadError;
+use archive::{Archive, LoadResult};
+use evaluate::{Block, Workspace};
+use network::Network;
+use real::Real;
+
+use crate::error::{Error, Result};
+use crate::model::{Backend, BackendOutput, Graph, Metadata, ModelDtype};
+
+/// Edges per block: enough rows for the dense layers to run near peak, few enough that a
+/// block's activations stay in cache (and memory stays bounded for any system size).
+const BLOCK_EDGES: usize = 256;
+
+enum AnyNetwork {
+    F32(Network<f32>),
+    F64(Network<f64>),
+}
+
+/// The native backend of one model: the network, a thread pool and one workspace per thread.
+pub(crate) struct Native {
+    net: AnyNetwork,
+    pool: rayon::ThreadPool,
+    ws32: Vec<Mutex<Workspace<f32>>>,
+    ws64: Vec<Mutex<Workspace<f64>>>,
+    /// dE/d(edge vector), per edge of the last call.
+    edge_grad: Vec<[f64; 3]>,
+}
+
+/// Reads the TorchScript code files of the archive (for the few constants that live only there).
+fn archive_code(path: &Path) -> LoadResult<String> {
+    let file = std::fs::File::open(path)?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| LoadError::NotZip(e.to_string()))?;
+    let mut code = String::new();
+    for i in 0..zip.len() {
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|e| LoadError::Damaged(e.to_string()))?;
+        if entry.name().contains("/code/") && entry.name().ends_with(".py") {
+            entry
+                .read_to_string(&mut code)
+                .map_err(|e| LoadError::Damaged(e.to_string()))?;
+        }
+    }
+    Ok(code)
+}
+
+impl Native {
+    /// Loads the model for the native engine, or says why it cannot.
+    pub(crate) fn load(path: &Path, metadata: &Metadata, threads: usize) -> Result<Native> {
+        let bad = |e: LoadError| Error::BadModel {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        };
+        let archive = Archive::read(path).map_err(bad)?;
+        let divisor = network::readout_divisor(&archive_code(path).map_err(bad)?).map_err(bad)?;
+        let t = metadata.num_types();
+        let net = match metadata.dtype {
+            ModelDtype::Float32 => {
+                AnyNetwork::F32(Network::from_root(&archive.root, t, divisor).map_err(bad)?)
+            }
+            ModelDtype::Float64 => {
+                AnyNetwork::F64(Network::from_root(&archive.root, t, divisor).map_err(bad)?)
+            }
+        };
+        // The cutoffs the graph is built with must be the network's own.
+        let recip = match &net {
+            AnyNetwork::F32(n) => &n.rmax_recip,
+            AnyNetwork::F64(n) => &n.rmax_recip,
+        };
+        for (k, &c) in metadata.cutoffs.iter().enumerate() {
+            let own = 1.0 / recip[if recip.len() == 1 { 0 } else { k }];
+            if (own - c).abs() > 1e-6 * c {
+                return Err(bad(LoadError::Layout(format!(
+                    "metadata cutoff {c} differs from the network's {own}"
+                ))));
+            }
+        }
+        let threads = threads.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("allegro-native-{i}"))
+            .build()
+            .map_err(|e| Error::Backend(format!("cannot start {threads} threads: {e}")))?;
+        Ok(Native {
+            net,
+            pool,
+            ws32: (0..threads).map(|_| Mutex::default()).collect(),
+            ws64: (0..threads).map(|_| Mutex::default()).collect(),
+            edge_grad: Vec::new(),
+        })
+    }
+}
+
+/// Evaluates every centre of the graph, block by block, in parallel; writes per-node energies
+/// of the centres and per-edge gradients.
+fn run_network<T: Real>(
+    net: &Network<T>,
+    pool: &rayon::ThreadPool,
+    workspaces: &[Mutex<Workspace<T>>],
+    graph: &Graph,
+    node_energy: &mut [f64],
+    edge_grad: &mut [[f64; 3]],
+) {
+    use rayon::prelude::*;
+    let n_edges = graph.edge_index.len() / 2;
+    let (centres, neighbours) = graph.edge_index.split_at(n_edges);
+    // Contiguous runs of edges per centre (the graph is grouped by centre).
+    let mut runs: Vec<(usize, usize)> = Vec::new(); // (centre, first edge)
+    for (e, &c) in centres.iter().enumerate() {
+        if runs.last().is_none_or(|&(prev, _)| prev != c as usize) {
+            runs.push((c as usize, e));
+        }
+    }
+    runs.push((usize::MAX, n_edges));
+    // Blocks of whole centres with about BLOCK_EDGES edges.
+    let mut blocks: Vec<(usize, usize)> = Vec::new(); // runs[a..b]
+    let mut start = 0;
+    for r in 1..runs.len() {
+        if runs[r].1 - runs[start].1 >= BLOCK_EDGES || r == runs.len() - 1 {
+            blocks.push((start, r));
+            start = r;
+        }
+    }
+    let types = &graph.types;
+    let pos = &graph.pos;
+    // Split the gradient buffer along block boundaries so that blocks write disjoint slices.
+    let mut slices = Vec::with_capacity(blocks.len());
+    let mut rest = edge_grad;
+    for &(a, b) in &blocks {
+        let (head, tail) = rest.split_at_mut(runs[b].1 - runs[a].1);
+        slices.push(head);
+        rest = tail;
+    }
+    let energies: Vec<Vec<(usize, f64)>> = pool.install(|| {
+        blocks
+            .par_iter()
+            .zip(slices.into_par_iter())
+            .map(|(&(a, b), grad)| {
+                let index = rayon::current_thread_index().unwrap_or(0) % workspaces.len();
+                let mut ws = workspaces[index].lock().unwrap_or_else(|p| p.into_inner());
+                let first = runs[a].1;
+                let centre_types: Vec<usize> =
+                    runs[a..b].iter().map(|&(c, _)| types[c] as usize).collect();
+                let offsets: Vec<usize> = runs[a..=b].iter().map(|&(_, e)| e - first).collect();
+                let edges = first..runs[b].1;
+                let neighbour_types: Vec<usize> = neighbours[edges.clone()]
+                    .iter()
+                    .map(|&j| types[j as usize] as usize)
+                    .collect();
+                let vectors: Vec<[f64; 3]> = edges
+                    .map(|e| {
+                        let (i, j) = (centres[e] as usize, neighbours[e] as usize);
+                        [
+                            pos[3 * j] - pos[3 * i],
+                            pos[3 * j + 1] - pos[3 * i + 1],
+                            pos[3 * j + 2] - pos[3 * i + 2],
+                        ]
+                    })
+                    .collect();
+                let block = Block {
+                    centre_types: &centre_types,
+                    offsets: &offsets,
+                    neighbour_types: &neighbour_types,
+                    vectors: &vectors,
+                };
+                let mut energy = vec![0.0; centre_types.len()];
+                net.evaluate(&mut ws, &block, &mut energy, grad);
+                runs[a..b].iter().map(|&(c, _)| c).zip(energy).collect()
+            })
+            .collect()
+    });
+    for (c, e) in energies.into_iter().flatten() {
+        node_energy[c] = e;
+    }
+}
+
+impl<T: Real> Network<T> {
+    /// Energy of an atom without edges: its shift (its scale multiplies a zero sum).
+    fn isolated_energy(&self, t: usize) -> f64 {
+        if self.shifts.len() == 1 {
+            self.shifts[0]
+        } else {
+            self.shifts[t]
+        }
+    }
+}
+
+impl Backend for Native {
+    fn run(&mut self, graph: &Graph, out: BackendOutput<'_>) -> Result<()> {
+        let n_edges = graph.edge_index.len() / 2;
+        for (i, &t) in graph.types.iter().enumerate() {
+            out.atom_energy[i] = match &self.net {
+                AnyNetwork::F32(n) => n.isolated_energy(t as usize),
+                AnyNetwork::F64(n) => n.isolated_energy(t as usize),
+            };
+        }
+        self.edge_grad.clear();
+        self.edge_grad.resize(n_edges, [0.0; 3]);
+        match &self.net {
+            AnyNetwork::F32(n) => run_network(
+                n,
+                &self.pool,
+                &self.ws32,
+                graph,
+                out.atom_energy,
+                &mut self.edge_grad,
+            ),
+            AnyNetwork::F64(n) => run_network(
+                n,
+                &self.pool,
+                &self.ws64,
+                graph,
+                out.atom_energy,
+                &mut self.edge_grad,
+            ),
+        }
+        // Edge gradients to forces on both ends and the virial W = -sum r (x) dE/dr (symmetrised).
+        let (centres, neighbours) = graph.edge_index.split_at(n_edges);
+        let mut w = [0.0; 9];
+        for e in 0..n_edges {
+            let (i, j) = (centres[e] as usize, neighbours[e] as usize);
+            let g = self.edge_grad[e];
+            let v = [
+                graph.pos[3 * j] - graph.pos[3 * i],
+                graph.pos[3 * j + 1] - graph.pos[3 * i + 1],
+                graph.pos[3 * j + 2] - graph.pos[3 * i + 2],
+            ];
+            for k in 0..3 {
+                out.forces[i][k] += g[k];
+                out.forces[j][k] -= g[k];
+                for l in 0..3 {
+                    w[3 * k + l] -= v[k] * g[l];
+                }
+            }
+        }
+        for k in 0..3 {
+            for l in 0..3 {
+                out.virial[3 * k + l] = 0.5 * (w[3 * k + l] + w[3 * l + k]);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,534 @@
+//! The Allegro network of a nequip-allegro 0.8.x model, built from the archive's module tree:
+//! every size, weight, Wigner-3j table, alpha and flag is read from the file.
+use super::archive::{LoadError, LoadResult, Module};
+use super::geometry::MAX_L;
+use super::mlp::{Linear, Mlp};
+use super::pickle::{Tensor, Value};
+use super::real::Real;
+
+/// One tensor product of the Allegro layers ("Contracter"), without channel mixing:
+/// `out[k][u] = sum over couplings (i, j, k) of x1[i][u] * x2[j][u] * weight[coupling][u]`.
+#[derive(Clone, Debug)]
+pub struct TensorProduct<T> {
+    pub mul: usize,
+    pub d1: usize,
+    pub d2: usize,
+    pub dout: usize,
+    /// Non-zero couplings (i, j, k) of the Wigner-3j tables.
+    pub couplings: Vec<[usize; 3]>,
+    /// `mul` weights per coupling (path weights times Wigner-3j), coupling-major.
+    pub weights: Vec<T>,
+    /// Leading scalar components of the output per channel.
+    pub n_scalar_out: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Layer<T> {
+    pub tp: TensorProduct<T>,
+    pub mlp: Mlp<T>,
+}
+
+/// A loaded Allegro network in the float type `T` of its weights.
+#[derive(Clone, Debug)]
+pub struct Network<T> {
+    pub num_types: usize,
+    /// 1 / cutoff, one value or one per (centre type, neighbour type).
+    pub rmax_recip: Vec<f64>,
+    pub bessel_weights: Vec<f64>,
+    pub cutoff_p: f64,
+    /// Type embeddings (num_types x half), centre half first in the edge embedding.
+    pub center_embed: Vec<T>,
+    pub neighbor_embed: Vec<T>,
+    pub half: usize,
+    pub basis: Linear<T>,
+    pub scalar_mlp: Mlp<T>,
+    pub l_max: usize,
+    /// For every spherical-harmonic component, the index of its irrep (degree).
+    pub irrep_of: Vec<usize>,
+    pub n_irreps: usize,
+    pub env_embed: Linear<T>,
+    pub proj: Linear<T>,
+    pub num_scalar: usize,
+    pub num_tensor: usize,
+    /// 1/sqrt(avg_num_neighbors): one value or one per centre type.
+    pub env_norm: Vec<T>,
+    pub readout_norm: Vec<T>,
+    /// The factor the edge-energy sum is divided by (sqrt 2 in allegro 0.8).
+    pub readout_divisor: T,
+    pub layers: Vec<Layer<T>>,
+    pub readout: Mlp<T>,
+    /// Per-type (or single) energy scale and shift, f64.
+    pub scales: Vec<f64>,
+    pub shifts: Vec<f64>,
+}
+
+fn layout(what: impl Into<String>) -> LoadError {
+    LoadError::Layout(what.into())
+}
+
+fn cast<T: Real>(t: &Tensor) -> Vec<T> {
+    t.data.iter().map(|&x| T::from_f64(x)).collect()
+}
+
+/// A ScalarMLPFunction: Sequential of ScalarLinearLayer, SiLU, ..., ScalarLinearLayer.
+fn read_mlp<T: Real>(m: &Module) -> LoadResult<Mlp<T>> {
+    m.expect_class(&["ScalarMLPFunction"])?;
+    let seq = m.child_of("mlp", "Sequential")?;
+    let children = seq.numbered_children()?;
+    let mut layers = Vec::new();
+    for (k, child) in children.iter().enumerate() {
+        if k % 2 == 1 {
+            child.expect_class(&["SiLU"])?;
+            continue;
+        }
+        child.expect_class(&["ScalarLinearLayer"])?;
+        let w = child.tensor("weight")?;
+        let alpha = child.tensor("alpha")?;
+        if w.shape.len() != 2 || alpha.data.len() != 1 {
+            return Err(layout(format!(
+                "{}: weight/alpha of unexpected shape",
+                child.path
+            )));
+        }
+        if let Ok(Value::Tensor(_)) = child.attr("bias") {
+            return Err(layout(format!(
+                "{}: a bias, which allegro 0.8 never has",
+                child.path
+            )));
+        }
+        // nequip multiplies W by alpha in the weights' dtype before the product.
+        let a = T::from_f64(alpha.data[0]);
+        layers.push(Linear {
+            n_in: w.shape[0],
+            n_out: w.shape[1],
+            w: w.data.iter().map(|&x| T::from_f64(x) * a).collect(),
+        });
+    }
+    if layers.is_empty() || children.len() % 2 == 0 {
+        return Err(layout(format!(
+            "{}: an MLP that does not end in a linear layer",
+            m.path
+        )));
+    }
+    for pair in layers.windows(2) {
+        if pair[0].n_out != pair[1].n_in {
+            return Err(layout(format!("{}: layer widths do not chain", m.path)));
+        }
+    }
+    Ok(Mlp { layers })
+}
+
+fn single_linear<T: Real>(m: &Module) -> LoadResult<Linear<T>> {
+    let mlp = read_mlp::<T>(m)?;
+    if mlp.layers.len() != 1 {
+        return Err(layout(format!("{}: expected one linear layer", m.path)));
+    }
+    Ok(mlp.layers.into_iter().next().unwrap())
+}
+
+/// The 0/1 map from irreps to spherical-harmonic components (`_rtoi`, n_irreps x dim).
+fn read_rtoi(m: &Module) -> LoadResult<(Vec<usize>, usize)> {
+    m.expect_class(&["MakeWeightedChannels"])?;
+    if !m.bool("weight_individual_irreps")? {
+        return Err(layout(format!(
+            "{}: weight_individual_irreps = False is not implemented",
+            m.path
+        )));
+    }
+    let rtoi = m.tensor("_rtoi")?;
+    let [n_irreps, dim] = rtoi.shape[..] else {
+        return Err(layout(format!("{}: _rtoi is not a matrix", m.path)));
+    };
+    let mut irrep_of = vec![usize::MAX; dim];
+    for r in 0..n_irreps {
+        for c in 0..dim {
+            let v = rtoi.data[r * dim + c];
+            if v == 1.0 && irrep_of[c] == usize::MAX {
+                irrep_of[c] = r;
+            } else if v != 0.0 {
+                return Err(layout(format!("{}: _rtoi is not a 0/1 assignment", m.path)));
+            }
+        }
+    }
+    if irrep_of.contains(&usize::MAX) {
+        return Err(layout(format!("{}: _rtoi leaves a component out", m.path)));
+    }
+    Ok((irrep_of, n_irreps))
+}
+
+/// `1/sqrt(avg_num_neighbors)` of an AvgNumNeighborsNorm: one value or one per type.
+fn read_norm<T: Real>(m: &Module, num_types: usize) -> LoadResult<Vec<T>> {
+    m.expect_class(&["AvgNumNeighborsNorm"])?;
+    let c = m.tensor("norm_const")?;
+    let shortcut = m.bool("norm_shortcut")?;
+    match (shortcut, c.data.len()) {
+        (true, 1) => Ok(cast(&c)),
+        (false, n) if n == num_types => Ok(cast(&c)),
+        _ => Err(layout(format!(
+            "{}: norm_const has {} values (norm_shortcut {shortcut})",
+            m.path,
+            c.data.len()
+        ))),
+    }
+}
+
+/// Per-type or single f64 scales/shifts of PerTypeScaleShift.
+fn read_scale_shift(m: &Module, num_types: usize) -> LoadResult<(Vec<f64>, Vec<f64>)> {
+    m.expect_class(&["PerTypeScaleShift"])?;
+    let read = |has: &str, buf: &str, shortcut: &str, neutral: f64| -> LoadResult<Vec<f64>> {
+        if !m.bool(has)? {
+            return Ok(vec![neutral]);
+        }
+        let t = m.tensor(buf)?;
+        let single = m.bool(shortcut)?;
+        match (single, t.data.len()) {
+            (true, 1) => Ok(t.data.clone()),
+            (false, n) if n == num_types => Ok(t.data.clone()),
+            _ => Err(layout(format!(
+                "{}: {buf} has {} values",
+                m.path,
+                t.data.len()
+            ))),
+        }
+    };
+    Ok((
+        read("has_scales", "scales", "scales_shortcut", 1.0)?,
+        read("has_shifts", "shifts", "shifts_shortcut", 0.0)?,
+    ))
+}
+
+/// Evaluates a two-operand einsum such as `up,pijk->uijk` on dense row-major tensors.
+fn einsum2(spec: &str, a: &Tensor, b: &Tensor) -> Option<(String, Vec<usize>, Vec<f64>)> {
+    let (inputs, out) = spec.split_once("->")?;
+    let (la, lb) = inputs.split_once(',')?;
+    let (la, lb): (Vec<char>, Vec<char>) = (la.chars().collect(), lb.chars().collect());
+    if la.len() != a.shape.len() || lb.len() != b.shape.len() {
+        return None;
+    }
+    let mut size = std::collections::BTreeMap::new();
+    for (l, &s) in la.iter().zip(&a.shape).chain(lb.iter().zip(&b.shape)) {
+        if *size.entry(*l).or_insert(s) != s {
+            return None;
+        }
+    }
+    let labels: Vec<char> = size.keys().copied().collect();
+    let out_labels: Vec<char> = out.chars().collect();
+    if out_labels.iter().any(|l| !size.contains_key(l)) {
+        return None;
+    }
+    let out_shape: Vec<usize> = out_labels.iter().map(|l| size[l]).collect();
+    let mut result = vec![0.0; out_shape.iter().product()];
+    let flat = |labs: &[char], shape: &[usize], idx: &std::collections::BTreeMap<char, usize>| {
+        labs.iter()
+            .zip(shape)
+            .fold(0, |acc, (l, &s)| acc * s + idx[l])
+    };
+    let total: usize = labels.iter().map(|l| size[l]).product();
+    let mut idx: std::collections::BTreeMap<char, usize> = labels.iter().map(|&l| (l, 0)).collect();
+    for _ in 0..total {
+        let va = a.data[flat(&la, &a.shape, &idx)];
+        let vb = b.data[flat(&lb, &b.shape, &idx)];
+        result[flat(&out_labels, &out_shape, &idx)] += va * vb;
+        for l in labels.iter().rev() {
+            let i = idx.get_mut(l).unwrap();
+            *i += 1;
+            if *i < size[l] {
+                break;
+            }
+            *i = 0;
+        }
+    }
+    Some((out.to_owned(), out_shape, result))
+}
+
+fn read_tensor_product<T: Real>(m: &Module, n_scalar_out: usize) -> LoadResult<TensorProduct<T>> {
+    m.expect_class(&["Contracter"])?;
+    let mul = m.int("mul")? as usize;
+    let d1 = m.int("base_dim1")? as usize;
+    let d2 = m.int("base_dim2")? as usize;
+    let diagonal = m.bool("w3j_is_ij_diagonal")?;
+    let spec = m.string("_weight_w3j_einstr")?;
+    let (w, w3j) = (m.tensor("weights")?, m.tensor("w3j")?);
+    let bad = || {
+        layout(format!(
+            "{}: weights/w3j/einsum '{spec}' do not fit together",
+            m.path
+        ))
+    };
+    let (labels, shape, ww) = einsum2(&spec, &w, &w3j).ok_or_else(bad)?;
+    // Bring the combined weights to [u][i][j][k] (or [u][i][k] when diagonal).
+    let want = if diagonal { "ik" } else { "ijk" };
+    let (per_channel, rest) = match labels.strip_prefix('u') {
+        Some(rest) => (true, rest),
+        None => (false, labels.as_str()),
+    };
+    if rest != want || (per_channel && shape[0] != mul) {
+        return Err(bad());
+    }
+    let dims = &shape[per_channel as usize..];
+    if dims[0] != d1 || (!diagonal && dims[1] != d2) || (diagonal && d1 != d2) {
+        return Err(bad());
+    }
+    let dout = *dims.last().unwrap();
+    let inner: usize = dims.iter().product();
+    let mut couplings = Vec::new();
+    let mut weights = Vec::new();
+    for flat in 0..inner {
+        let (i, j, k) = if diagonal {
+            (flat / dout, flat / dout, flat % dout)
+        } else {
+            (flat / (d2 * dout), flat / dout % d2, flat % dout)
+        };
+        let values: Vec<f64> = (0..mul)
+            .map(|u| ww[if per_channel { u * inner } else { 0 } + flat])
+            .collect();
+        if values.iter().all(|&v| v == 0.0) {
+            continue;
+        }
+        couplings.push([i, j, k]);
+        weights.extend(values.iter().map(|&v| T::from_f64(v)));
+    }
+    if n_scalar_out > dout {
+        return Err(bad());
+    }
+    Ok(TensorProduct {
+        mul,
+        d1,
+        d2,
+        dout,
+        couplings,
+        weights,
+        n_scalar_out,
+    })
+}
+
+/// The constant the edge-energy sum is divided by, read from EdgewiseReduce's TorchScript code
+/// (allegro 0.8 divides by sqrt(2); the value is a literal of the compiled code, not an attribute).
+pub fn readout_divisor(code: &str) -> LoadResult<f64> {
+    let start = code
+        .find("class EdgewiseReduce")
+        .ok_or_else(|| layout("no EdgewiseReduce code in the archive"))?;
+    let body = &code[start..];
+    let key = "torch.div(data0[\"node_features\"], ";
+    let at = body.find(key).ok_or_else(|| {
+        layout("EdgewiseReduce does not divide the node energies as allegro 0.8 does")
+    })?;
+    let rest = &body[at + key.len()..];
+    let end = rest
+        .find(')')
+        .ok_or_else(|| layout("EdgewiseReduce code is cut"))?;
+    rest[..end]
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| layout("EdgewiseReduce divides by something other than a number"))
+}
+
+/// The sub-modules of the model's SequentialGraphNetwork, in order, and what each must be.
+const SEQUENCE: [(&str, &str); 9] = [
+    ("edge_norm", "EdgeLengthNormalizer"),
+    ("radial_chemical_embed", "SequentialGraphNetwork"),
+    ("scalar_embed_mlp", "ScalarMLP"),
+    ("tensor_embed", "TwoBodySphericalHarmonicTensorEmbed"),
+    ("allegro", "Allegro_Module"),
+    ("edge_readout", "ScalarMLP"),
+    ("edge_eng_sum", "EdgewiseReduce"),
+    ("per_type_energy_scale_shift", "PerTypeScaleShift"),
+    ("total_energy_sum", "AtomwiseReduce"),
+];
+
+impl<T: Real> Network<T> {
+    /// Builds the network from the root module (GraphModel) of a `.nequip.pth`.
+    pub fn from_root(root: &Module, num_types: usize, divisor: f64) -> LoadResult<Network<T>> {
+        root.expect_class(&["GraphModel"])?;
+        let model = root.child_of("model", "ForceStressOutput")?;
+        let func = model.child_of("func", "SequentialGraphNetwork")?;
+        // Refuse any module the native engine does not know (a ZBL pair term, another embedding).
+        let known: Vec<&str> = SEQUENCE.iter().map(|(n, _)| *n).collect();
+        for name in func_children(&func) {
+            let child = func.child(&name)?;
+            match SEQUENCE.iter().find(|(n, _)| *n == name) {
+                Some((_, class)) => child.expect_class(&[class])?,
+                None => {
+                    return Err(LoadError::Unsupported {
+                        path: child.path.clone(),
+                        class: child.class(),
+                    })
+                }
+            }
+        }
+        for name in known {
+            func.child(name)?;
+        }
+
+        let edge_norm = func.child("edge_norm")?;
+        let rmax = edge_norm.tensor("_rmax_recip")?;
+        let per_edge = edge_norm.bool("_per_edge_type")?;
+        if (per_edge && rmax.data.len() != num_types * num_types)
+            || (!per_edge && rmax.data.len() != 1)
+        {
+            return Err(layout(
+                "edge_norm._rmax_recip does not match the number of types",
+            ));
+        }
+
+        let radial = func.child("radial_chemical_embed")?;
+        let bessel = radial.child_of("bessel_encode", "BesselEdgeLengthEncoding")?;
+        let bessel_weights = bessel.tensor("bessel_weights")?.data.clone();
+        let cutoff = bessel.child_of("cutoff", "PolynomialCutoff")?;
+        let cutoff_p = cutoff.float("p")?;
+        let type_embed = radial.child_of("type_embed", "ProductTypeEmbedding")?;
+        let center = type_embed
+            .child_of("center_embed", "Embedding")?
+            .tensor("weight")?;
+        let neighbor = type_embed
+            .child_of("neighbor_embed", "Embedding")?
+            .tensor("weight")?;
+        let basis = single_linear::<T>(&type_embed.child("basis_linear")?)?;
+        let half = center.shape.get(1).copied().unwrap_or(0);
+        if center.shape != [num_types, half]
+            || neighbor.shape != [num_types, half]
+            || basis.n_in != bessel_weights.len()
+            || basis.n_out != 2 * half
+        {
+            return Err(layout("type embedding and radial basis sizes do not fit"));
+        }
+
+        let scalar_mlp = read_mlp::<T>(&func.child("scalar_embed_mlp")?.child("mlp_module")?)?;
+
+        let tensor_embed = func.child("tensor_embed")?;
+        let sh = tensor_embed.child_of("sh", "SphericalHarmonics")?;
+        let l_max = sh.int("_lmax")? as usize;
+        if l_max > MAX_L {
+            return Err(layout(format!(
+                "l_max {l_max}: the native engine implements l_max <= {MAX_L}"
+            )));
+        }
+        if !sh.bool("normalize")?
+            || sh.string("normalization")? != "component"
+            || !sh.bool("_is_range_lmax")?
+        {
+            return Err(layout(
+                "spherical harmonics other than normalised, component-normalised 0..l_max",
+            ));
+        }
+        let (irrep_of, n_irreps) = read_rtoi(&tensor_embed.child("_edge_weighter")?)?;
+        if irrep_of.len() != (l_max + 1) * (l_max + 1) {
+            return Err(layout("_rtoi does not match l_max"));
+        }
+        let env_embed = single_linear::<T>(&tensor_embed.child("env_embed_linear")?)?;
+
+        let allegro = func.child("allegro")?;
+        let num_scalar = allegro.int("num_scalar_features")? as usize;
+        let num_layers = allegro.int("num_layers")? as usize;
+        let (irrep_of2, _) = read_rtoi(&allegro.child("_env_weighter")?)?;
+        if irrep_of2 != irrep_of {
+            return Err(layout("the two MakeWeightedChannels disagree"));
+        }
+        let proj = single_linear::<T>(&allegro.child("first_layer_env_embed_projection")?)?;
+        let env_norm_module = allegro.child("avg_num_neighbors_norm")?;
+        let env_norm = read_norm::<T>(&env_norm_module, num_types)?;
+        let n_scalar_outs = allegro.ints("_n_scalar_outs")?;
+        let latents = allegro
+            .child_of("latents", "ModuleList")?
+            .numbered_children()?;
+        let tps = allegro.child_of("tps", "ModuleList")?.numbered_children()?;
+        if latents.len() != num_layers
+            || tps.len() != num_layers
+            || n_scalar_outs.len() != num_layers
+        {
+            return Err(layout(
+                "num_layers does not match the latent MLPs and tensor products",
+            ));
+        }
+        let num_tensor = env_embed.n_out / n_irreps;
+        let mut layers = Vec::new();
+        for l in 0..num_layers {
+            let tp = read_tensor_product::<T>(&tps[l], n_scalar_outs[l] as usize)?;
+            let mlp = read_mlp::<T>(&latents[l])?;
+            let want_in = num_scalar * (l + 1) + tp.mul * tp.n_scalar_out;
+            let want_out = num_scalar
+                + if l + 1 < num_layers {
+                    num_tensor * n_irreps
+                } else {
+                    0
+                };
+            let want_d1 = if l == 0 {
+                irrep_of.len()
+            } else {
+                layers.last().map_or(0, |p: &Layer<T>| p.tp.dout)
+            };
+            if tp.mul != num_tensor
+                || tp.d2 != irrep_of.len()
+                || tp.d1 != want_d1
+                || mlp.n_in() != want_in
+                || mlp.n_out() != want_out
+            {
+                return Err(layout(format!("layer {l}: sizes do not chain")));
+            }
+            layers.push(Layer { tp, mlp });
+        }
+        if env_embed.n_in != scalar_mlp.n_out()
+            || env_embed.n_out != num_tensor * n_irreps
+            || proj.n_in != num_scalar
+            || proj.n_out != num_scalar + num_tensor * n_irreps
+            || scalar_mlp.n_in() != 2 * half
+            || scalar_mlp.n_out() != num_scalar
+        {
+            return Err(layout("embedding sizes do not chain"));
+        }
+
+        let readout = read_mlp::<T>(&func.child("edge_readout")?.child("mlp_module")?)?;
+        if readout.n_in() != num_scalar * (num_layers + 1) || readout.n_out() != 1 {
+            return Err(layout("edge readout sizes do not fit"));
+        }
+        let eng_sum = func.child("edge_eng_sum")?;
+        if eng_sum.string("reduce")? != "sum" {
+            return Err(layout("edge energies are not summed"));
+        }
+        // The readout reuses the per-atom factor the first AvgNumNeighborsNorm cached under its
+        // key, when both use the same key (they do in allegro 0.8).
+        let readout_norm_module = eng_sum.child("norm_module")?;
+        let readout_norm =
+            if readout_norm_module.string("norm_key")? == env_norm_module.string("norm_key")? {
+                env_norm.clone()
+            } else {
+                read_norm::<T>(&readout_norm_module, num_types)?
+            };
+        let (scales, shifts) =
+            read_scale_shift(&func.child("per_type_energy_scale_shift")?, num_types)?;
+
+        Ok(Network {
+            num_types,
+            rmax_recip: rmax.data.clone(),
+            bessel_weights,
+            cutoff_p,
+            center_embed: cast(&center),
+            neighbor_embed: cast(&neighbor),
+            half,
+            basis,
+            scalar_mlp,
+            l_max,
+            irrep_of,
+            n_irreps,
+            env_embed,
+            proj,
+            num_scalar,
+            num_tensor,
+            env_norm,
+            readout_norm,
+            readout_divisor: T::from_f64(divisor),
+            layers,
+            readout,
+            scales,
+            shifts,
+        })
+    }
+}
+
+/// Names of the module-valued attributes of a SequentialGraphNetwork.
+fn func_children(func: &Module) -> Vec<String> {
+    func.attr_names()
+        .into_iter()
+        .filter(|n| func.child(n).is_ok())
+        .collect()
+}
