@@ -12,7 +12,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::Error;
-use crate::model::{Model, NeighbourList, System};
+use crate::model::{BackendChoice, LoadOptions, Model, ModelDtype, NeighbourList, System};
 
 /// Status code of every fallible function.
 #[repr(i32)]
@@ -30,6 +30,18 @@ pub enum allegro_status_t {
     ALLEGRO_INTERNAL_ERROR = 255,
 }
 use allegro_status_t::*;
+
+/// Which engine evaluates a model (see `allegro_model_load_with`).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum allegro_backend_t {
+    /// The native engine when it supports the model, else libtorch when built in.
+    ALLEGRO_BACKEND_AUTO = 0,
+    /// The native Rust engine (`.nequip.pth` only).
+    ALLEGRO_BACKEND_NATIVE = 1,
+    /// libtorch: TorchScript (`.nequip.pth`) or AOTInductor (`.nequip.pt2`).
+    ALLEGRO_BACKEND_TORCH = 2,
+}
 
 /// An opaque loaded model. One per thread; not safe to use from two threads at once.
 pub struct allegro_model_t {
@@ -118,13 +130,28 @@ pub extern "C" fn allegro_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
 }
 
-/// Loads a model (`.nequip.pth` TorchScript or `.nequip.pt2` AOTInductor). Returns NULL on
-/// failure, with the reason in `allegro_last_error()`.
+/// Loads a model (`.nequip.pth` or `.nequip.pt2`) with the auto backend and 1 thread. Returns
+/// NULL on failure, with the reason in `allegro_last_error()`.
 ///
 /// # Safety
 /// `path` must be NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn allegro_model_load(path: *const c_char) -> *mut allegro_model_t {
+    allegro_model_load_with(path, allegro_backend_t::ALLEGRO_BACKEND_AUTO, 1)
+}
+
+/// Loads a model with a backend choice and the number of threads of the native engine (the
+/// libtorch backends use `allegro_set_threads`). Returns NULL on failure, with the reason in
+/// `allegro_last_error()`.
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_load_with(
+    path: *const c_char,
+    backend: allegro_backend_t,
+    threads: i32,
+) -> *mut allegro_model_t {
     let mut result = std::ptr::null_mut();
     let status = guard(|| {
         if path.is_null() {
@@ -133,7 +160,19 @@ pub unsafe extern "C" fn allegro_model_load(path: *const c_char) -> *mut allegro
         let path = CStr::from_ptr(path)
             .to_str()
             .map_err(|_| Error::Input("path is not valid UTF-8".into()))?;
-        let model = Model::load(path)?;
+        if threads < 1 {
+            return Err(Error::Input(format!("thread count {threads} is below 1")));
+        }
+        let backend = match backend {
+            allegro_backend_t::ALLEGRO_BACKEND_AUTO => BackendChoice::Auto,
+            allegro_backend_t::ALLEGRO_BACKEND_NATIVE => BackendChoice::Native,
+            allegro_backend_t::ALLEGRO_BACKEND_TORCH => BackendChoice::Torch,
+        };
+        let options = LoadOptions {
+            backend,
+            threads: threads as usize,
+        };
+        let model = Model::load_with(path, options)?;
         let type_names = model
             .metadata()
             .type_names
@@ -147,6 +186,47 @@ pub unsafe extern "C" fn allegro_model_load(path: *const c_char) -> *mut allegro
         return std::ptr::null_mut();
     }
     result
+}
+
+/// The engine evaluating the model: "native", "torchscript" or "aoti" (a static string).
+///
+/// # Safety
+/// Pointers must be NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_backend(
+    model: *const allegro_model_t,
+    name: *mut *const c_char,
+) -> allegro_status_t {
+    guard(|| {
+        let model = model_ref(model)?;
+        let out = name.as_mut().ok_or_else(|| null_error("name"))?;
+        *out = match model.model.backend_name() {
+            "native" => c"native".as_ptr(),
+            "torchscript" => c"torchscript".as_ptr(),
+            _ => c"aoti".as_ptr(),
+        };
+        Ok(())
+    })
+}
+
+/// The model's dtype: "float32" or "float64" (a static string).
+///
+/// # Safety
+/// Pointers must be NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_dtype(
+    model: *const allegro_model_t,
+    name: *mut *const c_char,
+) -> allegro_status_t {
+    guard(|| {
+        let model = model_ref(model)?;
+        let out = name.as_mut().ok_or_else(|| null_error("name"))?;
+        *out = match model.model.metadata().dtype {
+            ModelDtype::Float32 => c"float32".as_ptr(),
+            ModelDtype::Float64 => c"float64".as_ptr(),
+        };
+        Ok(())
+    })
 }
 
 /// Frees a model; NULL is allowed and does nothing.
@@ -263,7 +343,9 @@ pub extern "C" fn allegro_set_threads(threads: i32) -> allegro_status_t {
 /// 0..n_total; `neigh_offsets` has n_local + 1 entries; pairs beyond the model's per-type cutoff
 /// are dropped here). Out, overwritten: `atom_energy` (n_local, eV), `forces` (n_total x 3,
 /// eV/A, ghosts included: the host sums them back onto their owners), `virial` (3 x 3
-/// row-major, eV, W = sum r (x) f; may be NULL).
+/// row-major, eV, W = sum r (x) f; may be NULL), `atom_virial` (n_total x 9, row-major 3 x 3
+/// per atom, ghosts included, eV; each edge's `-r (x) dE/dr` split equally between its atoms;
+/// may be NULL; only the native backend computes it, the others fail when it is not NULL).
 ///
 /// # Safety
 /// Every pointer must be valid for the sizes above (NULL is allowed where a size is 0).
@@ -279,6 +361,7 @@ pub unsafe extern "C" fn allegro_model_compute(
     atom_energy: *mut f64,
     forces: *mut f64,
     virial: *mut f64,
+    atom_virial: *mut f64,
 ) -> allegro_status_t {
     guard(|| {
         let model = &mut model.as_mut().ok_or_else(|| null_error("model"))?.model;
@@ -302,7 +385,22 @@ pub unsafe extern "C" fn allegro_model_compute(
         let atom_energy = slice_mut(atom_energy, n_local, "atom_energy")?;
         let forces = slice_mut(forces, 3 * n_total, "forces")?;
         let mut w = [0.0; 9];
-        model.compute_into(&system, atom_energy, forces.as_chunks_mut::<3>().0, &mut w)?;
+        let atom_virial = if atom_virial.is_null() {
+            None
+        } else {
+            Some(
+                slice_mut(atom_virial, 9 * n_total, "atom_virial")?
+                    .as_chunks_mut::<9>()
+                    .0,
+            )
+        };
+        model.compute_into(
+            &system,
+            atom_energy,
+            forces.as_chunks_mut::<3>().0,
+            &mut w,
+            atom_virial,
+        )?;
         if !virial.is_null() {
             std::slice::from_raw_parts_mut(virial, 9).copy_from_slice(&w);
         }
@@ -358,8 +456,17 @@ mod tests {
                 std::ptr::null_mut(),
                 std::ptr::null_mut(),
                 std::ptr::null_mut(),
+                std::ptr::null_mut(),
             );
             assert_eq!(status, ALLEGRO_INVALID_PARAMETER);
+            let model = CString::new("/nonexistent/model.nequip.pth").unwrap();
+            assert!(allegro_model_load_with(
+                model.as_ptr(),
+                allegro_backend_t::ALLEGRO_BACKEND_NATIVE,
+                0
+            )
+            .is_null());
+            assert_eq!(last_error(), "invalid input: thread count 0 is below 1");
         }
     }
 

@@ -9,6 +9,31 @@
 #define ALLEGRO_VERSION "0.1.0"
 
 /**
+ * Which engine evaluates a model (see `allegro_model_load_with`).
+ */
+enum allegro_backend_t
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * The native engine when it supports the model, else libtorch when built in.
+   */
+  ALLEGRO_BACKEND_AUTO = 0,
+  /**
+   * The native Rust engine (`.nequip.pth` only).
+   */
+  ALLEGRO_BACKEND_NATIVE = 1,
+  /**
+   * libtorch: TorchScript (`.nequip.pth`) or AOTInductor (`.nequip.pt2`).
+   */
+  ALLEGRO_BACKEND_TORCH = 2,
+};
+#ifndef __cplusplus
+typedef int32_t allegro_backend_t;
+#endif // __cplusplus
+
+/**
  * Status code of every fallible function.
  */
 enum allegro_status_t
@@ -58,13 +83,41 @@ const char *allegro_version(void);
 const char *allegro_last_error(void);
 
 /**
- * Loads a model (`.nequip.pth` TorchScript or `.nequip.pt2` AOTInductor). Returns NULL on
- * failure, with the reason in `allegro_last_error()`.
+ * Loads a model (`.nequip.pth` or `.nequip.pt2`) with the auto backend and 1 thread. Returns
+ * NULL on failure, with the reason in `allegro_last_error()`.
  *
  * # Safety
  * `path` must be NULL or a NUL-terminated string.
  */
 struct allegro_model_t *allegro_model_load(const char *path);
+
+/**
+ * Loads a model with a backend choice and the number of threads of the native engine (the
+ * libtorch backends use `allegro_set_threads`). Returns NULL on failure, with the reason in
+ * `allegro_last_error()`.
+ *
+ * # Safety
+ * `path` must be NULL or a NUL-terminated string.
+ */
+struct allegro_model_t *allegro_model_load_with(const char *path,
+                                                allegro_backend_t backend,
+                                                int32_t threads);
+
+/**
+ * The engine evaluating the model: "native", "torchscript" or "aoti" (a static string).
+ *
+ * # Safety
+ * Pointers must be NULL or valid.
+ */
+allegro_status_t allegro_model_backend(const struct allegro_model_t *model, const char **name);
+
+/**
+ * The model's dtype: "float32" or "float64" (a static string).
+ *
+ * # Safety
+ * Pointers must be NULL or valid.
+ */
+allegro_status_t allegro_model_dtype(const struct allegro_model_t *model, const char **name);
 
 /**
  * Frees a model; NULL is allowed and does nothing.
@@ -125,7 +178,9 @@ allegro_status_t allegro_set_threads(int32_t threads);
  * 0..n_total; `neigh_offsets` has n_local + 1 entries; pairs beyond the model's per-type cutoff
  * are dropped here). Out, overwritten: `atom_energy` (n_local, eV), `forces` (n_total x 3,
  * eV/A, ghosts included: the host sums them back onto their owners), `virial` (3 x 3
- * row-major, eV, W = sum r (x) f; may be NULL).
+ * row-major, eV, W = sum r (x) f; may be NULL), `atom_virial` (n_total x 9, row-major 3 x 3
+ * per atom, ghosts included, eV; each edge's `-r (x) dE/dr` split equally between its atoms;
+ * may be NULL; only the native backend computes it, the others fail when it is not NULL).
  *
  * # Safety
  * Every pointer must be valid for the sizes above (NULL is allowed where a size is 0).
@@ -139,7 +194,8 @@ allegro_status_t allegro_model_compute(struct allegro_model_t *model,
                                        const int32_t *neigh_indices,
                                        double *atom_energy,
                                        double *forces,
-                                       double *virial);
+                                       double *virial,
+                                       double *atom_virial);
 
 #ifdef __cplusplus
 }  // extern "C"

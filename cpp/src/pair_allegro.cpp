@@ -25,7 +25,8 @@ PairAllegro::PairAllegro(LAMMPS *lmp) : Pair(lmp)
   manybody_flag = 1;
   // The model returns the global virial itself; f.r over ghosts is not needed.
   no_virial_fdotr_compute = 1;
-  centroidstressflag = CENTROID_NOTAVAIL;
+  // Per-atom virials come from edge forces (native backend): the full 3x3 tensor per atom.
+  centroidstressflag = CENTROID_AVAIL;
   if (strcmp(allegro_version(), ALLEGRO_VERSION) != 0)
     error->all(FLERR, "pair_style allegro: plugin built with header {} but library {}; rebuild",
                ALLEGRO_VERSION, allegro_version());
@@ -55,7 +56,7 @@ void PairAllegro::allocate()
     for (int j = 0; j < n; j++) setflag[i][j] = 0;
 }
 
-// pair_style allegro [threads N]
+// pair_style allegro [backend auto|native|torch] [threads N]
 void PairAllegro::settings(int narg, char **arg)
 {
   int iarg = 0;
@@ -65,8 +66,17 @@ void PairAllegro::settings(int narg, char **arg)
       threads = utils::inumeric(FLERR, arg[iarg + 1], false, lmp);
       if (threads < 1) error->all(FLERR, "pair_style allegro: threads must be at least 1");
       iarg += 2;
+    } else if (strcmp(arg[iarg], "backend") == 0) {
+      if (iarg + 1 >= narg) error->all(FLERR, "pair_style allegro: 'backend' needs a value (auto, native or torch)");
+      const std::string b = arg[iarg + 1];
+      if (b == "auto") backend = ALLEGRO_BACKEND_AUTO;
+      else if (b == "native") backend = ALLEGRO_BACKEND_NATIVE;
+      else if (b == "torch") backend = ALLEGRO_BACKEND_TORCH;
+      else error->all(FLERR, "pair_style allegro: unknown backend '{}' (expected auto, native or torch)", b);
+      iarg += 2;
     } else {
-      error->all(FLERR, "pair_style allegro: unknown keyword '{}' (expected: threads N)", arg[iarg]);
+      error->all(FLERR, "pair_style allegro: unknown keyword '{}' (expected: backend auto|native|torch, threads N)",
+                 arg[iarg]);
     }
   }
   if (allegro_set_threads(threads) != ALLEGRO_SUCCESS) library_error("cannot set threads");
@@ -86,7 +96,7 @@ void PairAllegro::coeff(int narg, char **arg)
     error->all(FLERR, "pair_style allegro: pair_coeff must start with '* *'");
 
   (void) allegro_model_free(model);
-  model = allegro_model_load(arg[2]);
+  model = allegro_model_load_with(arg[2], backend, threads);
   // Every rank loads the file; agree before anyone reports, so that a bad path is one clean error.
   int ok = model != nullptr, n_ok = 0;
   MPI_Allreduce(&ok, &n_ok, 1, MPI_INT, MPI_SUM, world);
@@ -121,6 +131,24 @@ void PairAllegro::coeff(int narg, char **arg)
   }
   for (int i = 1; i <= ntypes; i++)
     for (int j = i; j <= ntypes; j++) setflag[i][j] = 1;
+
+  const char *backend_name = nullptr, *dtype = nullptr;
+  if (allegro_model_backend(model, &backend_name) != ALLEGRO_SUCCESS ||
+      allegro_model_dtype(model, &dtype) != ALLEGRO_SUCCESS)
+    library_error("cannot read the model's backend");
+  native = strcmp(backend_name, "native") == 0;
+  if (comm->me == 0) {
+    std::string map, cut;
+    for (int i = 1; i <= ntypes; i++) map += fmt::format(" {}->{}", i, names[type_map[i]]);
+    for (uintptr_t a = 0; a < ntypes_model; a++)
+      for (uintptr_t b = 0; b < ntypes_model; b++)
+        cut += fmt::format(" {}-{} {:g}", names[a], names[b], model_cutoff[a * ntypes_model + b]);
+    utils::logmesg(lmp,
+                   "pair_style allegro: model {}\n  backend {}, dtype {}, {} thread(s) per MPI rank\n"
+                   "  type map (LAMMPS type -> model type):{}\n"
+                   "  cutoffs (centre-neighbour, Angstrom):{}\n",
+                   arg[2], backend_name, dtype, threads, map, cut);
+  }
 }
 
 void PairAllegro::init_style()
@@ -143,8 +171,10 @@ double PairAllegro::init_one(int i, int j)
 void PairAllegro::compute(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
-  if (vflag_atom)
-    error->all(FLERR, "pair_style allegro does not compute per-atom virials (compute stress/atom)");
+  const bool want_atom_virial = vflag_atom || cvflag_atom;
+  if (want_atom_virial && !native)
+    error->all(FLERR, "pair_style allegro: per-atom virials (compute stress/atom, centroid/stress/atom, "
+                      "heat/flux) need the native backend; this model runs on libtorch");
 
   const int nlocal = atom->nlocal;
   const int ntotal = nlocal + atom->nghost;
@@ -169,8 +199,10 @@ void PairAllegro::compute(int eflag, int vflag)
   forces.resize(3 * static_cast<size_t>(ntotal));
   double w[9];
   const double *x0 = ntotal ? atom->x[0] : nullptr;
+  if (want_atom_virial) atom_virial.resize(9 * static_cast<size_t>(ntotal));
   if (allegro_model_compute(model, nlocal, ntotal, x0, types.data(), offsets.data(), indices.data(),
-                            energy.data(), forces.data(), w) != ALLEGRO_SUCCESS)
+                            energy.data(), forces.data(), w,
+                            want_atom_virial ? atom_virial.data() : nullptr) != ALLEGRO_SUCCESS)
     library_error("model evaluation failed");
 
   double **f = atom->f;
@@ -190,5 +222,22 @@ void PairAllegro::compute(int eflag, int vflag)
     virial[3] += w[1];
     virial[4] += w[2];
     virial[5] += w[5];
+  }
+  // Per-atom virials of local and ghost atoms (LAMMPS sums the ghosts' onto their owners).
+  for (int i = 0; want_atom_virial && i < ntotal; i++) {
+    const double *a = &atom_virial[9 * static_cast<size_t>(i)];
+    if (vflag_atom) {
+      vatom[i][0] += a[0];
+      vatom[i][1] += a[4];
+      vatom[i][2] += a[8];
+      vatom[i][3] += 0.5 * (a[1] + a[3]);
+      vatom[i][4] += 0.5 * (a[2] + a[6]);
+      vatom[i][5] += 0.5 * (a[5] + a[7]);
+    }
+    if (cvflag_atom) {
+      // xx yy zz xy xz yz yx zx zy
+      const int order[9] = {0, 4, 8, 1, 2, 5, 3, 6, 7};
+      for (int k = 0; k < 9; k++) cvatom[i][k] += a[order[k]];
+    }
   }
 }

@@ -23,6 +23,8 @@ class PairAllegro : public Pair {
  private:
   allegro_model_t *model = nullptr;
   int threads = 1;
+  allegro_backend_t backend = ALLEGRO_BACKEND_AUTO;
+  bool native = false;  // the loaded model runs on the native engine (per-atom virials)
   int num_model_types = 0;
   std::vector<int> type_map;        // LAMMPS type (1..ntypes) -> model type index
   std::vector<double> model_cutoff; // num_model_types^2, [centre][neighbour]
@@ -31,7 +33,7 @@ class PairAllegro : public Pair {
   std::vector<int32_t> types;
   std::vector<int64_t> offsets;
   std::vector<int32_t> indices;
-  std::vector<double> energy, forces;
+  std::vector<double> energy, forces, atom_virial;
 
   void allocate();
   [[noreturn]] void library_error(const char *what);

@@ -70,6 +70,8 @@ pub(crate) struct BackendOutput<'a> {
     /// (n, 3)
     pub forces: &'a mut [[f64; 3]],
     pub virial: &'a mut [f64; 9],
+    /// (n, 9) per-atom virials, row-major 3x3 each, when asked for (native backend only).
+    pub atom_virial: Option<&'a mut [[f64; 9]]>,
 }
 
 pub(crate) trait Backend: Send {
@@ -211,21 +213,40 @@ impl Model {
             &mut out.atom_energy,
             &mut out.forces,
             &mut out.virial,
+            None,
         )?;
         Ok(out)
     }
 
     /// Evaluates `system` into caller buffers: `atom_energy` has `n_local` entries, `forces` one
-    /// per atom (local and ghost). Buffers are overwritten, not accumulated.
+    /// per atom (local and ghost), `atom_virial` (optional, native backend only) one 3x3 virial
+    /// per atom (local and ghost): each edge's `-r (x) dE/dr` split equally between its two
+    /// atoms, so that they sum to the global virial. Buffers are overwritten, not accumulated.
     pub fn compute_into(
         &mut self,
         system: &System<'_>,
         atom_energy: &mut [f64],
         forces: &mut [[f64; 3]],
         virial: &mut [f64; 9],
+        mut atom_virial: Option<&mut [[f64; 9]]>,
     ) -> Result<()> {
         let n = system.positions.len();
         check_lengths(system, atom_energy.len(), forces.len())?;
+        if let Some(av) = &mut atom_virial {
+            if self.backend_name != "native" {
+                return Err(Error::Input(format!(
+                    "per-atom virials need the native backend; this model runs on {}",
+                    self.backend_name
+                )));
+            }
+            if av.len() != n {
+                return Err(Error::Input(format!(
+                    "per-atom virial buffer has {} entries, expected {n}",
+                    av.len()
+                )));
+            }
+            av.fill([0.0; 9]);
+        }
         atom_energy.fill(0.0);
         forces.fill([0.0; 3]);
         virial.fill(0.0);
@@ -242,6 +263,7 @@ impl Model {
                 atom_energy: &mut self.node_energy,
                 forces,
                 virial,
+                atom_virial,
             },
         )?;
         atom_energy.copy_from_slice(&self.node_energy[..system.n_local]);

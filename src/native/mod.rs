@@ -232,6 +232,7 @@ impl Backend for Native {
         // Edge gradients to forces on both ends and the virial W = -sum r (x) dE/dr (symmetrised).
         let (centres, neighbours) = graph.edge_index.split_at(n_edges);
         let mut w = [0.0; 9];
+        let mut atom_virial = out.atom_virial;
         for e in 0..n_edges {
             let (i, j) = (centres[e] as usize, neighbours[e] as usize);
             let g = self.edge_grad[e];
@@ -245,6 +246,15 @@ impl Backend for Native {
                 out.forces[j][k] -= g[k];
                 for l in 0..3 {
                     w[3 * k + l] -= v[k] * g[l];
+                }
+            }
+            if let Some(av) = atom_virial.as_deref_mut() {
+                for k in 0..3 {
+                    for l in 0..3 {
+                        let half = -0.5 * v[k] * g[l];
+                        av[i][3 * k + l] += half;
+                        av[j][3 * k + l] += half;
+                    }
                 }
             }
         }

@@ -29,7 +29,10 @@ def model_path(dtype, kind):
     return path
 
 
-MODELS = [(d, k) for d in ("float64", "float32") for k in ("pth", "pt2")]
+# (dtype, file kind, backend): .pth files run on the native engine and on TorchScript,
+# .pt2 packages on AOTInductor.
+MODELS = [(d, k, b) for d in ("float64", "float32")
+          for k, b in (("pth", "native"), ("pth", "torch"), ("pt2", "torch"))]
 
 
 def rtol_of(dtype):
@@ -77,13 +80,13 @@ def read_dump_forces(path):
     return rows[np.argsort(rows[:, 0]), 1:]
 
 
-def header(data_file, model, threads=1, extra=""):
+def header(data_file, model, threads=1, extra="", backend="auto"):
     return f"""units metal
 atom_style atomic
 boundary p p p
 {extra}
 read_data {data_file}
-pair_style allegro threads {threads}
+pair_style allegro backend {backend} threads {threads}
 pair_coeff * * {model} Na Sb W S
 neighbor 1.0 bin
 """

@@ -78,7 +78,19 @@ def test_unknown_keyword(data):
                "pair_style allegro: unknown keyword 'fast'")
 
 
-def test_per_atom_virial_is_refused(data):
-    fails_with(data, script(model_path("float64", "pth")) +
+def test_per_atom_virial_is_refused_by_torch(data):
+    fails_with(data, script(model_path("float64", "pth"), style="allegro backend torch") +
                "compute s all stress/atom NULL\ncompute r all reduce sum c_s[1]\nthermo_style custom step c_r\n",
-               "pair_style allegro does not compute per-atom virials")
+               "per-atom virials (compute stress/atom, centroid/stress/atom, heat/flux) need the native backend")
+
+
+def test_unknown_backend(data):
+    fails_with(data, script(model_path("float64", "pth"), style="allegro backend gpu"),
+               "pair_style allegro: unknown backend 'gpu' (expected auto, native or torch)")
+
+
+def test_native_refuses_unsupported_model(data):
+    """A model with nequip's ZBL term: one line naming the module, suggesting `backend torch`."""
+    from conftest import ROOT
+    fails_with(data, script(ROOT / "tests/models/allegro_zbl_float64.nequip.pth", style="allegro backend native"),
+               "use `backend torch`")

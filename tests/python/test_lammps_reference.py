@@ -9,14 +9,14 @@ from nequip_reference import evaluate
 STRUCTURES = structures.all_structures()
 
 
-@pytest.mark.parametrize("dtype,kind", MODELS)
+@pytest.mark.parametrize("dtype,kind,backend", MODELS)
 @pytest.mark.parametrize("name", list(STRUCTURES))
-def test_run0_matches_nequip(workdir, dtype, kind, name):
+def test_run0_matches_nequip(workdir, dtype, kind, backend, name):
     atoms = STRUCTURES[name]
     model = model_path(dtype, kind)
     ref = evaluate(model, atoms)
     structures.write_lammps_data(atoms, workdir / "data.lmp")
-    script = header("data.lmp", model) + """
+    script = header("data.lmp", model, backend=backend) + """
 compute pe_atom all pe/atom
 compute pe_sum all reduce sum c_pe_atom
 thermo_style custom step pe c_pe_sum pxx pyy pzz pxy pxz pyz
@@ -25,7 +25,9 @@ dump d all custom 1 forces.dump id fx fy fz
 dump_modify d sort id format float %.17g
 run 0
 """
-    run_lammps(workdir, script)
+    _, out = run_lammps(workdir, script)
+    expected = {"native": "native", "torch": "torchscript" if kind == "pth" else "aoti"}[backend]
+    assert f"backend {expected}, dtype {dtype}" in out
     t = thermo((workdir / "log.lammps").read_text())[0]
     rtol = rtol_of(dtype)
     assert t["PotEng"][0] == pytest.approx(ref["energy"], rel=rtol, abs=0)
@@ -42,8 +44,9 @@ run 0
     assert np.abs(got - pressure).max() <= rtol * np.abs(pressure).max()
 
 
-def test_several_lammps_types_per_element_and_threads(workdir):
-    """Na split over LAMMPS types 1 and 5 (`pair_coeff * * M Na Sb W S Na`), 2 libtorch threads:
+@pytest.mark.parametrize("backend", ["native", "torch"])
+def test_several_lammps_types_per_element_and_threads(workdir, backend):
+    """Na split over LAMMPS types 1 and 5 (`pair_coeff * * M Na Sb W S Na`), 2 threads:
     the same numbers as the plain mapping."""
     atoms = STRUCTURES["w_doped_vacancies"]
     model = model_path("float64", "pth")
@@ -62,7 +65,7 @@ def test_several_lammps_types_per_element_and_threads(workdir):
     script = f"""units metal
 atom_style atomic
 read_data data.lmp
-pair_style allegro threads 2
+pair_style allegro backend {backend} threads 2
 pair_coeff * * {model} Na Sb W S Na
 thermo_style custom step pe
 thermo_modify format float %.17g

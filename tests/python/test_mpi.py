@@ -31,8 +31,8 @@ def slab_with_lone_atom():
     return atoms
 
 
-@pytest.mark.parametrize("kind", ["pth", "pt2"])
-def test_ranks_agree_with_empty_domains(tmp_path, kind):
+@pytest.mark.parametrize("kind,backend", [("pth", "native"), ("pth", "torch"), ("pt2", "torch")])
+def test_ranks_agree_with_empty_domains(tmp_path, kind, backend):
     atoms = slab_with_lone_atom()
     z = atoms.positions[:, 2]
     lz = atoms.cell[2, 2]
@@ -45,7 +45,7 @@ def test_ranks_agree_with_empty_domains(tmp_path, kind):
         work.mkdir()
         structures.write_lammps_data(atoms, work / "data.lmp")
         grid = f"processors 1 1 {np_ranks}"
-        _, out = run_lammps(work, header("data.lmp", model, extra=grid) + MD, np_ranks=np_ranks)
+        _, out = run_lammps(work, header("data.lmp", model, extra=grid, backend=backend) + MD, np_ranks=np_ranks)
         results[np_ranks] = thermo((work / "log.lammps").read_text())[0]
     for col in ("PotEng", "KinEng", "TotEng", "Press", "Pxx", "Pzz", "Pxy"):
         ref = results[1][col]

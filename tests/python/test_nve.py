@@ -5,15 +5,17 @@ ns; a force/energy mismatch (a wrong ghost sum, a missed edge, a sign error in o
 shows up orders of magnitude above it, while velocity-Verlet with consistent forces at 1 fs drifts
 far below it (measured: see the assertion message)."""
 import numpy as np
+import pytest
 from conftest import header, model_path, run_lammps, thermo
 
 import structures
 
 
-def test_nve_conserves_energy(tmp_path):
+@pytest.mark.parametrize("backend", ["native", "torch"])
+def test_nve_conserves_energy(tmp_path, backend):
     atoms = structures.w_doped_with_vacancies()
     structures.write_lammps_data(atoms, tmp_path / "data.lmp")
-    script = header("data.lmp", model_path("float64", "pth")) + """
+    script = header("data.lmp", model_path("float64", "pth"), backend=backend) + """
 velocity all create 600.0 87287 mom yes rot yes dist gaussian
 fix nve all nve
 timestep 0.001
