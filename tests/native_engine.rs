@@ -1,6 +1,7 @@
 //! The native engine against independent references that need no Python: finite differences of
 //! its own energy (forces, virial under strain), the per-atom virial summing to the global one,
 //! thread counts giving the same numbers, and a clear error for every damaged or unsupported file.
+#![allow(clippy::needless_range_loop)]
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -208,7 +209,8 @@ fn damaged_files_give_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let good = root().join("tests/models/allegro_float64.nequip.pth");
     let bytes = std::fs::read(&good).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    type Make<'a> = Box<dyn Fn(&Path) + 'a>;
+    let cases: Vec<(&str, Make, &str)> = vec![
         (
             "truncated.nequip.pth",
             Box::new(|p: &Path| std::fs::write(p, &bytes[..bytes.len() / 2]).unwrap()),

@@ -198,16 +198,21 @@ def _self_check(models_dir):
                    scale_atoms=True)
     small.positions += rng.normal(scale=0.08, size=small.positions.shape)
     big = small.repeat((2, 2, 2))  # 14.3 A > 2 r_max
-    for dt in ("float32", "float64"):
-        pth = os.path.join(models_dir, f"allegro_{dt}.nequip.pth")
-        pkg = os.path.join(models_dir, f"allegro_{dt}.nequip.zip")
+    # (model name, dtype); models other than the first two are checked when present
+    models = [("float32", "float32"), ("float64", "float64"), ("l2_float64", "float64"),
+              ("l3_float32", "float32"), ("zbl_float64", "float64")]
+    for name, dt in models:
+        pth = os.path.join(models_dir, f"allegro_{name}.nequip.pth")
+        pkg = os.path.join(models_dir, f"allegro_{name}.nequip.zip")
+        if name not in ("float32", "float64") and not os.path.exists(pth):
+            continue
         tol = 1e-4 if dt == "float32" else 1e-9
         r = evaluate(pth, small)
         rb = evaluate(pth, big)
         rp = evaluate(pkg, small)
         rg = evaluate_pair_allegro(pth, small)
         fd = strain_fd_stress(pth, small, h=1e-3 if dt == "float32" else 1e-5)
-        print(f"== {dt}: E(small)={r['energy']:.10f}  |F|max={abs(r['forces']).max():.4f}")
+        print(f"== {name}: E(small)={r['energy']:.10f}  |F|max={abs(r['forces']).max():.4f}")
         print("   E(2x2x2)/8 - E =", rb["energy"] / 8 - r["energy"],
               " dF =", abs(rb["forces"][: len(small)] - r["forces"]).max())
         print("   package - pth: dE =", rp["energy"] - r["energy"], " dF =", abs(rp["forces"] - r["forces"]).max(),
@@ -222,7 +227,7 @@ def _self_check(models_dir):
         assert abs(rp["energy"] - r["energy"]) < tol * max(1, abs(r["energy"]))
         assert abs(rg["energy"] - r["energy"]) < tol * max(1, abs(r["energy"]))
         assert abs(fd - r["stress"]).max() < (1e-3 if dt == "float32" else 1e-7)
-        pt2 = os.path.join(models_dir, f"allegro_{dt}.nequip.pt2")
+        pt2 = os.path.join(models_dir, f"allegro_{name}.nequip.pt2")
         if os.path.exists(pt2):
             r2 = evaluate(pt2, small)
             print("   pt2 - pth: dE =", r2["energy"] - r["energy"], " dF =", abs(r2["forces"] - r["forces"]).max(),
