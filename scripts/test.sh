@@ -33,6 +33,8 @@ done
 
 log "nequip reference evaluations"
 models=(tests/models/allegro_float64.nequip.pth tests/models/allegro_float32.nequip.pth
+        tests/models/allegro_l2_float64.nequip.pth tests/models/allegro_l3_float32.nequip.pth
+        tests/models/allegro_zbl_float64.nequip.pth models/nawsbs.nequip.pth
         "$CACHE/models/allegro_float64.nequip.pt2" "$CACHE/models/allegro_float32.nequip.pt2")
 "$PY" tests/python/make_references.py "$CACHE/references.json" "${models[@]}"
 export ALLEGRO_REFERENCES="$CACHE/references.json"

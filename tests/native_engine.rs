@@ -287,14 +287,31 @@ fn damaged_files_give_clear_errors() {
     }
 }
 
-/// A model with nequip's ZBL pair term is refused by name, pointing to `backend torch`
-/// (until the native engine implements it), and an AOTInductor package is refused too.
+/// A module the native engine does not implement (here a Tanh where the model has a SiLU) is
+/// refused by name, pointing to `backend torch`; so is an AOTInductor package.
 #[test]
 fn unsupported_models_are_refused_by_name() {
-    let zbl = root().join("tests/models/allegro_zbl_float64.nequip.pth");
-    let message = native_error(&zbl);
+    let dir = tempfile::tempdir().unwrap();
+    let good = root().join("tests/models/allegro_float64.nequip.pth");
+    let tanh = dir.path().join("tanh.nequip.pth");
+    rewrite(&good, &tanh, |n, b| {
+        if !n.ends_with("/data.pkl") {
+            return Some(b);
+        }
+        let text = b"activation\nSiLU\n";
+        let at = b
+            .windows(text.len())
+            .position(|w| w == text)
+            .expect("a SiLU in data.pkl");
+        let mut b = b;
+        b[at..at + text.len()].copy_from_slice(b"activation\nTanh\n");
+        Some(b)
+    });
+    let message = native_error(&tanh);
     assert!(
-        message.contains("ZBL") && message.contains("backend torch"),
+        message.contains(
+            "is a Tanh, which the native engine does not implement (use `backend torch`)"
+        ),
         "{message}"
     );
     let pt2 = Path::new("/nonexistent/model.nequip.pt2");

@@ -101,18 +101,19 @@ impl<T: Real> Network<T> {
         a: &mut Vec<T>,
     ) {
         let (d, u_n, ni) = (self.irrep_of.len(), self.num_tensor, self.n_irreps);
+        let wt = &self.env_weighter;
         let n_centres = block.centre_types.len();
         resize(a, n_centres * d * u_n);
         for (e, &c) in centre_of.iter().enumerate() {
-            let w = &envw[e * ld..e * ld + u_n * ni];
+            let w = &envw[e * ld..e * ld + wt.width];
             let y = &ws_sh[e * d..(e + 1) * d];
             let out = &mut a[c * d * u_n..(c + 1) * d * u_n];
             for m in 0..d {
                 let ir = self.irrep_of[m];
-                let ym = y[m];
+                let ym = y[m] * wt.alpha;
                 let row = &mut out[m * u_n..(m + 1) * u_n];
                 for u in 0..u_n {
-                    row[u] += ym * w[u * ni + ir];
+                    row[u] += ym * w[wt.index(u, ir, ni)];
                 }
             }
         }
@@ -145,7 +146,8 @@ impl<T: Real> Network<T> {
         let c_n = 2 * self.half;
         let l_n = self.layers.len();
         let cat_w = s_n * (l_n + 1);
-        let envw_w = u_n * ni;
+        let envw_w = self.env_weighter.width;
+        let (ew, embed_w) = (&self.embed_weighter, self.embed_weighter.width);
 
         // Geometry, radial basis and harmonics in f64; the network's inputs cast to T.
         ws.centre_of.clear();
@@ -215,7 +217,7 @@ impl<T: Real> Network<T> {
             .forward(n, &ws.h0, c_n, &mut ws.h, &mut ws.scalar_cache);
 
         // Initial tensor features V^0[e][m][u] = Y[e][m] w[e][u, irrep(m)].
-        resize(&mut ws.w_env, n * envw_w);
+        resize(&mut ws.w_env, n * embed_w);
         self.env_embed.forward(n, &ws.h, s_n, &mut ws.w_env);
         ws.v.resize_with(l_n + 1, Vec::new);
         {
@@ -223,10 +225,11 @@ impl<T: Real> Network<T> {
             resize(v0, n * d * u_n);
             for e in 0..n {
                 for m in 0..d {
-                    let ym = ws.sh[e * d + m];
+                    let ym = ws.sh[e * d + m] * ew.alpha;
                     let ir = self.irrep_of[m];
                     for u in 0..u_n {
-                        v0[(e * d + m) * u_n + u] = ym * ws.w_env[e * envw_w + u * ni + ir];
+                        v0[(e * d + m) * u_n + u] =
+                            ym * ws.w_env[e * embed_w + ew.index(u, ir, ni)];
                     }
                 }
             }
@@ -401,6 +404,7 @@ impl<T: Real> Network<T> {
                 (&ws.lat[l - 1][s_n..], layer_out_width(self, l - 1))
             };
             resize(&mut ws.denvw, n * envw_w);
+            let wt = &self.env_weighter;
             for e in 0..n {
                 let c = ws.centre_of[e];
                 let norm = Self::per_type(&self.env_norm, block.centre_types[c]);
@@ -408,14 +412,15 @@ impl<T: Real> Network<T> {
                 let w = &envw[e * ld..e * ld + envw_w];
                 for m in 0..d {
                     let ir = self.irrep_of[m];
-                    let ym = ws.sh[e * d + m];
+                    let ym = ws.sh[e * d + m] * wt.alpha;
                     let mut dy = T::ZERO;
                     for u in 0..u_n {
                         let g = da[m * u_n + u] * norm;
-                        ws.denvw[e * envw_w + u * ni + ir] += g * ym;
-                        dy += g * w[u * ni + ir];
+                        let k = wt.index(u, ir, ni);
+                        ws.denvw[e * envw_w + k] += g * ym;
+                        dy += g * w[k];
                     }
-                    ws.dsh[e * d + m] += dy;
+                    ws.dsh[e * d + m] += dy * wt.alpha;
                 }
             }
             std::mem::swap(&mut ws.denvw, &mut ws.denvw_next);
@@ -431,18 +436,19 @@ impl<T: Real> Network<T> {
         resize(&mut ws.dh, n * s_n);
         self.proj.backward(n, &ws.dproj, &mut ws.dh, s_n, false);
         // V^0 backward (ws.dv_in now holds dV^0).
-        resize(&mut ws.dw_env, n * envw_w);
+        resize(&mut ws.dw_env, n * embed_w);
         for e in 0..n {
             for m in 0..d {
                 let ir = self.irrep_of[m];
-                let ym = ws.sh[e * d + m];
+                let ym = ws.sh[e * d + m] * ew.alpha;
                 let mut dy = T::ZERO;
                 for u in 0..u_n {
                     let g = ws.dv_in[(e * d + m) * u_n + u];
-                    ws.dw_env[e * envw_w + u * ni + ir] += g * ym;
-                    dy += g * ws.w_env[e * envw_w + u * ni + ir];
+                    let k = e * embed_w + ew.index(u, ir, ni);
+                    ws.dw_env[k] += g * ym;
+                    dy += g * ws.w_env[k];
                 }
-                ws.dsh[e * d + m] += dy;
+                ws.dsh[e * d + m] += dy * ew.alpha;
             }
         }
         self.env_embed
@@ -490,6 +496,17 @@ impl<T: Real> Network<T> {
             let inv = 1.0 / ws.r[e].max(1e-12);
             for k in 0..3 {
                 grad[e][k] = (gu[k] - u[k] * radial) * inv + dr * u[k];
+            }
+        }
+        if let Some(zbl) = &self.zbl {
+            for e in 0..n {
+                let c = ws.centre_of[e];
+                let (ti, tj) = (block.centre_types[c], block.neighbour_types[e]);
+                let (energy_e, de_dr) = zbl.edge(ti, tj, ws.r[e], self.rmax_recip(ti, tj));
+                energy[c] += energy_e;
+                for k in 0..3 {
+                    grad[e][k] += de_dr * ws.unit[e][k];
+                }
             }
         }
     }

@@ -22,6 +22,66 @@ pub struct TensorProduct<T> {
     pub n_scalar_out: usize,
 }
 
+/// MakeWeightedChannels: multiplies spherical-harmonic component m by a per-edge weight, one
+/// per (channel, irrep) (`individual`) or one per channel times a constant `alpha`.
+#[derive(Clone, Debug)]
+pub struct Weighter<T> {
+    pub individual: bool,
+    pub alpha: T,
+    /// Weights per edge: channels x irreps, or channels.
+    pub width: usize,
+}
+
+impl<T: Real> Weighter<T> {
+    /// Index of the weight of channel u for a component of irrep `irrep`.
+    #[inline(always)]
+    pub fn index(&self, u: usize, irrep: usize, n_irreps: usize) -> usize {
+        if self.individual {
+            u * n_irreps + irrep
+        } else {
+            u
+        }
+    }
+}
+
+/// nequip's ZBL pair term: screened nuclear repulsion per edge, times its own polynomial
+/// cutoff of the (per-edge-type) normalised length, added to the centre's energy.
+#[derive(Clone, Debug)]
+pub struct Zbl {
+    /// Atomic number per model type.
+    pub atomic_numbers: Vec<f64>,
+    /// e^2 / (4 pi eps0) in the model's units (eV A), halved for the two directed edges.
+    pub qq: f64,
+    pub cutoff_p: f64,
+}
+
+impl Zbl {
+    /// Energy of one directed edge and its derivative in r, for types (ti, tj) at distance r;
+    /// `rmax_recip` normalises r for the cutoff. Constants of the universal ZBL screening.
+    pub fn edge(&self, ti: usize, tj: usize, r: f64, rmax_recip: f64) -> (f64, f64) {
+        let (zi, zj) = (self.atomic_numbers[ti], self.atomic_numbers[tj]);
+        let k = (zi.powf(0.23) + zj.powf(0.23)) / 0.4685;
+        let x = k * r;
+        let terms = [
+            (0.02817, -0.20162),
+            (0.28022, -0.4029),
+            (0.50986, -0.94229),
+            (0.18175, -3.1998),
+        ];
+        let (mut psi, mut dpsi) = (0.0, 0.0);
+        for (a, b) in terms {
+            let t = a * (b * x).exp();
+            psi += t;
+            dpsi += t * b;
+        }
+        let (c, dc) = super::geometry::polynomial_cutoff(r * rmax_recip, self.cutoff_p);
+        let pre = self.qq * zi * zj;
+        let energy = pre / r * psi * c;
+        let de_dr = pre * ((dpsi * k / r - psi / (r * r)) * c + psi / r * dc * rmax_recip);
+        (energy, de_dr)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Layer<T> {
     pub tp: TensorProduct<T>,
@@ -46,6 +106,9 @@ pub struct Network<T> {
     /// For every spherical-harmonic component, the index of its irrep (degree).
     pub irrep_of: Vec<usize>,
     pub n_irreps: usize,
+    /// Weighting of the initial tensor features and of the layers' environment sums.
+    pub embed_weighter: Weighter<T>,
+    pub env_weighter: Weighter<T>,
     pub env_embed: Linear<T>,
     pub proj: Linear<T>,
     pub num_scalar: usize,
@@ -60,6 +123,7 @@ pub struct Network<T> {
     /// Per-type (or single) energy scale and shift, f64.
     pub scales: Vec<f64>,
     pub shifts: Vec<f64>,
+    pub zbl: Option<Zbl>,
 }
 
 fn layout(what: impl Into<String>) -> LoadError {
@@ -126,14 +190,18 @@ fn single_linear<T: Real>(m: &Module) -> LoadResult<Linear<T>> {
     Ok(mlp.layers.into_iter().next().unwrap())
 }
 
-/// The 0/1 map from irreps to spherical-harmonic components (`_rtoi`, n_irreps x dim).
-fn read_rtoi(m: &Module) -> LoadResult<(Vec<usize>, usize)> {
+/// A MakeWeightedChannels and, when it weights irreps individually, its 0/1 map from irreps
+/// to spherical-harmonic components (`_rtoi`, n_irreps x dim) as the irrep of each component.
+fn read_weighter<T: Real>(m: &Module) -> LoadResult<(Weighter<T>, Option<Vec<usize>>)> {
     m.expect_class(&["MakeWeightedChannels"])?;
+    let mul = m.int("multiplicity_out")? as usize;
     if !m.bool("weight_individual_irreps")? {
-        return Err(layout(format!(
-            "{}: weight_individual_irreps = False is not implemented",
-            m.path
-        )));
+        let w = Weighter {
+            individual: false,
+            alpha: T::from_f64(m.float("alpha")?),
+            width: mul,
+        };
+        return Ok((w, None));
     }
     let rtoi = m.tensor("_rtoi")?;
     let [n_irreps, dim] = rtoi.shape[..] else {
@@ -153,7 +221,32 @@ fn read_rtoi(m: &Module) -> LoadResult<(Vec<usize>, usize)> {
     if irrep_of.contains(&usize::MAX) {
         return Err(layout(format!("{}: _rtoi leaves a component out", m.path)));
     }
-    Ok((irrep_of, n_irreps))
+    let w = Weighter {
+        individual: true,
+        alpha: T::ONE,
+        width: mul * n_irreps,
+    };
+    Ok((w, Some(irrep_of)))
+}
+
+/// nequip's ZBL pair potential module.
+fn read_zbl(m: &Module, num_types: usize) -> LoadResult<Zbl> {
+    m.expect_class(&["ZBL"])?;
+    m.child_of("_zbl", "_ZBL")?;
+    let z = m.tensor("atomic_numbers")?;
+    let qq = m.tensor("_qqr2exesquare")?;
+    if z.data.len() != num_types || qq.data.len() != 1 {
+        return Err(layout(format!(
+            "{}: atomic_numbers/_qqr2exesquare of unexpected size",
+            m.path
+        )));
+    }
+    let cutoff = m.child_of("cutoff", "PolynomialCutoff")?;
+    Ok(Zbl {
+        atomic_numbers: z.data.clone(),
+        qq: qq.data[0],
+        cutoff_p: cutoff.float("p")?,
+    })
 }
 
 /// `1/sqrt(avg_num_neighbors)` of an AvgNumNeighborsNorm: one value or one per type.
@@ -324,7 +417,7 @@ pub fn readout_divisor(code: &str) -> LoadResult<f64> {
 }
 
 /// The sub-modules of the model's SequentialGraphNetwork, in order, and what each must be.
-const SEQUENCE: [(&str, &str); 9] = [
+const SEQUENCE: [(&str, &str); 10] = [
     ("edge_norm", "EdgeLengthNormalizer"),
     ("radial_chemical_embed", "SequentialGraphNetwork"),
     ("scalar_embed_mlp", "ScalarMLP"),
@@ -333,6 +426,7 @@ const SEQUENCE: [(&str, &str); 9] = [
     ("edge_readout", "ScalarMLP"),
     ("edge_eng_sum", "EdgewiseReduce"),
     ("per_type_energy_scale_shift", "PerTypeScaleShift"),
+    ("pair_potential", "ZBL"),
     ("total_energy_sum", "AtomwiseReduce"),
 ];
 
@@ -357,7 +451,9 @@ impl<T: Real> Network<T> {
             }
         }
         for name in known {
-            func.child(name)?;
+            if name != "pair_potential" {
+                func.child(name)?;
+            }
         }
 
         let edge_norm = func.child("edge_norm")?;
@@ -411,17 +507,23 @@ impl<T: Real> Network<T> {
                 "spherical harmonics other than normalised, component-normalised 0..l_max",
             ));
         }
-        let (irrep_of, n_irreps) = read_rtoi(&tensor_embed.child("_edge_weighter")?)?;
-        if irrep_of.len() != (l_max + 1) * (l_max + 1) {
+        let (embed_weighter, irrep_of) =
+            read_weighter::<T>(&tensor_embed.child("_edge_weighter")?)?;
+        // The component -> irrep map follows from l_max; a stored one must agree.
+        let dim = (l_max + 1) * (l_max + 1);
+        let n_irreps = l_max + 1;
+        let computed: Vec<usize> = (0..dim).map(|m| (m as f64).sqrt() as usize).collect();
+        if irrep_of.is_some_and(|map| map != computed) {
             return Err(layout("_rtoi does not match l_max"));
         }
+        let irrep_of = computed;
         let env_embed = single_linear::<T>(&tensor_embed.child("env_embed_linear")?)?;
 
         let allegro = func.child("allegro")?;
         let num_scalar = allegro.int("num_scalar_features")? as usize;
         let num_layers = allegro.int("num_layers")? as usize;
-        let (irrep_of2, _) = read_rtoi(&allegro.child("_env_weighter")?)?;
-        if irrep_of2 != irrep_of {
+        let (env_weighter, env_map) = read_weighter::<T>(&allegro.child("_env_weighter")?)?;
+        if env_map.is_some_and(|map| map != irrep_of) {
             return Err(layout("the two MakeWeightedChannels disagree"));
         }
         let proj = single_linear::<T>(&allegro.child("first_layer_env_embed_projection")?)?;
@@ -440,7 +542,7 @@ impl<T: Real> Network<T> {
                 "num_layers does not match the latent MLPs and tensor products",
             ));
         }
-        let num_tensor = env_embed.n_out / n_irreps;
+        let num_tensor = allegro.int("num_tensor_features")? as usize;
         let mut layers = Vec::new();
         for l in 0..num_layers {
             let tp = read_tensor_product::<T>(&tps[l], n_scalar_outs[l] as usize)?;
@@ -448,7 +550,7 @@ impl<T: Real> Network<T> {
             let want_in = num_scalar * (l + 1) + tp.mul * tp.n_scalar_out;
             let want_out = num_scalar
                 + if l + 1 < num_layers {
-                    num_tensor * n_irreps
+                    env_weighter.width
                 } else {
                     0
                 };
@@ -463,14 +565,32 @@ impl<T: Real> Network<T> {
                 || mlp.n_in() != want_in
                 || mlp.n_out() != want_out
             {
-                return Err(layout(format!("layer {l}: sizes do not chain")));
+                return Err(layout(format!(
+                    "layer {l}: sizes do not chain (tensor product {}x{}x{} for {} channels, \
+                     MLP {} -> {}; expected {want_d1}x{}, {num_tensor} channels, MLP {want_in} -> {want_out})",
+                    tp.d1,
+                    tp.d2,
+                    tp.dout,
+                    tp.mul,
+                    mlp.n_in(),
+                    mlp.n_out(),
+                    irrep_of.len()
+                )));
             }
             layers.push(Layer { tp, mlp });
         }
         if env_embed.n_in != scalar_mlp.n_out()
-            || env_embed.n_out != num_tensor * n_irreps
+            || env_embed.n_out != embed_weighter.width
+            || embed_weighter.width
+                != num_tensor
+                    * if embed_weighter.individual {
+                        n_irreps
+                    } else {
+                        1
+                    }
+            || env_weighter.width != num_tensor * if env_weighter.individual { n_irreps } else { 1 }
             || proj.n_in != num_scalar
-            || proj.n_out != num_scalar + num_tensor * n_irreps
+            || proj.n_out != num_scalar + env_weighter.width
             || scalar_mlp.n_in() != 2 * half
             || scalar_mlp.n_out() != num_scalar
         {
@@ -496,6 +616,10 @@ impl<T: Real> Network<T> {
             };
         let (scales, shifts) =
             read_scale_shift(&func.child("per_type_energy_scale_shift")?, num_types)?;
+        let zbl = match func.child("pair_potential") {
+            Ok(m) => Some(read_zbl(&m, num_types)?),
+            Err(_) => None,
+        };
 
         Ok(Network {
             num_types,
@@ -510,6 +634,8 @@ impl<T: Real> Network<T> {
             l_max,
             irrep_of,
             n_irreps,
+            embed_weighter,
+            env_weighter,
             env_embed,
             proj,
             num_scalar,
@@ -521,6 +647,7 @@ impl<T: Real> Network<T> {
             readout,
             scales,
             shifts,
+            zbl,
         })
     }
 }

@@ -90,7 +90,15 @@ def test_unknown_backend(data):
 
 
 def test_native_refuses_unsupported_model(data):
-    """A model with nequip's ZBL term: one line naming the module, suggesting `backend torch`."""
-    from conftest import ROOT
-    fails_with(data, script(ROOT / "tests/models/allegro_zbl_float64.nequip.pth", style="allegro backend native"),
-               "use `backend torch`")
+    """A module the native engine does not implement (a Tanh put where the model has a SiLU):
+    one line naming it and suggesting `backend torch`."""
+    import zipfile
+    src, bad = model_path("float64", "pth"), data / "tanh.nequip.pth"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for item in zin.infolist():
+            payload = zin.read(item)
+            if item.filename.endswith("/data.pkl"):
+                payload = payload.replace(b"activation\nSiLU\n", b"activation\nTanh\n", 1)
+            zout.writestr(item, payload)
+    fails_with(data, script(bad, style="allegro backend native"),
+               "is a Tanh, which the native engine does not implement (use `backend torch`)")
