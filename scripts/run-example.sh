@@ -8,7 +8,7 @@ cd "$ROOT"
 steps=${1:-500}
 ranks=${2:-1}
 
-bash scripts/setup.sh
+bash scripts/setup.sh run
 
 out="$ROOT/build/example"
 rm -rf "$out" && mkdir -p "$out"

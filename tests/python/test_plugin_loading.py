@@ -47,3 +47,21 @@ def test_lammps_plugin_path(tmp_path, reference_energy):
     env = dict(RAW_ENV, LAMMPS_PLUGIN_PATH=str(PLUGIN.parent))
     energy, out = run0(tmp_path, lmp=RAW_LMP, env=env, np_ranks=2)
     assert energy == reference_energy
+
+
+def test_native_only_plugin_needs_no_libtorch(tmp_path):
+    """The plugin built against the torch-free staticlib (what `scripts/setup.sh run` installs;
+    scripts/test.sh builds it into build/plugin-run) links no libtorch and matches nequip."""
+    import subprocess
+
+    from nequip_reference import evaluate
+
+    plugin = Path(__file__).resolve().parents[2] / "build" / "plugin-run" / "allegroplugin.so"
+    assert plugin.exists(), f"{plugin} missing: scripts/test.sh builds it"
+    needed = subprocess.run(["readelf", "-d", str(plugin)], capture_output=True, text=True, check=True).stdout
+    assert "NEEDED" in needed and "torch" not in needed and "c10" not in needed, needed
+    atoms = structures.cubic()
+    ref = evaluate(model_path("float64", "pth"), atoms)
+    energy, out = run0(tmp_path, prefix=f"plugin load {plugin}\n", lmp=RAW_LMP, env=RAW_ENV)
+    assert "backend native, dtype float64" in out
+    assert abs(energy - ref["energy"]) <= 1e-10 * abs(ref["energy"])
