@@ -155,3 +155,51 @@ impl<T: Real> Mlp<T> {
         cache.grad2 = grad2;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The backward pass of a 3-layer MLP against central differences of sum(g * y).
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut seed = 7u64;
+        let mut rand = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let dims = [5, 7, 6, 3];
+        let layers = dims
+            .windows(2)
+            .map(|d| Linear {
+                n_in: d[0],
+                n_out: d[1],
+                w: (0..d[0] * d[1]).map(|_| rand()).collect(),
+            })
+            .collect();
+        let mlp = Mlp::<f64> { layers };
+        let rows = 4;
+        let x: Vec<f64> = (0..rows * 5).map(|_| 2.0 * rand()).collect();
+        let g: Vec<f64> = (0..rows * 3).map(|_| rand()).collect();
+        let mut cache = MlpCache::default();
+        let f = |x: &[f64], cache: &mut MlpCache<f64>| {
+            let mut y = vec![0.0; rows * 3];
+            mlp.forward(rows, x, 5, &mut y, cache);
+            y.iter().zip(&g).map(|(a, b)| a * b).sum::<f64>()
+        };
+        f(&x, &mut cache);
+        let mut dx = vec![0.0; rows * 5];
+        mlp.backward(rows, &g, &mut dx, 5, false, &mut cache);
+        let h = 1e-6;
+        for k in 0..x.len() {
+            let (mut p, mut m) = (x.clone(), x.clone());
+            p[k] += h;
+            m[k] -= h;
+            let fd =
+                (f(&p, &mut MlpCache::default()) - f(&m, &mut MlpCache::default())) / (2.0 * h);
+            assert!((fd - dx[k]).abs() < 1e-8, "x[{k}]: {} vs {fd}", dx[k]);
+        }
+    }
+}
