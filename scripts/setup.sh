@@ -39,15 +39,14 @@ fi
 
 log "building the Rust library (native engine) and the tools"
 # Two builds, two target folders, so neither replaces what the other links: target/release holds
-# the torch-free engine and tools; target/torch/release the libtorch-backed staticlib and
-# allegro-eval (test mode only; first time ~4 min for the libtorch bindings).
+# the torch-free engine and tools; target/torch/release the libtorch-backed staticlib the test
+# plugin links (test mode only; first time ~4 min for the libtorch bindings).
 cargo build --locked --release --workspace --bins --lib
 plugin_lib="$ROOT/target/release/liballegro.a"
 with_torch=OFF
 if [ "$mode" = test ]; then
   log "building the library with the libtorch backends too"
-  cargo build --locked --release --target-dir target/torch \
-    --features allegro-rs/torch,allegro-tools/torch -p allegro-rs -p allegro-tools --lib --bin allegro-eval
+  cargo build --locked --release --target-dir target/torch --features torch -p allegro-rs --lib
   plugin_lib="$ROOT/target/torch/release/liballegro.a"
   with_torch=ON
 fi

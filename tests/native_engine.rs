@@ -318,3 +318,17 @@ fn unsupported_models_are_refused_by_name() {
     let message = native_error(pt2);
     assert!(message.contains("model.nequip.pt2"), "{message}");
 }
+
+/// Two atoms on top of each other: a clear error naming both, never NaN or huge numbers.
+#[test]
+fn overlapping_atoms_are_refused() {
+    let (cell, mut pos, types) = structure(1.0);
+    pos[5] = pos[4];
+    let mut model = native(&root().join(MODELS[0]), 1).unwrap();
+    let g = PeriodicGraph::build(cell, &pos, &types, model.metadata().r_max).unwrap();
+    let message = model.compute(&g.system()).unwrap_err().to_string();
+    assert!(
+        message.contains("atoms 4 and 5") && message.contains("0.000e0 A apart"),
+        "{message}"
+    );
+}

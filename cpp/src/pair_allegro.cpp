@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -190,9 +191,23 @@ void PairAllegro::compute(int eflag, int vflag)
   offsets.assign(nlocal + 1, 0);
   for (int i = 0; i < nlocal; i++) offsets[i + 1] = offsets[i] + count[i];
   indices.resize(offsets[nlocal]);
+  double **x = atom->x;
+  for (int i = 0; i < ntotal; i++)
+    if (!std::isfinite(x[i][0]) || !std::isfinite(x[i][1]) || !std::isfinite(x[i][2]))
+      error->one(FLERR, "pair_style allegro: atom {} has a non-finite position ({} {} {})",
+                 atom->tag[i], x[i][0], x[i][1], x[i][2]);
   for (int i = 0; i < nlocal; i++) {
     const int *jlist = list->firstneigh[i];
-    for (int jj = 0; jj < count[i]; jj++) indices[offsets[i] + jj] = jlist[jj] & NEIGHMASK;
+    for (int jj = 0; jj < count[i]; jj++) {
+      const int j = jlist[jj] & NEIGHMASK;
+      indices[offsets[i] + jj] = j;
+      // Overlapping atoms: name them by their LAMMPS IDs before any number is computed.
+      const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
+      const double r2 = dx * dx + dy * dy + dz * dz;
+      if (r2 < ALLEGRO_MIN_DISTANCE * ALLEGRO_MIN_DISTANCE)
+        error->one(FLERR, "pair_style allegro: atoms {} and {} are {:.3g} A apart (overlapping atoms)",
+                   atom->tag[i], atom->tag[j], std::sqrt(r2));
+    }
   }
 
   energy.resize(nlocal);

@@ -7,6 +7,9 @@
 #include "allegro.h"
 #include "pair.h"
 
+// Closer than this (Angstrom), two atoms are an error (as in the library, model::MIN_DISTANCE).
+constexpr double ALLEGRO_MIN_DISTANCE = 1e-2;
+
 namespace LAMMPS_NS {
 
 class PairAllegro : public Pair {

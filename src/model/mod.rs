@@ -267,7 +267,7 @@ impl Model {
             },
         )?;
         atom_energy.copy_from_slice(&self.node_energy[..system.n_local]);
-        Ok(())
+        check_finite(atom_energy, forces, virial)
     }
 
     /// Edges from local centres to neighbours inside the per-type-pair cutoff.
@@ -311,6 +311,13 @@ impl Model {
                 let xj = system.positions[j];
                 let d = [xj[0] - xi[0], xj[1] - xi[1], xj[2] - xi[2]];
                 let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                if r2 < MIN_DISTANCE * MIN_DISTANCE {
+                    return Err(Error::Input(format!(
+                        "atoms {i} and {j} (0-based, local then ghost) are {:.3e} A apart: \
+                         overlapping atoms give no meaningful energy",
+                        r2.sqrt()
+                    )));
+                }
                 if r2 < cut2[row + types[j] as usize] {
                     centres.push(i as i64);
                     neighbours.push(j as i64);
@@ -325,6 +332,30 @@ impl Model {
             edge_index: centres,
         })
     }
+}
+
+/// Closer than this (Angstrom), two atoms are refused: no model has data there, and at 0 the
+/// edge direction is undefined.
+pub const MIN_DISTANCE: f64 = 1e-2;
+
+/// Every number a backend returned is finite, or the call fails (nothing non-finite reaches MD).
+fn check_finite(atom_energy: &[f64], forces: &[[f64; 3]], virial: &[f64; 9]) -> Result<()> {
+    if let Some(i) = atom_energy.iter().position(|e| !e.is_finite()) {
+        return Err(Error::Backend(format!(
+            "the model returned a non-finite energy for atom {i}"
+        )));
+    }
+    if let Some(i) = forces.iter().position(|f| f.iter().any(|x| !x.is_finite())) {
+        return Err(Error::Backend(format!(
+            "the model returned a non-finite force on atom {i}"
+        )));
+    }
+    if virial.iter().any(|x| !x.is_finite()) {
+        return Err(Error::Backend(
+            "the model returned a non-finite virial".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn check_lengths(system: &System<'_>, n_energy: usize, n_forces: usize) -> Result<()> {

@@ -102,3 +102,15 @@ def test_native_refuses_unsupported_model(data):
             zout.writestr(item, payload)
     fails_with(data, script(bad, style="allegro backend native"),
                "is a Tanh, which the native engine does not implement (use `backend torch`)")
+
+
+def test_overlapping_atoms_name_lammps_ids(tmp_path):
+    """Two atoms at the same place: a LAMMPS error naming both atom IDs, before any number."""
+    atoms = structures.cubic()
+    atoms.positions[7] = atoms.positions[3]
+    structures.write_lammps_data(atoms, tmp_path / "data.lmp")
+    code, out = run_lammps(tmp_path, script(model_path("float64", "pth")) + "run 0\n", check=False)
+    assert code != 0
+    assert ("atoms 4 and 8 are 0 A apart (overlapping atoms)" in out
+            or "atoms 8 and 4 are 0 A apart (overlapping atoms)" in out), out[-2000:]
+    assert "Segmentation" not in out

@@ -9,7 +9,7 @@ from conftest import ROOT, model_path
 
 from nequip_reference import evaluate
 
-EVAL = ROOT / "target" / "torch" / "release" / "allegro-eval"
+EVAL = ROOT / "target" / "release" / "allegro-eval"  # the torch-free build: the native engine
 DATA = ROOT / "models" / "data" / "test.xyz.gz"
 EV_A3_TO_KBAR = 1602.176634
 
@@ -28,7 +28,7 @@ def nequip_metrics(model, frames):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_eval_matches_nequip(tmp_path, dtype):
-    assert EVAL.exists(), f"{EVAL} missing: cargo test --features torch builds it"
+    assert EVAL.exists(), f"{EVAL} missing: cargo build --release --workspace builds it"
     model = model_path(dtype, "pth")
     frames = read(DATA, index=":8")
     subset = tmp_path / "subset.xyz"

@@ -3,8 +3,9 @@
 #![cfg(not(feature = "torch"))]
 use std::process::Command;
 
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 7] = [
     env!("CARGO_BIN_EXE_allegro-arrhenius"),
+    env!("CARGO_BIN_EXE_allegro-eval"),
     env!("CARGO_BIN_EXE_allegro-build"),
     env!("CARGO_BIN_EXE_allegro-diffusion"),
     env!("CARGO_BIN_EXE_allegro-dihedral"),

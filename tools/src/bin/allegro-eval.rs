@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use allegro::graph::PeriodicGraph;
-use allegro::Model;
+use allegro::{BackendChoice, LoadOptions, Model};
 use allegro_tools::cli;
 use allegro_tools::extxyz::read_extxyz;
 use allegro_tools::plot::{Figure, Series};
@@ -24,9 +24,13 @@ struct Args {
     /// Deployed model
     #[arg(long)]
     model: PathBuf,
-    /// libtorch threads
+    /// Threads of the model evaluation
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Engine: auto (native when it supports the model), native, or torch (libtorch; needs a
+    /// build with the `torch` feature, and for .nequip.pt2 files)
+    #[arg(long, default_value = "auto")]
+    backend: BackendChoice,
     /// Per-frame key of the reference energy (eV)
     #[arg(long, default_value = "energy")]
     energy_key: String,
@@ -137,7 +141,11 @@ fn main() {
         let args = Args::parse();
         anyhow::ensure!(args.threads >= 1, "--threads must be at least 1");
         allegro::model::set_threads(args.threads);
-        let mut model = Model::load(&args.model)?;
+        let options = LoadOptions {
+            backend: args.backend,
+            threads: args.threads,
+        };
+        let mut model = Model::load_with(&args.model, options)?;
         let (mut e, mut f, mut s) = (Acc::default(), Acc::default(), Acc::default());
         let mut per_element: BTreeMap<String, Acc> = BTreeMap::new();
         let (mut pe, mut pf, mut ps) = (Vec::new(), Vec::new(), Vec::new());
