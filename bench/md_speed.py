@@ -146,6 +146,8 @@ def main():
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default 1 2)")
     p.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8, 12],
                    help="supercell N of NxNxN (default 2 4 8 12: 128 to 27,648 atoms)")
+    p.add_argument("--steps", type=int, default=0,
+                   help="timed MD steps per run (default: 40,000 atom-steps, 5 to 200 steps)")
     p.add_argument("--runs", nargs="+", default=["native", "torch", "ase"], choices=["native", "torch", "ase"],
                    help="what to time (default all three)")
     args = p.parse_args()
@@ -162,7 +164,7 @@ def main():
     for n in args.sizes:
         atoms = structures.cubic((n, n, n))
         atoms.rattle(0.01, seed=n)
-        steps = steps_for(len(atoms))
+        steps = args.steps or steps_for(len(atoms))
         flops = flops_per_atom_step(model, atoms)
         for threads in args.threads:
             rate, rss = {}, {}

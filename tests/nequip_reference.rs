@@ -132,6 +132,8 @@ fn library_matches_nequip_python() {
     );
     let mut models: Vec<(String, BackendChoice, Model)> = Vec::new();
     let mut checked = 0;
+    // Worst relative errors per (model, backend): energy, per-atom energy, force, virial.
+    let mut worst: std::collections::BTreeMap<(String, String), [f64; 4]> = Default::default();
     for case in &cases {
         for backend in backends(&case.model) {
             if !models
@@ -188,7 +190,27 @@ fn library_matches_nequip_python() {
                 dw <= rtol * scale,
                 "{what}: virial differs by {dw:e} (max |W| {scale:e})"
             );
+            let name = case.model.rsplit('/').next().unwrap_or("").to_owned();
+            let w = worst.entry((name, format!("{backend:?}"))).or_default();
+            let scale_ae = max_abs(case.atom_energy.iter().copied());
+            let scale_f = max_abs(case.forces.iter().flatten().copied());
+            let rel = [
+                de / case.energy.abs(),
+                dae / scale_ae,
+                df / scale_f,
+                dw / scale,
+            ];
+            for k in 0..4 {
+                w[k] = w[k].max(rel[k]);
+            }
         }
+    }
+    eprintln!("worst relative error vs nequip: energy, per-atom energy, forces, virial");
+    for ((model, backend), w) in &worst {
+        eprintln!(
+            "  {model:34} {backend:7} {:.1e} {:.1e} {:.1e} {:.1e}",
+            w[0], w[1], w[2], w[3]
+        );
     }
     let expected: usize = cases.iter().map(|c| backends(&c.model).len()).sum();
     assert_eq!(

@@ -149,6 +149,30 @@ impl<T: Real> Network<T> {
         }
     }
 
+    /// `out[e] = t_e (.) x[e]`, with `t_e` = [centre type embedding, neighbour type embedding].
+    #[inline(always)]
+    fn type_product(&self, block: &Block, centre_of: &[usize], x: &[T], out: &mut Vec<T>) {
+        let h = self.half;
+        sized(out, x.len());
+        for ((row, x), (&c, &tj)) in out
+            .chunks_exact_mut(2 * h)
+            .zip(x.chunks_exact(2 * h))
+            .zip(centre_of.iter().zip(block.neighbour_types))
+        {
+            let ti = block.centre_types[c];
+            let te = &self.center_embed[ti * h..(ti + 1) * h];
+            let tn = &self.neighbor_embed[tj * h..(tj + 1) * h];
+            let (r0, r1) = row.split_at_mut(h);
+            let (x0, x1) = x.split_at(h);
+            for ((o, &t), &b) in r0.iter_mut().zip(te).zip(x0) {
+                *o = t * b;
+            }
+            for ((o, &t), &b) in r1.iter_mut().zip(tn).zip(x1) {
+                *o = t * b;
+            }
+        }
+    }
+
     /// Evaluates the block: the energy of every centre (eV, with its scale and shift) and
     /// dE/d(vector) of every edge. Compiled twice: for the baseline CPU and, chosen at run time,
     /// with AVX2 (the elementwise loops vectorise 8-wide; no FMA contraction, so both paths give
@@ -250,28 +274,7 @@ impl<T: Real> Network<T> {
         // Two-body scalar embedding.
         sized(&mut ws.basis, n * c_n);
         self.basis.forward(n, &ws.e0, b_n, &mut ws.basis);
-        sized(&mut ws.h0, n * c_n);
-        for e in 0..n {
-            let (ti, tj) = (
-                block.centre_types[ws.centre_of[e]],
-                block.neighbour_types[e],
-            );
-            let h = self.half;
-            let te = &self.center_embed[ti * h..(ti + 1) * h];
-            let tn = &self.neighbor_embed[tj * h..(tj + 1) * h];
-            let (row, basis) = (
-                &mut ws.h0[e * c_n..(e + 1) * c_n],
-                &ws.basis[e * c_n..(e + 1) * c_n],
-            );
-            let (r0, r1) = row.split_at_mut(h);
-            let (b0, b1) = basis.split_at(h);
-            for ((o, &t), &b) in r0.iter_mut().zip(te).zip(b0) {
-                *o = t * b;
-            }
-            for ((o, &t), &b) in r1.iter_mut().zip(tn).zip(b1) {
-                *o = t * b;
-            }
-        }
+        self.type_product(block, &ws.centre_of, &ws.basis, &mut ws.h0);
         sized(&mut ws.h, n * s_n);
         self.scalar_mlp
             .forward(n, &ws.h0, c_n, &mut ws.h, &mut ws.scalar_cache);
@@ -517,28 +520,8 @@ impl<T: Real> Network<T> {
         sized(&mut ws.dh0, n * c_n);
         self.scalar_mlp
             .backward(n, &ws.dh, &mut ws.dh0, c_n, false, &mut ws.scalar_cache);
-        sized(&mut ws.dbasis, n * c_n);
-        for e in 0..n {
-            let (ti, tj) = (
-                block.centre_types[ws.centre_of[e]],
-                block.neighbour_types[e],
-            );
-            let h = self.half;
-            let te = &self.center_embed[ti * h..(ti + 1) * h];
-            let tn = &self.neighbor_embed[tj * h..(tj + 1) * h];
-            let (row, dh0) = (
-                &mut ws.dbasis[e * c_n..(e + 1) * c_n],
-                &ws.dh0[e * c_n..(e + 1) * c_n],
-            );
-            let (r0, r1) = row.split_at_mut(h);
-            let (g0, g1) = dh0.split_at(h);
-            for ((o, &t), &g) in r0.iter_mut().zip(te).zip(g0) {
-                *o = g * t;
-            }
-            for ((o, &t), &g) in r1.iter_mut().zip(tn).zip(g1) {
-                *o = g * t;
-            }
-        }
+        // h0 = t (.) basis is linear in basis: its backward is the same product.
+        self.type_product(block, &ws.centre_of, &ws.dh0, &mut ws.dbasis);
         sized(&mut ws.de0, n * b_n);
         self.basis.backward(n, &ws.dbasis, &mut ws.de0, b_n, false);
 

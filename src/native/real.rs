@@ -53,7 +53,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $gemm:path, $silu:item) => {
+    ($t:ty, $gemm:path $(, $silu:item)?) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -69,7 +69,7 @@ macro_rules! impl_real {
             fn exp(self) -> Self {
                 <$t>::exp(self)
             }
-            $silu
+            $($silu)?
             fn gemm(
                 m: usize,
                 k: usize,
@@ -126,17 +126,7 @@ impl_real!(
         }
     }
 );
-impl_real!(
-    f64,
-    matrixmultiply::dgemm,
-    #[inline(always)]
-    fn silu(pre: &[f64], act: &mut [f64], sig: &mut [f64]) {
-        for ((z, a), s) in pre.iter().zip(act.iter_mut()).zip(sig.iter_mut()) {
-            *s = 1.0 / (1.0 + (-*z).exp());
-            *a = *z * *s;
-        }
-    }
-);
+impl_real!(f64, matrixmultiply::dgemm);
 
 /// exp for f32 without branches or calls, so that slice loops vectorise: Cody-Waite range
 /// reduction and Cephes' polynomial (relative error ~2e-7, as libm's expf within a few ulp).
