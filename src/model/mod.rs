@@ -160,8 +160,8 @@ impl Model {
                 }
                 BackendChoice::Auto => match Native::load(path, &metadata, options.threads) {
                     Ok(backend) => (metadata, Box::new(backend) as Box<dyn Backend>, "native"),
-                    Err(native_error) if cfg!(feature = "torch") => {
-                        let _ = native_error;
+                    // Unsupported by the native engine: libtorch when built in, else its error.
+                    Err(_) if cfg!(feature = "torch") => {
                         let backend = load_torchscript(path, &metadata)?;
                         (metadata, backend, "torchscript")
                     }

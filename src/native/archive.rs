@@ -38,9 +38,11 @@ pub enum LoadError {
 
 pub type LoadResult<T> = std::result::Result<T, LoadError>;
 
-/// The module tree of an archive (its `extra/` metadata is read by `Metadata`).
+/// The module tree of an archive and its TorchScript code (for the few constants that live only
+/// there); its `extra/` metadata is read by `Metadata`.
 pub struct Archive {
     pub root: Module,
+    pub code: String,
 }
 
 struct ZipStorages<'a> {
@@ -87,6 +89,15 @@ impl Archive {
                 return Err(LoadError::ByteOrder(order));
             }
         }
+        let mut code = String::new();
+        let code_dir = format!("{prefix}code/");
+        let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
+        for name in names
+            .iter()
+            .filter(|n| n.starts_with(&code_dir) && n.ends_with(".py"))
+        {
+            code.push_str(&String::from_utf8_lossy(&read_entry(&mut zip, name)?));
+        }
         let data = read_entry(&mut zip, &pkl)?;
         let mut storages = ZipStorages {
             zip: &mut zip,
@@ -99,7 +110,7 @@ impl Archive {
             },
             _ => return Err(LoadError::Layout("data.pkl does not hold a module".into())),
         };
-        Ok(Archive { root })
+        Ok(Archive { root, code })
     }
 }
 

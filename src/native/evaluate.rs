@@ -108,7 +108,8 @@ impl<T: Real> Network<T> {
         }
     }
 
-    fn per_type<V: Copy>(values: &[V], t: usize) -> V {
+    /// The value of type `t` from a per-type table, or the single shared value.
+    pub(super) fn per_type<V: Copy>(values: &[V], t: usize) -> V {
         if values.len() == 1 {
             values[0]
         } else {
@@ -146,6 +147,23 @@ impl<T: Real> Network<T> {
             for x in &mut a[c * d * u_n..(c + 1) * d * u_n] {
                 *x *= norm;
             }
+        }
+    }
+
+    /// The per-edge environment weights layer `l` uses and their row stride: the columns after
+    /// the scalars of the two-body projection (layer 0) or of the previous latent MLP's output.
+    #[inline(always)]
+    fn env_weights_of_layer<'a>(
+        &self,
+        l: usize,
+        proj: &'a [T],
+        lat: &'a [Vec<T>],
+    ) -> (&'a [T], usize) {
+        let s_n = self.num_scalar;
+        if l == 0 {
+            (&proj[s_n..], s_n + self.env_weighter.width)
+        } else {
+            (&lat[l - 1][s_n..], self.layers[l - 1].mlp.n_out())
         }
     }
 
@@ -315,11 +333,7 @@ impl<T: Real> Network<T> {
         ws.lat.resize_with(l_n, Vec::new);
         ws.caches.resize_with(l_n, MlpCache::default);
         for (l, layer) in self.layers.iter().enumerate() {
-            let (envw, ld) = if l == 0 {
-                (&ws.proj[s_n..], proj_w)
-            } else {
-                (&ws.lat[l - 1][s_n..], layer_out_width(self, l - 1))
-            };
+            let (envw, ld) = self.env_weights_of_layer(l, &ws.proj, &ws.lat);
             let mut a = std::mem::take(&mut ws.a[l]);
             self.env_sum(&ws.sh, envw, ld, block, &ws.centre_of, &mut a);
             // Tensor product V^{l+1} = TP(V^l, A of the centre).
@@ -470,11 +484,7 @@ impl<T: Real> Network<T> {
                 }
             }
             // Environment sum backward: d envw^l per edge and dY.
-            let (envw, ld) = if l == 0 {
-                (&ws.proj[s_n..], proj_w)
-            } else {
-                (&ws.lat[l - 1][s_n..], layer_out_width(self, l - 1))
-            };
+            let (envw, ld) = self.env_weights_of_layer(l, &ws.proj, &ws.lat);
             zeroed(&mut ws.denvw, n * envw_w);
             let wt = &self.env_weighter;
             for e in 0..n {
@@ -575,11 +585,6 @@ fn mul_add<T: Real>(out: &mut [T], a: &[T], b: &[T]) {
     for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
         *o += a * b;
     }
-}
-
-/// Width of the latent MLP output of layer l.
-fn layer_out_width<T: Real>(net: &Network<T>, l: usize) -> usize {
-    net.layers[l].mlp.n_out()
 }
 
 /// `(&v[l], &mut v[l + 1])`.

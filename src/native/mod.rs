@@ -9,12 +9,11 @@ mod network;
 mod pickle;
 mod real;
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
 
+use archive::Archive;
 pub use archive::LoadError;
-use archive::{Archive, LoadResult};
 use evaluate::{Block, Workspace};
 use network::Network;
 use real::Real;
@@ -26,37 +25,30 @@ use crate::model::{Backend, BackendOutput, Graph, Metadata, ModelDtype};
 /// block's activations stay in cache (and memory stays bounded for any system size).
 const BLOCK_EDGES: usize = 256;
 
+/// A network in its model's float type, with one workspace per pool thread.
+struct Typed<T> {
+    net: Network<T>,
+    workspaces: Vec<Mutex<Workspace<T>>>,
+}
+
+impl<T: Real> Typed<T> {
+    fn new(net: Network<T>, threads: usize) -> Typed<T> {
+        let workspaces = (0..threads).map(|_| Mutex::default()).collect();
+        Typed { net, workspaces }
+    }
+}
+
 enum AnyNetwork {
-    F32(Network<f32>),
-    F64(Network<f64>),
+    F32(Typed<f32>),
+    F64(Typed<f64>),
 }
 
 /// The native backend of one model: the network, a thread pool and one workspace per thread.
 pub(crate) struct Native {
     net: AnyNetwork,
     pool: rayon::ThreadPool,
-    ws32: Vec<Mutex<Workspace<f32>>>,
-    ws64: Vec<Mutex<Workspace<f64>>>,
     /// dE/d(edge vector), per edge of the last call.
     edge_grad: Vec<[f64; 3]>,
-}
-
-/// Reads the TorchScript code files of the archive (for the few constants that live only there).
-fn archive_code(path: &Path) -> LoadResult<String> {
-    let file = std::fs::File::open(path)?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| LoadError::NotZip(e.to_string()))?;
-    let mut code = String::new();
-    for i in 0..zip.len() {
-        let mut entry = zip
-            .by_index(i)
-            .map_err(|e| LoadError::Damaged(e.to_string()))?;
-        if entry.name().contains("/code/") && entry.name().ends_with(".py") {
-            entry
-                .read_to_string(&mut code)
-                .map_err(|e| LoadError::Damaged(e.to_string()))?;
-        }
-    }
-    Ok(code)
 }
 
 impl Native {
@@ -67,20 +59,22 @@ impl Native {
             reason: e.to_string(),
         };
         let archive = Archive::read(path).map_err(bad)?;
-        let divisor = network::readout_divisor(&archive_code(path).map_err(bad)?).map_err(bad)?;
+        let divisor = network::readout_divisor(&archive.code).map_err(bad)?;
         let t = metadata.num_types();
         let net = match metadata.dtype {
-            ModelDtype::Float32 => {
-                AnyNetwork::F32(Network::from_root(&archive.root, t, divisor).map_err(bad)?)
-            }
-            ModelDtype::Float64 => {
-                AnyNetwork::F64(Network::from_root(&archive.root, t, divisor).map_err(bad)?)
-            }
+            ModelDtype::Float32 => AnyNetwork::F32(Typed::new(
+                Network::from_root(&archive.root, t, divisor).map_err(bad)?,
+                threads,
+            )),
+            ModelDtype::Float64 => AnyNetwork::F64(Typed::new(
+                Network::from_root(&archive.root, t, divisor).map_err(bad)?,
+                threads,
+            )),
         };
         // The cutoffs the graph is built with must be the network's own.
         let recip = match &net {
-            AnyNetwork::F32(n) => &n.rmax_recip,
-            AnyNetwork::F64(n) => &n.rmax_recip,
+            AnyNetwork::F32(n) => &n.net.rmax_recip,
+            AnyNetwork::F64(n) => &n.net.rmax_recip,
         };
         for (k, &c) in metadata.cutoffs.iter().enumerate() {
             let own = 1.0 / recip[if recip.len() == 1 { 0 } else { k }];
@@ -90,7 +84,6 @@ impl Native {
                 ))));
             }
         }
-        let threads = threads.max(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("allegro-native-{i}"))
@@ -99,24 +92,25 @@ impl Native {
         Ok(Native {
             net,
             pool,
-            ws32: (0..threads).map(|_| Mutex::default()).collect(),
-            ws64: (0..threads).map(|_| Mutex::default()).collect(),
             edge_grad: Vec::new(),
         })
     }
 }
 
 /// Evaluates every centre of the graph, block by block, in parallel; writes per-node energies
-/// of the centres and per-edge gradients.
+/// (atoms without edges get their shift) and per-edge gradients.
 fn run_network<T: Real>(
-    net: &Network<T>,
+    typed: &Typed<T>,
     pool: &rayon::ThreadPool,
-    workspaces: &[Mutex<Workspace<T>>],
     graph: &Graph,
     node_energy: &mut [f64],
     edge_grad: &mut [[f64; 3]],
 ) {
     use rayon::prelude::*;
+    let (net, workspaces) = (&typed.net, &typed.workspaces);
+    for (e, &t) in node_energy.iter_mut().zip(&graph.types) {
+        *e = Network::<T>::per_type(&net.shifts, t as usize);
+    }
     let n_edges = graph.edge_index.len() / 2;
     let (centres, neighbours) = graph.edge_index.split_at(n_edges);
     // Contiguous runs of edges per centre (the graph is grouped by centre).
@@ -189,45 +183,15 @@ fn run_network<T: Real>(
     }
 }
 
-impl<T: Real> Network<T> {
-    /// Energy of an atom without edges: its shift (its scale multiplies a zero sum).
-    fn isolated_energy(&self, t: usize) -> f64 {
-        if self.shifts.len() == 1 {
-            self.shifts[0]
-        } else {
-            self.shifts[t]
-        }
-    }
-}
-
 impl Backend for Native {
     fn run(&mut self, graph: &Graph, out: BackendOutput<'_>) -> Result<()> {
         let n_edges = graph.edge_index.len() / 2;
-        for (i, &t) in graph.types.iter().enumerate() {
-            out.atom_energy[i] = match &self.net {
-                AnyNetwork::F32(n) => n.isolated_energy(t as usize),
-                AnyNetwork::F64(n) => n.isolated_energy(t as usize),
-            };
-        }
         self.edge_grad.clear();
         self.edge_grad.resize(n_edges, [0.0; 3]);
+        let grad = &mut self.edge_grad;
         match &self.net {
-            AnyNetwork::F32(n) => run_network(
-                n,
-                &self.pool,
-                &self.ws32,
-                graph,
-                out.atom_energy,
-                &mut self.edge_grad,
-            ),
-            AnyNetwork::F64(n) => run_network(
-                n,
-                &self.pool,
-                &self.ws64,
-                graph,
-                out.atom_energy,
-                &mut self.edge_grad,
-            ),
+            AnyNetwork::F32(n) => run_network(n, &self.pool, graph, out.atom_energy, grad),
+            AnyNetwork::F64(n) => run_network(n, &self.pool, graph, out.atom_energy, grad),
         }
         // Edge gradients to forces on both ends and the virial W = -sum r (x) dE/dr (symmetrised).
         let (centres, neighbours) = graph.edge_index.split_at(n_edges);

@@ -51,13 +51,13 @@ def test_lammps_plugin_path(tmp_path, reference_energy):
 
 def test_native_only_plugin_needs_no_libtorch(tmp_path):
     """The plugin built against the torch-free staticlib (what `scripts/setup.sh run` installs;
-    scripts/test.sh builds it into build/plugin-run) links no libtorch and matches nequip."""
+    both setup modes build it into build/plugin-run) links no libtorch and matches nequip."""
     import subprocess
 
     from nequip_reference import evaluate
 
     plugin = Path(__file__).resolve().parents[2] / "build" / "plugin-run" / "allegroplugin.so"
-    assert plugin.exists(), f"{plugin} missing: scripts/test.sh builds it"
+    assert plugin.exists(), f"{plugin} missing: scripts/setup.sh builds it"
     needed = subprocess.run(["readelf", "-d", str(plugin)], capture_output=True, text=True, check=True).stdout
     assert "NEEDED" in needed and "torch" not in needed and "c10" not in needed, needed
     atoms = structures.cubic()
