@@ -81,3 +81,31 @@ fn recovers_known_activation_energy() {
         }
     }
 }
+
+/// A point allegro-diffusion marked as an upper bound only is refused with one clear line.
+#[test]
+fn refuses_a_non_significant_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let point = |name: &str, t: f64, significant: bool| {
+        let path = dir.path().join(name);
+        let d = serde_json::json!({"value": 1e-6, "std": 2e-6, "significant": significant,
+            "upper_bound_95": 4.3e-6});
+        let json = serde_json::json!({"temperature_K": t,
+            "directions": [{"direction": "xyz", "D": d, "D_sigma": d}]});
+        std::fs::write(&path, json.to_string()).unwrap();
+        path
+    };
+    let (a, b) = (point("a.json", 600.0, true), point("b.json", 700.0, false));
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-arrhenius"))
+        .args([&a, &b])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("b.json")
+            && err.contains("not significantly above zero")
+            && err.contains("4.300e-6"),
+        "{err}"
+    );
+}

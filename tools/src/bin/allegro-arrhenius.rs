@@ -12,7 +12,8 @@ use serde_json::Value;
 /// weighting each point by its uncertainty (weighted least squares of ln D against 1/T).
 /// Prints Ea (eV) and A (cm^2/s) with uncertainties.
 ///
-/// Each input is `FILE.json` (temperature from its temperature_K, i.e. allegro-diffusion was
+/// Points whose coefficient allegro-diffusion marked as not significant (an upper bound only)
+/// are refused. Each input is `FILE.json` (temperature from its temperature_K, i.e. allegro-diffusion was
 /// given --temperature) or `FILE.json:T` with T in K.
 #[derive(Parser)]
 #[command(version, about, long_about)]
@@ -54,6 +55,12 @@ fn point(input: &str, quantity: &str, direction: &str) -> anyhow::Result<Point> 
         .find(|d| d["direction"] == direction)
         .ok_or_else(|| anyhow::anyhow!("{path}: no direction '{direction}'"))?;
     let est = &entry[quantity];
+    if est["significant"] == Value::Bool(false) {
+        anyhow::bail!(
+            "{path}: {quantity} ({direction}) is not significantly above zero (only {quantity} < {:.3e} cm^2/s at 95 %): leave this temperature out or run it longer",
+            est["upper_bound_95"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     let (value, std) = (est["value"].as_f64(), est["std"].as_f64());
     match (value, std) {
         (Some(value), Some(std)) => Ok(Point {

@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 
 use allegro_tools::cli;
-use allegro_tools::diffusion::{analyse, load_run, Analysis, Estimate, Selection, Settings};
+use allegro_tools::diffusion::{analyse, load_run, Analysis, Coefficient, Selection, Settings};
 use allegro_tools::plot::{Figure, Series};
 use anyhow::Context;
 use clap::Parser;
@@ -14,8 +14,16 @@ use clap::Parser;
 /// Method: positions are unwrapped with the minimum-image step in each frame's own cell (right
 /// under NPT), framework drift (all other species) is removed, the MSD is averaged over all
 /// atoms and all time origins, and MSD(t) = 2 d D t + c is fitted by generalised least squares
-/// with the covariance of the all-origins MSD. Units: time ps, lengths A, D in cm^2/s,
-/// conductivity mS/cm. Dumps: text (plain or .gz) or binary, with x/xs/xu/xsu columns.
+/// with weights from the covariance shape of Gaussian increments. Units: time ps, lengths A, D
+/// in cm^2/s, conductivity mS/cm. Dumps: text (plain or .gz) or binary, with x/xs/xu/xsu columns.
+///
+/// Uncertainties hold for rare hops on top of vibrations as well as for Gaussian walks: the
+/// variance of the slope comes from the data (each atom's own contribution is one independent
+/// sample; D_sigma's pair terms from the measured MSD tensor), never below the Gaussian value for
+/// the measured MSD, with hop noise taken one std above the estimate; correlated motion
+/// (D_sigma/D > 1) and, with 3 or more runs, their scatter widen it. A D that is negative or
+/// within 1.645 std of zero is reported as an upper bound at 95 % ("D < ..."). Warnings (also in
+/// the JSON's `warnings`) flag a fit window that is not diffusive and a D resting on < 20 hops.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
@@ -57,8 +65,16 @@ struct Args {
     dumps: Vec<PathBuf>,
 }
 
-fn fmt(e: &Estimate) -> String {
-    format!("{:.4e} ± {:.2e}", e.value, e.std)
+/// "value ± std", or the bound the data support when the value is not significant.
+fn fmt(e: &Coefficient, digits: usize) -> String {
+    if e.significant {
+        return format!("{:.*e} ± {:.2e}", digits, e.value, e.std);
+    }
+    match (e.upper_bound_95, e.lower_bound_95) {
+        (Some(u), _) => format!("< {u:.3e} (95 %)"),
+        (_, Some(l)) => format!("> {l:.3e} (95 %)"),
+        _ => "not determined".into(),
+    }
 }
 
 fn print_table(a: &Analysis, species: &Selection) {
@@ -76,33 +92,36 @@ fn print_table(a: &Analysis, species: &Selection) {
     );
     println!();
     println!(
-        "{:<10} {:>4}  {:<24} {:<24} {:<20}",
-        "direction", "dims", "D (cm^2/s)", "D_sigma (cm^2/s)", "Haven ratio"
+        "{:<9} {:>4}  {:<22} {:<22} {:<22} {:>8} {:>6}",
+        "direction", "dims", "D (cm^2/s)", "D_sigma (cm^2/s)", "Haven ratio", "kurtosis", "hops"
     );
     for d in &a.directions {
+        let hops = d
+            .effective_hops
+            .map_or("many".to_string(), |h| format!("{h:.0}"));
         println!(
-            "{:<10} {:>4}  {:<24} {:<24} {:.3} ± {:.3}",
+            "{:<9} {:>4}  {:<22} {:<22} {:<22} {:>8.2} {:>6}",
             d.direction,
             d.dimensions,
-            fmt(&d.d),
-            fmt(&d.d_sigma),
-            d.haven_ratio.value,
-            d.haven_ratio.std
+            fmt(&d.d, 4),
+            fmt(&d.d_sigma, 4),
+            fmt(&d.haven_ratio, 3),
+            d.excess_kurtosis,
+            hops
         );
     }
+    println!(
+        "(kurtosis: excess kurtosis of the displacements at the end of the fit; hops: the number of ion hops D rests on, 'many' for Gaussian steps)"
+    );
     println!();
     match (&a.conductivity_mS_cm, &a.conductivity_nernst_einstein_mS_cm) {
         (Some(s), Some(ne)) => {
             println!(
-                "conductivity (collective)     {:.4} ± {:.4} mS/cm at {} K",
-                s.value,
-                s.std,
+                "conductivity (collective)      {} mS/cm at {} K",
+                fmt(s, 4),
                 a.temperature_K.unwrap()
             );
-            println!(
-                "conductivity (Nernst-Einstein) {:.4} ± {:.4} mS/cm",
-                ne.value, ne.std
-            );
+            println!("conductivity (Nernst-Einstein) {} mS/cm", fmt(ne, 4));
         }
         _ => println!("conductivity: give --temperature K"),
     }
@@ -221,6 +240,9 @@ fn main() {
         };
         let analysis = analyse(&runs, &settings)?;
         print_table(&analysis, &species);
+        for w in &analysis.warnings {
+            eprintln!("warning: {w}");
+        }
         if let Some(path) = &args.json {
             let json = serde_json::to_vec_pretty(&analysis).context("serialising results")?;
             cli::write_atomic(path, &json)?;

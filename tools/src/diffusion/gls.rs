@@ -106,6 +106,39 @@ pub fn gls(t: &[f64], y: &[f64], cov: &[f64]) -> Option<LineFit> {
     })
 }
 
+/// The GLS estimator as linear weights: slope = w[0]·y, intercept = w[1]·y, for the line fit
+/// with covariance `cov` (only its shape matters). None if `cov` is not positive definite.
+pub fn gls_weights(t: &[f64], cov: &[f64]) -> Option<[Vec<f64>; 2]> {
+    let n = t.len();
+    let mut l = cov.to_vec();
+    cholesky(&mut l, n)?;
+    let mut xt = t.to_vec();
+    let mut x1 = vec![1.0; n];
+    forward(&l, n, &mut xt);
+    forward(&l, n, &mut x1);
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+    let (a, b, c) = (dot(&xt, &xt), dot(&xt, &x1), dot(&x1, &x1));
+    let det = a * c - b * b;
+    if det <= 0.0 || !det.is_finite() {
+        return None;
+    }
+    // w = inv (X^T C^-1) = inv (L^-1 X)^T L^-1: back-substitute L^T z = (L^-1 X) column by column
+    let back = |mut z: Vec<f64>| {
+        for i in (0..n).rev() {
+            let mut s = z[i];
+            for k in i + 1..n {
+                s -= l[k * n + i] * z[k];
+            }
+            z[i] = s / l[i * n + i];
+        }
+        z
+    };
+    let (zt, z1) = (back(xt), back(x1));
+    let slope = (0..n).map(|i| (c * zt[i] - b * z1[i]) / det).collect();
+    let intercept = (0..n).map(|i| (-b * zt[i] + a * z1[i]) / det).collect();
+    Some([slope, intercept])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +174,16 @@ mod tests {
         let cov = brownian_shape(&[1, 2, 3, 4], 20);
         let fit = gls(&t, &y, &cov).unwrap();
         assert!((fit.slope - 2.5).abs() < 1e-10 && (fit.intercept + 1.0).abs() < 1e-10);
+    }
+
+    #[test]
+    fn weights_reproduce_the_fit() {
+        let t = [1.0, 2.0, 3.0, 5.0];
+        let y = [2.0, 2.9, 4.4, 6.1];
+        let cov = brownian_shape(&[1, 2, 3, 5], 12);
+        let fit = gls(&t, &y, &cov).unwrap();
+        let [ws, wi] = gls_weights(&t, &cov).unwrap();
+        let dot = |w: &[f64]| w.iter().zip(&y).map(|(a, b)| a * b).sum::<f64>();
+        assert!((dot(&ws) - fit.slope).abs() < 1e-12 && (dot(&wi) - fit.intercept).abs() < 1e-12);
     }
 }

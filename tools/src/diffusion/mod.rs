@@ -5,13 +5,16 @@
 //! covariance of the all-origins MSD of Gaussian increments (see [`gls`]). Independent runs of
 //! one state are pooled lag by lag. The tracer covariance treats atoms as independent, as kinisi
 //! does; the collective one has a single "particle", the sum over all atoms.
+mod fit;
 pub mod gls;
 pub mod load;
+pub mod moments;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 pub use load::{load_run, Selection};
+use moments::{Projection, Sym};
 
 /// Elementary charge (C), Boltzmann constant (J/K).
 const E_CHARGE: f64 = 1.602_176_634e-19;
@@ -67,26 +70,71 @@ impl Default for Settings {
     }
 }
 
+/// A value with its standard uncertainty.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Estimate {
     pub value: f64,
     pub std: f64,
 }
 
-impl Estimate {
-    fn ratio(a: Estimate, b: Estimate) -> Estimate {
-        let value = a.value / b.value;
-        let rel = ((a.std / a.value).powi(2) + (b.std / b.value).powi(2)).sqrt();
-        Estimate {
+/// One-sided 95 % normal quantile.
+pub const Z95: f64 = 1.644_853_626_951_472_2;
+
+/// A diffusion coefficient, conductivity or Haven ratio: value, standard uncertainty, and
+/// whether the data support the value at all. A D that is negative or within 1.645 std of zero
+/// is not significant: only its upper bound at 95 % (value, or 0 if negative, + 1.645 std) is
+/// meaningful. A Haven ratio is significant when both D and D_sigma are; otherwise it carries
+/// the one-sided bound that follows from the significant one, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Coefficient {
+    pub value: f64,
+    pub std: f64,
+    pub significant: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upper_bound_95: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lower_bound_95: Option<f64>,
+}
+
+impl Coefficient {
+    pub fn new(value: f64, std: f64) -> Coefficient {
+        let significant = value > Z95 * std && std.is_finite();
+        Coefficient {
             value,
-            std: (value * rel).abs(),
+            std,
+            significant,
+            upper_bound_95: (!significant).then(|| value.max(0.0) + Z95 * std),
+            lower_bound_95: None,
         }
     }
 
-    fn scale(self, f: f64) -> Estimate {
-        Estimate {
+    /// Times a positive factor (a unit or a conductivity prefactor).
+    fn scale(self, f: f64) -> Coefficient {
+        Coefficient {
             value: self.value * f,
-            std: (self.std * f).abs(),
+            std: self.std * f,
+            upper_bound_95: self.upper_bound_95.map(|u| u * f),
+            lower_bound_95: self.lower_bound_95.map(|l| l * f),
+            ..self
+        }
+    }
+
+    /// D / D_sigma, the errors combined as if independent.
+    fn haven(d: Coefficient, ds: Coefficient) -> Coefficient {
+        let value = d.value / ds.value;
+        let rel = ((d.std / d.value).powi(2) + (ds.std / ds.value).powi(2)).sqrt();
+        let (mut lower, mut upper) = (None, None);
+        match (d.significant, ds.significant) {
+            (true, false) => lower = ds.upper_bound_95.map(|u| d.value / u),
+            (false, true) => upper = d.upper_bound_95.map(|u| u / ds.value),
+            _ => {}
+        }
+        Coefficient {
+            value,
+            std: (value * rel).abs(),
+            significant: d.significant && ds.significant,
+            upper_bound_95: upper,
+            lower_bound_95: lower,
         }
     }
 }
@@ -98,11 +146,18 @@ pub struct Directional {
     pub dimensions: usize,
     /// cm^2/s
     #[serde(rename = "D")]
-    pub d: Estimate,
+    pub d: Coefficient,
     /// cm^2/s
     #[serde(rename = "D_sigma")]
-    pub d_sigma: Estimate,
-    pub haven_ratio: Estimate,
+    pub d_sigma: Coefficient,
+    pub haven_ratio: Coefficient,
+    /// Excess kurtosis of the tracer displacements at the end of the fit window, relative to a
+    /// Gaussian of this dimension (0 for a Gaussian walk; large for rare hops).
+    pub excess_kurtosis: f64,
+    /// Estimated number of ion hops the tracer D rests on, over all runs: N (diffusive MSD)^2 /
+    /// (non-Gaussian fourth moment) at the end of the fit window, times run length / lag. Exact
+    /// for rare hops of one length; null when the displacements are Gaussian (many small steps).
+    pub effective_hops: Option<f64>,
 }
 
 /// Field names carry their units (JSON keys), hence the capitals.
@@ -111,16 +166,21 @@ pub struct Directional {
 pub struct Analysis {
     /// Tracer diffusion coefficient, cm^2/s (3D).
     #[serde(rename = "D")]
-    pub d: Estimate,
+    pub d: Coefficient,
     /// Charge (collective) diffusion coefficient, cm^2/s (3D).
     #[serde(rename = "D_sigma")]
-    pub d_sigma: Estimate,
-    pub haven_ratio: Estimate,
+    pub d_sigma: Coefficient,
+    pub haven_ratio: Coefficient,
     /// Collective conductivity N q^2 D_sigma / (V k_B T), mS/cm (None without a temperature).
-    pub conductivity_mS_cm: Option<Estimate>,
+    pub conductivity_mS_cm: Option<Coefficient>,
     /// Nernst-Einstein conductivity n q^2 D / (k_B T), mS/cm.
-    pub conductivity_nernst_einstein_mS_cm: Option<Estimate>,
+    pub conductivity_nernst_einstein_mS_cm: Option<Coefficient>,
     pub directions: Vec<Directional>,
+    /// What a reader must know before using the numbers (also printed).
+    pub warnings: Vec<String>,
+    /// Slope of log MSD against log lag over the fit window: 1 when diffusive, near 0 when the
+    /// MSD is still the vibrational plateau.
+    pub msd_loglog_slope: f64,
     /// Fitted range, ps.
     pub fit_range_ps: [f64; 2],
     pub fit_lags_ps: Vec<f64>,
@@ -147,50 +207,6 @@ pub struct Curves {
     pub fit_slope_A2_per_ps: f64,
     pub fit_intercept_A2: f64,
     pub fit_cov: [[f64; 2]; 2],
-}
-
-/// Sums over atoms and origins of dr_i dr_j (xx yy zz xy xz yz) at each lag.
-fn moments(series: &[Vec<[f64; 3]>], lags: &[usize]) -> Vec<[f64; 6]> {
-    let per_atom = |p: &Vec<[f64; 3]>| -> Vec<[f64; 6]> {
-        lags.iter()
-            .map(|&k| {
-                let mut m = [0.0; 6];
-                for o in 0..p.len().saturating_sub(k) {
-                    let d = [
-                        p[o + k][0] - p[o][0],
-                        p[o + k][1] - p[o][1],
-                        p[o + k][2] - p[o][2],
-                    ];
-                    m[0] += d[0] * d[0];
-                    m[1] += d[1] * d[1];
-                    m[2] += d[2] * d[2];
-                    m[3] += d[0] * d[1];
-                    m[4] += d[0] * d[2];
-                    m[5] += d[1] * d[2];
-                }
-                m
-            })
-            .collect()
-    };
-    series.par_iter().map(per_atom).reduce(
-        || vec![[0.0; 6]; lags.len()],
-        |mut a, b| {
-            for (x, y) in a.iter_mut().zip(b) {
-                for c in 0..6 {
-                    x[c] += y[c];
-                }
-            }
-            a
-        },
-    )
-}
-
-/// tr(P M) for a symmetric projector P and moments M (xx yy zz xy xz yz).
-fn project(p: &[[f64; 3]; 3], m: &[f64; 6]) -> f64 {
-    p[0][0] * m[0]
-        + p[1][1] * m[1]
-        + p[2][2] * m[2]
-        + 2.0 * (p[0][1] * m[3] + p[0][2] * m[4] + p[1][2] * m[5])
 }
 
 /// Lags (frames) of the fit: up to `n_lags` distinct values evenly spread over [start, end].
@@ -226,85 +242,6 @@ pub enum DiffusionError {
         "the {0} fit failed: the MSD covariance is singular (too few frames in the fitted range?)"
     )]
     Fit(String),
-}
-
-/// A direction set: projector, its rank, and how much anisotropy widens its variance.
-#[derive(Clone, Copy)]
-struct Projection {
-    p: [[f64; 3]; 3],
-    dims: usize,
-    variance_factor: f64,
-}
-
-struct Fitted {
-    per_dim_rate: Estimate,
-    fit: gls::LineFit,
-}
-
-/// GLS fit of pooled MSDs projected with `p` (a projector of rank `dims`). `moments[r][k]` are
-/// the moment sums of run r at the fit lags, `particles[r]` the number of independent particles
-/// (atoms, or 1 for the collective MSD).
-fn fit_pooled(
-    runs: &[Run],
-    lags: &[usize],
-    moments: &[Vec<[f64; 6]>],
-    particles: &[f64],
-    projection: &Projection,
-    what: &str,
-) -> Result<Fitted, DiffusionError> {
-    let Projection {
-        p,
-        dims,
-        variance_factor: anisotropy,
-    } = *projection;
-    let p = &p;
-    let kk = lags.len();
-    let dt = runs[0].dt;
-    let counts: Vec<Vec<f64>> = runs
-        .iter()
-        .zip(particles)
-        .map(|(r, &n)| {
-            lags.iter()
-                .map(|&k| n * (r.n_frames() - k) as f64)
-                .collect()
-        })
-        .collect();
-    let totals: Vec<f64> = (0..kk).map(|a| counts.iter().map(|c| c[a]).sum()).collect();
-    // pooled mean moments, lag by lag
-    let mean: Vec<[f64; 6]> = (0..kk)
-        .map(|a| std::array::from_fn(|c| moments.iter().map(|m| m[a][c]).sum::<f64>() / totals[a]))
-        .collect();
-    let t: Vec<f64> = lags.iter().map(|&k| k as f64 * dt).collect();
-    let y: Vec<f64> = mean.iter().map(|m| project(p, m)).collect();
-    let mut cov = vec![0.0; kk * kk];
-    for (r, run) in runs.iter().enumerate() {
-        let shape = gls::brownian_shape(lags, run.n_frames());
-        for a in 0..kk {
-            let wa = counts[r][a] / totals[a];
-            for b in 0..kk {
-                let wb = counts[r][b] / totals[b];
-                cov[a * kk + b] += wa * wb * shape[a * kk + b] / particles[r];
-            }
-        }
-    }
-    let fit = gls::gls(&t, &y, &cov).ok_or_else(|| DiffusionError::Fit(what.into()))?;
-    // `cov` was for unit step variance. Gaussian steps of covariance Q give the projected
-    // squared displacement a variance tr((P Q)^2) times that: dims s^4 when isotropic in the
-    // projection (s^2 = per-dimension rate x dt, from this fit), times `anisotropy` =
-    // dims tr((P Q)^2) / tr(P Q)^2 otherwise.
-    let s2 = fit.slope / dims as f64 * dt;
-    let scale = anisotropy * dims as f64 * s2 * s2;
-    let fit = gls::LineFit {
-        cov: fit.cov.map(|row| row.map(|c| c * scale)),
-        ..fit
-    };
-    Ok(Fitted {
-        per_dim_rate: Estimate {
-            value: fit.slope / dims as f64,
-            std: fit.cov[0][0].sqrt() / dims as f64,
-        },
-        fit,
-    })
 }
 
 /// Analyses runs of one state (same atoms, same frame spacing).
@@ -372,37 +309,49 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
     let cv = mean_cell[c_axis];
     let norm = (cv[0] * cv[0] + cv[1] * cv[1] + cv[2] * cv[2]).sqrt();
     let u = cv.map(|x| x / norm);
-    let identity = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
-    let uu: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| u[i] * u[j]));
-    let plane: [[f64; 3]; 3] =
-        std::array::from_fn(|i| std::array::from_fn(|j| identity[i][j] - uu[i][j]));
-    let axis = |k: usize| -> [[f64; 3]; 3] {
-        std::array::from_fn(|i| std::array::from_fn(|j| if i == k && j == k { 1.0 } else { 0.0 }))
-    };
-    let directions: Vec<(&str, [[f64; 3]; 3], usize)> = vec![
-        ("xyz", identity, 3),
-        ("x", axis(0), 1),
-        ("y", axis(1), 1),
-        ("z", axis(2), 1),
-        ("ab", plane, 2),
-        ("c", uu, 1),
+    let directions = [
+        ("xyz", Projection::All),
+        ("x", Projection::Axis(0)),
+        ("y", Projection::Axis(1)),
+        ("z", Projection::Axis(2)),
+        ("ab", Projection::Plane(u)),
+        ("c", Projection::Line(u)),
     ];
+    let projections: Vec<Projection> = directions.iter().map(|d| d.1).collect();
+    let n_max = runs.iter().map(Run::n_frames).max().unwrap();
+    // lags at which the MSD tensor is measured for the collective covariance: every lag up
+    // to 32 frames (vibrations), then geometric to the end of the longest run
+    let mut table_lags: Vec<usize> = (1..n_max.min(33)).collect();
+    let mut k = 32.0f64;
+    while (k as usize) < n_max - 1 {
+        k *= 1.06;
+        table_lags.push((k as usize).min(n_max - 1));
+    }
+    table_lags.dedup();
 
     let all_lags: Vec<usize> = {
-        let mut v: Vec<usize> = lags.iter().chain(&plot_lags).copied().collect();
+        let mut v: Vec<usize> = lags
+            .iter()
+            .chain(&plot_lags)
+            .chain(&table_lags)
+            .copied()
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
     };
-    let index: Vec<usize> = lags
+    let position = |k: &usize| all_lags.binary_search(k).unwrap();
+    let index: Vec<usize> = lags.iter().map(position).collect();
+    let per_atom: Vec<Vec<Vec<Sym>>> = runs
         .iter()
-        .map(|k| all_lags.binary_search(k).unwrap())
+        .map(|r| {
+            r.positions
+                .par_iter()
+                .map(|p| moments::origin_sums(p, &all_lags))
+                .collect()
+        })
         .collect();
-    let tracer: Vec<Vec<[f64; 6]>> = runs
-        .iter()
-        .map(|r| moments(&r.positions, &all_lags))
-        .collect();
-    let collective: Vec<Vec<[f64; 6]>> = runs
+    let collective: Vec<Vec<Sym>> = runs
         .iter()
         .map(|r| {
             let sum: Vec<[f64; 3]> = (0..r.n_frames())
@@ -416,115 +365,153 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
                     s
                 })
                 .collect();
-            moments(&[sum], &all_lags)
+            moments::origin_sums(&sum, &all_lags)
         })
         .collect();
+    let per_atom_fit: Vec<Vec<Vec<Sym>>> = per_atom
+        .iter()
+        .map(|run| {
+            run.iter()
+                .map(|atom| index.iter().map(|&i| atom[i]).collect())
+                .collect()
+        })
+        .collect();
+    let collective_fit: Vec<Vec<Sym>> = collective
+        .iter()
+        .map(|run| index.iter().map(|&i| run[i]).collect())
+        .collect();
+    let totals = moments::total(
+        &per_atom
+            .iter()
+            .map(|r| moments::total(r))
+            .collect::<Vec<_>>(),
+    );
+    let atom_origins = |k: usize| -> f64 {
+        runs.iter()
+            .map(|r| (n_atoms * r.n_frames().saturating_sub(k)) as f64)
+            .sum()
+    };
+    let table_mean: Vec<Sym> = table_lags
+        .iter()
+        .map(|k| {
+            let c = atom_origins(*k).max(1.0);
+            totals[position(k)].map(|x| x / c)
+        })
+        .collect();
+    let msd = moments::msd_table(&table_lags, &table_mean, n_max);
+    let data = fit::Data {
+        frames: runs.iter().map(Run::n_frames).collect(),
+        dt,
+        lags: &lags,
+        per_atom: &per_atom_fit,
+        collective: &collective_fit,
+        msd: &msd,
+    };
+    let pair = fit::pair_terms(&data, &projections);
 
-    let at_fit = |m: &Vec<Vec<[f64; 6]>>| -> Vec<Vec<[f64; 6]>> {
-        m.iter()
-            .map(|run| index.iter().map(|&i| run[i]).collect())
-            .collect()
-    };
-    let (tracer_fit, collective_fit) = (at_fit(&tracer), at_fit(&collective));
-    let atoms_w: Vec<f64> = runs.iter().map(|_| n_atoms as f64).collect();
-    let ones: Vec<f64> = runs.iter().map(|_| 1.0).collect();
-    // Diffusion tensor from the tracer, block-diagonal in (ab plane, c axis): it sets how
-    // anisotropy widens each projection's variance (the tracer is far less noisy than the
-    // collective MSD, whose variance follows the same tensor up to a factor).
-    let rate_of = |p: &[[f64; 3]; 3], dims: usize| {
-        let proj = Projection {
-            p: *p,
-            dims,
-            variance_factor: 1.0,
-        };
-        fit_pooled(runs, &lags, &tracer_fit, &atoms_w, &proj, "anisotropy")
-            .map(|f| f.per_dim_rate.value)
-    };
-    let (r_ab, r_c) = (rate_of(&plane, 2)?, rate_of(&uu, 1)?);
-    let q: [[f64; 3]; 3] =
-        std::array::from_fn(|i| std::array::from_fn(|j| r_ab * plane[i][j] + r_c * uu[i][j]));
-    let variance_factor = |p: &[[f64; 3]; 3], dims: usize| {
-        let pq: [[f64; 3]; 3] = std::array::from_fn(|i| {
-            std::array::from_fn(|j| (0..3).map(|k| p[i][k] * q[k][j]).sum())
-        });
-        let tr: f64 = (0..3).map(|i| pq[i][i]).sum();
-        let tr2: f64 = (0..3)
-            .flat_map(|i| (0..3).map(move |j| (i, j)))
-            .map(|(i, j)| pq[i][j] * pq[j][i])
-            .sum();
-        if tr.abs() > 0.0 {
-            (dims as f64 * tr2 / (tr * tr)).max(1.0)
-        } else {
-            1.0
-        }
-    };
+    let k_last = *lags.last().unwrap();
+    let t_last = k_last as f64 * dt;
     let mut results = Vec::new();
     let mut main_fit = None;
-    for (name, p, dims) in &directions {
-        let proj = Projection {
-            p: *p,
-            dims: *dims,
-            variance_factor: variance_factor(p, *dims),
+    for (pi, (name, p)) in directions.iter().enumerate() {
+        let dims = p.dims() as f64;
+        let failed = |what: &str| DiffusionError::Fit(format!("{name} {what}"));
+        let pair_p: Vec<&[f64]> = pair.iter().map(|r| r[pi].as_slice()).collect();
+        let fits = |d: &fit::Data, pair: &[&[f64]]| -> Option<(fit::Line, fit::Line)> {
+            let tr = fit::tracer(d, p, pair)?;
+            Some((tr, fit::collective(d, p, pair, tr.slope)?))
         };
-        let tr = fit_pooled(
-            runs,
-            &lags,
-            &tracer_fit,
-            &atoms_w,
-            &proj,
-            &format!("{name} tracer"),
-        )?;
-        let co = fit_pooled(
-            runs,
-            &lags,
-            &collective_fit,
-            &ones,
-            &proj,
-            &format!("{name} collective"),
-        )?;
+        let (mut tr, mut co) = fits(&data, &pair_p).ok_or_else(|| failed("fit"))?;
+        if runs.len() >= MIN_RUNS_FOR_SPREAD {
+            // independent runs of one state: their spread bounds the error from below
+            let mut singles = Vec::new();
+            for r in 0..runs.len() {
+                let one = fit::Data {
+                    frames: vec![data.frames[r]],
+                    per_atom: &per_atom_fit[r..=r],
+                    collective: &collective_fit[r..=r],
+                    ..data
+                };
+                singles.push(fits(&one, &pair_p[r..=r]).ok_or_else(|| failed("single-run fit"))?);
+            }
+            tr = widen_by_spread(tr, singles.iter().map(|s| s.0));
+            co = widen_by_spread(co, singles.iter().map(|s| s.1));
+        }
         // per-dimension rate = 2 D (tracer) or 2 N D_sigma (collective), A^2/ps
-        let d = tr.per_dim_rate.scale(0.5 * A2_PER_PS_TO_CM2_PER_S);
-        let d_sigma = co
-            .per_dim_rate
-            .scale(0.5 / n_atoms as f64 * A2_PER_PS_TO_CM2_PER_S);
+        let to_d = 0.5 / dims * A2_PER_PS_TO_CM2_PER_S;
+        let d = Coefficient::new(tr.slope * to_d, tr.cov[0][0].sqrt() * to_d);
+        let to_ds = to_d / n_atoms as f64;
+        let d_sigma = Coefficient::new(co.slope * to_ds, co.cov[0][0].sqrt() * to_ds);
+        // non-Gaussian statistics at the end of the fit window
+        let (mut s2, mut s4) = (0.0, 0.0);
+        for r in runs {
+            let (a, b) = moments::fourth_moment(&r.positions, k_last, p);
+            s2 += a;
+            s4 += b;
+        }
+        let c = atom_origins(k_last);
+        let (m2, m4) = (s2 / c, s4 / c);
+        let gaussian_ratio = (dims + 2.0) / dims;
+        let excess_kurtosis = m4 / (gaussian_ratio * m2 * m2) - 1.0;
+        let cumulant = m4 - gaussian_ratio * m2 * m2;
+        let diffusive = tr.slope * t_last;
+        let effective_hops = if diffusive <= 0.0 {
+            Some(0.0)
+        } else if cumulant <= 0.0 {
+            None
+        } else {
+            Some(
+                runs.iter()
+                    .map(|r| {
+                        n_atoms as f64 * diffusive * diffusive / cumulant
+                            * (r.n_frames() - 1) as f64
+                            / k_last as f64
+                    })
+                    .sum(),
+            )
+        };
         if *name == "xyz" {
-            main_fit = Some(tr.fit);
+            main_fit = Some(tr);
         }
         results.push(Directional {
             direction: name.to_string(),
-            dimensions: *dims,
+            dimensions: p.dims(),
             d,
             d_sigma,
-            haven_ratio: Estimate::ratio(d, d_sigma),
+            haven_ratio: Coefficient::haven(d, d_sigma),
+            excess_kurtosis,
+            effective_hops,
         });
     }
-    let total3 = &results[0];
+    let total3 = results[0].clone();
     let volume = runs.iter().map(|r| r.volume).sum::<f64>() / runs.len() as f64;
-    let conductivity = |d: Estimate, t: f64| {
+    let conductivity = |d: Coefficient, t: f64| {
         // sigma = N q^2 D / (V k_B T): D cm^2/s -> m^2/s, V A^3 -> m^3, S/m -> mS/cm (x10)
         let q = settings.charge * E_CHARGE;
         let f = n_atoms as f64 * q * q / (volume * 1e-30 * K_B * t) * 1e-4 * 10.0;
         d.scale(f)
     };
     let fit = main_fit.unwrap();
+    let fit_msd: Vec<f64> = index
+        .iter()
+        .zip(&lags)
+        .map(|(&i, &k)| (totals[i][0] + totals[i][1] + totals[i][2]) / atom_origins(k))
+        .collect();
+    let msd_loglog_slope = loglog_slope(&lags, &fit_msd);
+    let warnings = regime_warnings(&total3, msd_loglog_slope, runs.len());
     let curves = Curves {
         lag_ps: plot_lags.iter().map(|&k| k as f64 * dt).collect(),
         msd_A2: plot_lags
             .iter()
             .map(|k| {
-                let i = all_lags.binary_search(k).unwrap();
-                let s: f64 = tracer.iter().map(|m| m[i][0] + m[i][1] + m[i][2]).sum();
-                let c: f64 = runs
-                    .iter()
-                    .map(|r| (n_atoms * (r.n_frames() - k)) as f64)
-                    .sum();
-                s / c
+                let m = totals[position(k)];
+                (m[0] + m[1] + m[2]) / atom_origins(*k)
             })
             .collect(),
         collective_msd_per_atom_A2: plot_lags
             .iter()
             .map(|k| {
-                let i = all_lags.binary_search(k).unwrap();
+                let i = position(k);
                 let s: f64 = collective.iter().map(|m| m[i][0] + m[i][1] + m[i][2]).sum();
                 let c: f64 = runs.iter().map(|r| (r.n_frames() - k) as f64).sum();
                 s / c / n_atoms as f64
@@ -543,7 +530,9 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
             .map(|t| conductivity(total3.d_sigma, t)),
         conductivity_nernst_einstein_mS_cm: settings.temperature.map(|t| conductivity(total3.d, t)),
         directions: results,
-        fit_range_ps: [lags[0] as f64 * dt, *lags.last().unwrap() as f64 * dt],
+        warnings,
+        msd_loglog_slope,
+        fit_range_ps: [lags[0] as f64 * dt, k_last as f64 * dt],
         fit_lags_ps: lags.iter().map(|&k| k as f64 * dt).collect(),
         c_axis,
         c_axis_anisotropy: axis_deviation(&mean_cell, c_axis),
@@ -555,4 +544,69 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         temperature_K: settings.temperature,
         curves,
     })
+}
+
+/// From this many runs on, their spread can widen the error.
+pub const MIN_RUNS_FOR_SPREAD: usize = 3;
+
+/// Scales a pooled fit's covariance by the reduced chi^2 of the single-run slopes about the
+/// pooled slope when it exceeds 1 (the runs scatter more than their errors say).
+fn widen_by_spread(pooled: fit::Line, singles: impl Iterator<Item = fit::Line>) -> fit::Line {
+    let (mut chi2, mut n) = (0.0, 0.0);
+    for s in singles {
+        chi2 += (s.slope - pooled.slope).powi(2) / s.cov[0][0];
+        n += 1.0;
+    }
+    let factor = (chi2 / (n - 1.0)).max(1.0);
+    if !factor.is_finite() {
+        return pooled;
+    }
+    fit::Line {
+        cov: pooled.cov.map(|row| row.map(|c| c * factor)),
+        ..pooled
+    }
+}
+
+/// Least-squares slope of ln MSD against ln lag (NaN if an MSD is not positive).
+fn loglog_slope(lags: &[usize], msd: &[f64]) -> f64 {
+    let x: Vec<f64> = lags.iter().map(|&k| (k as f64).ln()).collect();
+    let y: Vec<f64> = msd.iter().map(|m| m.ln()).collect();
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxy: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    sxy / sxx
+}
+
+/// Below this log-log MSD slope the fit window is not diffusive.
+pub const MIN_LOGLOG_SLOPE: f64 = 0.6;
+/// Below this many effective hops the estimate rests on too little to be taken at face value.
+pub const MIN_HOPS: f64 = 20.0;
+
+fn regime_warnings(xyz: &Directional, loglog: f64, runs: usize) -> Vec<String> {
+    let mut w = Vec::new();
+    if loglog.is_nan() || loglog < MIN_LOGLOG_SLOPE {
+        w.push(format!(
+            "the MSD is not diffusive in the fit window (log-log slope {loglog:.2}, 1 when diffusive): it is mostly vibration, so D is not a diffusion coefficient yet; run longer or fit later (--start)"
+        ));
+    }
+    if !xyz.d.significant {
+        w.push(format!(
+            "D is not significantly above zero: only D < {:.2e} cm^2/s (95 %) is supported",
+            xyz.d.upper_bound_95.unwrap_or(f64::NAN)
+        ));
+    }
+    if !xyz.d_sigma.significant {
+        w.push(format!(
+            "D_sigma is not significantly above zero: only D_sigma < {:.2e} cm^2/s (95 %) is supported, and the Haven ratio is not determined",
+            xyz.d_sigma.upper_bound_95.unwrap_or(f64::NAN)
+        ));
+    }
+    if let Some(h) = xyz.effective_hops.filter(|h| *h < MIN_HOPS) {
+        w.push(format!(
+            "D rests on about {h:.0} ion hops{}: expect large run-to-run scatter; D_sigma and the Haven ratio rest on even less (the collective displacement is one particle per run)",
+            if runs > 1 { " over all runs" } else { "" }
+        ));
+    }
+    w
 }

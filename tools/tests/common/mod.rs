@@ -220,3 +220,133 @@ pub fn random_walks(spec: &WalkSpec, rng: &mut Rng) -> Vec<SynthFrame> {
     }
     frames
 }
+
+/// Ions hopping between sites of a cubic lattice (spacing `hop` A) as a Poisson process, with
+/// Ornstein-Uhlenbeck vibration about the site. Per frame, each ion hops along axis k with
+/// probability `p_own[k]`, and each pair (2i, 2i+1) hops together (same hop vector) with
+/// probability `p_pair` per axis. Known answers: D_k = (p_own[k] + p_pair) hop^2 / (2 dt),
+/// D_sigma,k = (p_own[k] + 2 p_pair) hop^2 / (2 dt).
+pub struct HopSpec {
+    pub atoms: usize,
+    pub frames: usize,
+    /// ps between frames
+    pub dt: f64,
+    pub hop: f64,
+    pub p_own: [f64; 3],
+    pub p_pair: f64,
+    /// rms vibration per axis (A) and its correlation time (ps)
+    pub vib_rms: f64,
+    pub vib_tau: f64,
+}
+
+impl HopSpec {
+    /// Tracer and collective D per axis, A^2/ps.
+    pub fn d_axis(&self, k: usize) -> (f64, f64) {
+        let f = self.hop * self.hop / (2.0 * self.dt);
+        (
+            (self.p_own[k] + self.p_pair) * f,
+            (self.p_own[k] + 2.0 * self.p_pair) * f,
+        )
+    }
+}
+
+/// Unwrapped Cartesian positions [atom][frame] of a hopping trajectory.
+pub fn hopping(spec: &HopSpec, rng: &mut Rng) -> Vec<Vec<[f64; 3]>> {
+    let phi = (-spec.dt / spec.vib_tau).exp();
+    let kick = spec.vib_rms * (1.0 - phi * phi).sqrt();
+    let mut site: Vec<[f64; 3]> = (0..spec.atoms)
+        .map(|_| std::array::from_fn(|_| (rng.uniform() * 4.0).floor() * spec.hop))
+        .collect();
+    let mut vib: Vec<[f64; 3]> = (0..spec.atoms)
+        .map(|_| std::array::from_fn(|_| spec.vib_rms * rng.normal()))
+        .collect();
+    let mut out = vec![Vec::with_capacity(spec.frames); spec.atoms];
+    for f in 0..spec.frames {
+        if f > 0 {
+            let pair_hops: Vec<[f64; 3]> = (0..spec.atoms / 2 + 1)
+                .map(|_| std::array::from_fn(|_| jump(rng, spec.p_pair, spec.hop)))
+                .collect();
+            for i in 0..spec.atoms {
+                for k in 0..3 {
+                    site[i][k] += jump(rng, spec.p_own[k], spec.hop);
+                    if i / 2 < spec.atoms / 2 {
+                        site[i][k] += pair_hops[i / 2][k];
+                    }
+                    vib[i][k] = phi * vib[i][k] + kick * rng.normal();
+                }
+            }
+        }
+        for i in 0..spec.atoms {
+            out[i].push(std::array::from_fn(|k| site[i][k] + vib[i][k]));
+        }
+    }
+    out
+}
+
+fn jump(rng: &mut Rng, p: f64, hop: f64) -> f64 {
+    let u = rng.uniform();
+    if u < p / 2.0 {
+        hop
+    } else if u < p {
+        -hop
+    } else {
+        0.0
+    }
+}
+
+/// Estimates against a known truth over many seeds: z = (estimate - truth) / std.
+pub struct Tally {
+    pub z: Vec<f64>,
+    pub rel: Vec<f64>,
+}
+
+impl Tally {
+    pub fn new() -> Tally {
+        Tally {
+            z: Vec::new(),
+            rel: Vec::new(),
+        }
+    }
+    pub fn add(&mut self, value: f64, std: f64, truth: f64) {
+        self.z.push((value - truth) / std);
+        self.rel.push(value / truth - 1.0);
+    }
+    pub fn within(&self, k: f64) -> f64 {
+        self.z.iter().filter(|z| z.abs() < k).count() as f64 / self.z.len() as f64
+    }
+    /// Fraction within 1 std in 0.60-0.76, none beyond 4 std, mean relative error compatible
+    /// with zero (4 standard errors).
+    pub fn check(&self, what: &str) {
+        self.check_within(what, 0.76, 4.0)
+    }
+
+    /// As [`Tally::check`] with another upper limit on the fraction within 1 std (errors
+    /// that are conservative) and on the worst |z|.
+    pub fn check_within(&self, what: &str, max_inside: f64, max_worst: f64) {
+        let n = self.z.len() as f64;
+        let (inside, inside3) = (self.within(1.0), self.within(3.0));
+        let worst = self.z.iter().fold(0.0f64, |a, z| a.max(z.abs()));
+        let mut tail: Vec<(f64, f64)> = (self.z.iter().copied())
+            .zip(self.rel.iter().copied())
+            .filter(|(z, _)| z.abs() > 2.5)
+            .collect();
+        tail.sort_by(|a, b| a.0.total_cmp(&b.0));
+        eprintln!("{what}: seeds beyond 2.5 std as (z, relative error): {tail:.2?}");
+        let bias = self.rel.iter().sum::<f64>() / n;
+        let spread = (self.rel.iter().map(|r| (r - bias).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        eprintln!(
+            "{what}: {} seeds, within 1 std {inside:.3}, within 3 std {inside3:.3}, worst {worst:.1} std, relative bias {bias:+.4} +- {:.4}, relative spread {spread:.3}",
+            self.z.len(),
+            spread / n.sqrt()
+        );
+        assert!(
+            (0.60..=max_inside).contains(&inside),
+            "{what}: fraction within 1 std = {inside:.3}"
+        );
+        assert!(worst < max_worst, "{what}: a seed is {worst:.1} std off");
+        assert!(
+            bias.abs() < 4.0 * spread / n.sqrt(),
+            "{what}: relative bias {bias:.4}"
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! The MSD line fits and their uncertainties.
+//!
+//! Estimator: generalised least squares of the all-origins MSD against the lag, with the
+//! covariance *shape* of Gaussian increments (data-independent weights: a lag whose MSD happens
+//! to fluctuate low never gets a higher weight).
+//!
+//! Uncertainty: the fitted slope is a fixed linear combination of the MSDs, so its variance is
+//! that combination of their covariance, which we take from the data, not from a model:
+//! - tracer: each atom's own contribution to the slope is one independent sample (atoms of all
+//!   runs), so the variance is their empirical variance. This holds for any displacement
+//!   statistics (rare hops on top of vibrations as well as Gaussian walks, where it is an
+//!   unbiased estimate of the exact Gaussian result) and does not depend on the slope's value
+//!   or sign;
+//! - collective: the squared sum of displacements is each atom's own square plus pair
+//!   products. The first part is taken per atom from the data as above; the pair part's
+//!   covariance, for independent atoms, needs only second moments, which come from the
+//!   measured MSD tensor at every lag (vibrational plateau included), see
+//!   [`moments::pair_covariance`].
+use super::gls;
+use super::moments::{self, Projection, Sym};
+
+/// One state's moment sums at the fit lags.
+#[derive(Clone)]
+pub struct Data<'a> {
+    /// Frames per run.
+    pub frames: Vec<usize>,
+    /// Time between frames, ps.
+    pub dt: f64,
+    /// Fit lags, frames.
+    pub lags: &'a [usize],
+    /// per_atom[run][atom][lag]: origin sums of dr dr^T.
+    pub per_atom: &'a [Vec<Vec<Sym>>],
+    /// collective[run][lag]: origin sums of the summed displacement's dR dR^T.
+    pub collective: &'a [Vec<Sym>],
+    /// Mean per-atom MSD tensor at every lag 0..frames of the longest run.
+    pub msd: &'a [Sym],
+}
+
+/// A line fit with its covariance (slope, intercept).
+#[derive(Clone, Copy, Debug)]
+pub struct Line {
+    pub slope: f64,
+    pub intercept: f64,
+    pub cov: [[f64; 2]; 2],
+}
+
+fn times_ps(d: &Data) -> Vec<f64> {
+    d.lags.iter().map(|&k| k as f64 * d.dt).collect()
+}
+
+/// GLS weights for `particles[r]` particles per run (Gaussian covariance shape, pooled lag by
+/// lag with the runs' origin counts).
+fn weights(d: &Data, particles: &[f64]) -> Option<[Vec<f64>; 2]> {
+    let kk = d.lags.len();
+    let counts: Vec<Vec<f64>> = d
+        .frames
+        .iter()
+        .zip(particles)
+        .map(|(&n, &p)| d.lags.iter().map(|&k| p * (n - k) as f64).collect())
+        .collect();
+    let totals: Vec<f64> = (0..kk).map(|a| counts.iter().map(|c| c[a]).sum()).collect();
+    let mut cov = vec![0.0; kk * kk];
+    for (r, &n) in d.frames.iter().enumerate() {
+        let shape = gls::brownian_shape(d.lags, n);
+        for a in 0..kk {
+            for b in 0..kk {
+                cov[a * kk + b] += counts[r][a] / totals[a] * counts[r][b] / totals[b]
+                    * shape[a * kk + b]
+                    / particles[r];
+            }
+        }
+    }
+    gls::gls_weights(&times_ps(d), &cov)
+}
+
+fn outer_add(cov: &mut [[f64; 2]; 2], c: [f64; 2], f: f64) {
+    for i in 0..2 {
+        for j in 0..2 {
+            cov[i][j] += f * c[i] * c[j];
+        }
+    }
+}
+
+/// Pooled mean of the projected per-atom moments at each fit lag.
+fn tracer_mean(d: &Data, p: &Projection) -> Vec<f64> {
+    (0..d.lags.len())
+        .map(|a| {
+            let (mut s, mut c) = (0.0, 0.0);
+            for (run, &n) in d.per_atom.iter().zip(&d.frames) {
+                for atom in run {
+                    s += p.trace(&atom[a]);
+                }
+                c += (run.len() * (n - d.lags[a])) as f64;
+            }
+            s / c
+        })
+        .collect()
+}
+
+/// Per-atom contributions to (slope, intercept) of a fit with weights `w` and per-lag
+/// normalisations `totals`, centred on what the pooled mean `mean` predicts.
+fn atom_contributions<'b>(
+    d: &'b Data,
+    p: &'b Projection,
+    w: &'b [Vec<f64>; 2],
+    totals: &'b [f64],
+    mean: &'b [f64],
+) -> impl Iterator<Item = (usize, [f64; 2])> + 'b {
+    d.per_atom.iter().enumerate().flat_map(move |(r, run)| {
+        run.iter().map(move |atom| {
+            let mut c = [0.0; 2];
+            for (a, &k) in d.lags.iter().enumerate() {
+                let e = (p.trace(&atom[a]) - (d.frames[r] - k) as f64 * mean[a]) / totals[a];
+                c[0] += w[0][a] * e;
+                c[1] += w[1][a] * e;
+            }
+            (r, c)
+        })
+    })
+}
+
+/// Hop noise (the non-Gaussian part of the variance) grows linearly with D, like a Poisson
+/// count's: it is taken one std above the estimate, so an estimate that came out low because
+/// few hops happened does not also get a small error (factor capped at 3).
+fn poisson_factor(slope: f64, var: f64) -> f64 {
+    if slope > 0.0 {
+        (1.0 + var.max(0.0).sqrt() / slope).min(3.0)
+    } else {
+        1.0
+    }
+}
+
+/// What the atoms' own origin sums would contribute to the fit covariance if their
+/// displacements were Gaussian with the measured MSD: per atom 2 x the pair covariance.
+fn gaussian_own(d: &Data, w: &[Vec<f64>; 2], totals: &[f64], pair: &[&[f64]]) -> [[f64; 2]; 2] {
+    let kk = d.lags.len();
+    let mut g = [[0.0; 2]; 2];
+    for (pr, atoms) in pair.iter().zip(d.per_atom) {
+        let n = atoms.len() as f64;
+        for a in 0..kk {
+            for b in 0..kk {
+                let x = pr[a * kk + b] / (totals[a] * totals[b]) / (n - 1.0).max(1.0);
+                for i in 0..2 {
+                    for j in 0..2 {
+                        g[i][j] += w[i][a] * w[j][b] * x;
+                    }
+                }
+            }
+        }
+    }
+    g
+}
+
+/// Tracer fit of the projected MSD (per-dimension rate = slope / dims).
+pub fn tracer(d: &Data, p: &Projection, pair: &[&[f64]]) -> Option<Line> {
+    let particles: Vec<f64> = d.per_atom.iter().map(|r| r.len() as f64).collect();
+    let w = weights(d, &particles)?;
+    let mean = tracer_mean(d, p);
+    let dot = |w: &[f64]| w.iter().zip(&mean).map(|(a, b)| a * b).sum::<f64>();
+    let totals: Vec<f64> = d
+        .lags
+        .iter()
+        .map(|&k| {
+            d.frames
+                .iter()
+                .zip(&particles)
+                .map(|(&n, &m)| m * (n - k) as f64)
+                .sum()
+        })
+        .collect();
+    let n_atoms: f64 = particles.iter().sum();
+    let mut cov = [[0.0; 2]; 2];
+    for (_, c) in atom_contributions(d, p, &w, &totals, &mean) {
+        outer_add(&mut cov, c, n_atoms / (n_atoms - 1.0).max(1.0));
+    }
+    let slope = dot(&w[0]);
+    let gauss = gaussian_own(d, &w, &totals, pair);
+    // Never below what Gaussian displacements with the measured MSD would give (hop noise
+    // only adds to it); the hop-noise excess is taken one std up; the covariance keeps the
+    // empirical shape.
+    let excess = (cov[0][0] - gauss[0][0]).max(0.0);
+    let var = gauss[0][0] + excess * poisson_factor(slope, cov[0][0]);
+    let cov = if cov[0][0] > 0.0 {
+        cov.map(|row| row.map(|c| c * var / cov[0][0]))
+    } else {
+        gauss
+    };
+    Some(Line {
+        slope,
+        intercept: dot(&w[1]),
+        cov,
+    })
+}
+
+/// For each run, the pair-term covariance of its collective origin sums at the fit lags, for
+/// every projection: pair[run][projection][a * K + b].
+pub fn pair_terms(d: &Data, projections: &[Projection]) -> Vec<Vec<Vec<f64>>> {
+    use rayon::prelude::*;
+    let kk = d.lags.len();
+    d.frames
+        .iter()
+        .zip(d.per_atom)
+        .map(|(&n, atoms)| {
+            let n_atoms = atoms.len() as f64;
+            // ordered pairs i != j, each product appearing twice in |sum dr|^2
+            let f = 2.0 * n_atoms * (n_atoms - 1.0);
+            let entries: Vec<(usize, usize, Vec<f64>)> = (0..kk)
+                .flat_map(|a| (a..kk).map(move |b| (a, b)))
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|(a, b)| {
+                    let v =
+                        moments::pair_covariance(&d.msd[..n], projections, d.lags[a], d.lags[b]);
+                    (a, b, v)
+                })
+                .collect();
+            let mut out = vec![vec![0.0; kk * kk]; projections.len()];
+            for (a, b, v) in entries {
+                for (m, x) in out.iter_mut().zip(v) {
+                    m[a * kk + b] = f * x;
+                    m[b * kk + a] = f * x;
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// Collective fit of the projected MSD of the summed displacement (per-dimension rate =
+/// slope / dims = 2 N D_sigma). `pair[run]` is this projection's entry of [`pair_terms`];
+/// `tracer_slope` the tracer fit's slope in the same projection.
+///
+/// Correlated motion (ions that move together) makes the collective MSD noisier than for
+/// independent ions: by f^2 in its Gaussian part and f^3 in its non-Gaussian part for groups of
+/// f ions moving together, where f = D_sigma / D. f is taken as the part of the measured ratio
+/// that the data support at two standard deviations, and never below 1.
+pub fn collective(d: &Data, p: &Projection, pair: &[&[f64]], tracer_slope: f64) -> Option<Line> {
+    let kk = d.lags.len();
+    let ones = vec![1.0; d.frames.len()];
+    let w = weights(d, &ones)?;
+    let totals: Vec<f64> = d
+        .lags
+        .iter()
+        .map(|&k| d.frames.iter().map(|&n| (n - k) as f64).sum())
+        .collect();
+    let y: Vec<f64> = (0..kk)
+        .map(|a| d.collective.iter().map(|c| p.trace(&c[a])).sum::<f64>() / totals[a])
+        .collect();
+    let dot = |w: &[f64]| w.iter().zip(&y).map(|(a, b)| a * b).sum::<f64>();
+    let mean = tracer_mean(d, p);
+    // each atom's own squared displacement: empirical, per run
+    let mut own = [[0.0; 2]; 2];
+    for (r, c) in atom_contributions(d, p, &w, &totals, &mean) {
+        let n = d.per_atom[r].len() as f64;
+        outer_add(&mut own, c, n / (n - 1.0).max(1.0));
+    }
+    // pair products of independent atoms, from the MSD tensor; `gaussian` is what the own
+    // part would be for Gaussian displacements with the same MSD
+    let mut pairs = [[0.0; 2]; 2];
+    for pr in pair {
+        for a in 0..kk {
+            for b in 0..kk {
+                let x = pr[a * kk + b] / (totals[a] * totals[b]);
+                for i in 0..2 {
+                    for j in 0..2 {
+                        pairs[i][j] += w[i][a] * w[j][b] * x;
+                    }
+                }
+            }
+        }
+    }
+    let gaussian = gaussian_own(d, &w, &totals, pair);
+    let slope = dot(&w[0]);
+    let n_atoms = d.per_atom.first().map_or(1, Vec::len) as f64;
+    let independent_std = (own[0][0] + pairs[0][0]).max(0.0).sqrt();
+    let f = if tracer_slope > 0.0 {
+        ((slope - 2.0 * independent_std) / (n_atoms * tracer_slope)).max(1.0)
+    } else {
+        1.0
+    };
+    let cov: [[f64; 2]; 2] = std::array::from_fn(|i| {
+        std::array::from_fn(|j| {
+            let excess = if own[0][0] > gaussian[0][0] {
+                own[i][j] - gaussian[i][j]
+            } else {
+                0.0
+            };
+            f * f * (pairs[i][j] + gaussian[i][j]) + f * f * f * excess
+        })
+    });
+    Some(Line {
+        slope,
+        intercept: dot(&w[1]),
+        cov,
+    })
+}
