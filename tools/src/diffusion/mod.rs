@@ -156,7 +156,8 @@ pub struct Directional {
     pub excess_kurtosis: f64,
     /// Estimated number of ion hops the tracer D rests on, over all runs: N (diffusive MSD)^2 /
     /// (non-Gaussian fourth moment) at the end of the fit window, times run length / lag. Exact
-    /// for rare hops of one length; null when the displacements are Gaussian (many small steps).
+    /// for rare hops of one length; 0 when D is not significant; null when the displacements are
+    /// Gaussian (many small steps).
     pub effective_hops: Option<f64>,
 }
 
@@ -455,7 +456,7 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         let excess_kurtosis = m4 / (gaussian_ratio * m2 * m2) - 1.0;
         let cumulant = m4 - gaussian_ratio * m2 * m2;
         let diffusive = tr.slope * t_last;
-        let effective_hops = if diffusive <= 0.0 {
+        let effective_hops = if diffusive <= 0.0 || !d.significant {
             Some(0.0)
         } else if cumulant <= 0.0 {
             None
@@ -602,7 +603,10 @@ fn regime_warnings(xyz: &Directional, loglog: f64, runs: usize) -> Vec<String> {
             xyz.d_sigma.upper_bound_95.unwrap_or(f64::NAN)
         ));
     }
-    if let Some(h) = xyz.effective_hops.filter(|h| *h < MIN_HOPS) {
+    if let Some(h) = xyz
+        .effective_hops
+        .filter(|h| *h < MIN_HOPS && xyz.d.significant)
+    {
         w.push(format!(
             "D rests on about {h:.0} ion hops{}: expect large run-to-run scatter; D_sigma and the Haven ratio rest on even less (the collective displacement is one particle per run)",
             if runs > 1 { " over all runs" } else { "" }
