@@ -16,7 +16,7 @@
 //!   covariance, for independent atoms, needs only second moments, which come from the
 //!   measured MSD tensor at every lag (vibrational plateau included), see
 //!   [`moments::pair_covariance`].
-use super::gls;
+use super::gls::{self, LineFit};
 use super::moments::{self, Projection, Sym};
 
 /// One state's moment sums at the fit lags.
@@ -36,21 +36,13 @@ pub struct Data<'a> {
     pub msd: &'a [Sym],
 }
 
-/// A line fit with its covariance (slope, intercept).
-#[derive(Clone, Copy, Debug)]
-pub struct Line {
-    pub slope: f64,
-    pub intercept: f64,
-    pub cov: [[f64; 2]; 2],
-}
-
 fn times_ps(d: &Data) -> Vec<f64> {
     d.lags.iter().map(|&k| k as f64 * d.dt).collect()
 }
 
 /// GLS weights for `particles[r]` particles per run (Gaussian covariance shape, pooled lag by
-/// lag with the runs' origin counts).
-fn weights(d: &Data, particles: &[f64]) -> Option<[Vec<f64>; 2]> {
+/// lag with the runs' origin counts), and those counts' totals per lag (particles x origins).
+fn weights(d: &Data, particles: &[f64]) -> Option<([Vec<f64>; 2], Vec<f64>)> {
     let kk = d.lags.len();
     let counts: Vec<Vec<f64>> = d
         .frames
@@ -70,7 +62,7 @@ fn weights(d: &Data, particles: &[f64]) -> Option<[Vec<f64>; 2]> {
             }
         }
     }
-    gls::gls_weights(&times_ps(d), &cov)
+    Some((gls::gls_weights(&times_ps(d), &cov)?, totals))
 }
 
 fn outer_add(cov: &mut [[f64; 2]; 2], c: [f64; 2], f: f64) {
@@ -130,16 +122,22 @@ fn poisson_factor(slope: f64, var: f64) -> f64 {
     }
 }
 
-/// What the atoms' own origin sums would contribute to the fit covariance if their
-/// displacements were Gaussian with the measured MSD: per atom 2 x the pair covariance.
-fn gaussian_own(d: &Data, w: &[Vec<f64>; 2], totals: &[f64], pair: &[&[f64]]) -> [[f64; 2]; 2] {
+/// Sum over runs of the pair covariances `pair[run]` weighted into (slope, intercept) space,
+/// each run's times `run_factor(atoms in the run)`.
+fn weighted_pairs(
+    d: &Data,
+    w: &[Vec<f64>; 2],
+    totals: &[f64],
+    pair: &[&[f64]],
+    run_factor: impl Fn(f64) -> f64,
+) -> [[f64; 2]; 2] {
     let kk = d.lags.len();
     let mut g = [[0.0; 2]; 2];
     for (pr, atoms) in pair.iter().zip(d.per_atom) {
-        let n = atoms.len() as f64;
+        let f = run_factor(atoms.len() as f64);
         for a in 0..kk {
             for b in 0..kk {
-                let x = pr[a * kk + b] / (totals[a] * totals[b]) / (n - 1.0).max(1.0);
+                let x = pr[a * kk + b] / (totals[a] * totals[b]) * f;
                 for i in 0..2 {
                     for j in 0..2 {
                         g[i][j] += w[i][a] * w[j][b] * x;
@@ -151,23 +149,19 @@ fn gaussian_own(d: &Data, w: &[Vec<f64>; 2], totals: &[f64], pair: &[&[f64]]) ->
     g
 }
 
+/// What the atoms' own origin sums would contribute to the fit covariance if their
+/// displacements were Gaussian with the measured MSD: per atom 2 x the pair covariance, i.e.
+/// the run's pair term (2 N (N - 1) pair covariances) / (N - 1).
+fn gaussian_own(d: &Data, w: &[Vec<f64>; 2], totals: &[f64], pair: &[&[f64]]) -> [[f64; 2]; 2] {
+    weighted_pairs(d, w, totals, pair, |n| 1.0 / (n - 1.0).max(1.0))
+}
+
 /// Tracer fit of the projected MSD (per-dimension rate = slope / dims).
-pub fn tracer(d: &Data, p: &Projection, pair: &[&[f64]]) -> Option<Line> {
+pub fn tracer(d: &Data, p: &Projection, pair: &[&[f64]]) -> Option<LineFit> {
     let particles: Vec<f64> = d.per_atom.iter().map(|r| r.len() as f64).collect();
-    let w = weights(d, &particles)?;
+    let (w, totals) = weights(d, &particles)?;
     let mean = tracer_mean(d, p);
     let dot = |w: &[f64]| w.iter().zip(&mean).map(|(a, b)| a * b).sum::<f64>();
-    let totals: Vec<f64> = d
-        .lags
-        .iter()
-        .map(|&k| {
-            d.frames
-                .iter()
-                .zip(&particles)
-                .map(|(&n, &m)| m * (n - k) as f64)
-                .sum()
-        })
-        .collect();
     let n_atoms: f64 = particles.iter().sum();
     let mut cov = [[0.0; 2]; 2];
     for (_, c) in atom_contributions(d, p, &w, &totals, &mean) {
@@ -185,7 +179,7 @@ pub fn tracer(d: &Data, p: &Projection, pair: &[&[f64]]) -> Option<Line> {
     } else {
         gauss
     };
-    Some(Line {
+    Some(LineFit {
         slope,
         intercept: dot(&w[1]),
         cov,
@@ -234,15 +228,10 @@ pub fn pair_terms(d: &Data, projections: &[Projection]) -> Vec<Vec<Vec<f64>>> {
 /// independent ions: by f^2 in its Gaussian part and f^3 in its non-Gaussian part for groups of
 /// f ions moving together, where f = D_sigma / D. f is taken as the part of the measured ratio
 /// that the data support at two standard deviations, and never below 1.
-pub fn collective(d: &Data, p: &Projection, pair: &[&[f64]], tracer_slope: f64) -> Option<Line> {
+pub fn collective(d: &Data, p: &Projection, pair: &[&[f64]], tracer_slope: f64) -> Option<LineFit> {
     let kk = d.lags.len();
     let ones = vec![1.0; d.frames.len()];
-    let w = weights(d, &ones)?;
-    let totals: Vec<f64> = d
-        .lags
-        .iter()
-        .map(|&k| d.frames.iter().map(|&n| (n - k) as f64).sum())
-        .collect();
+    let (w, totals) = weights(d, &ones)?;
     let y: Vec<f64> = (0..kk)
         .map(|a| d.collective.iter().map(|c| p.trace(&c[a])).sum::<f64>() / totals[a])
         .collect();
@@ -256,19 +245,7 @@ pub fn collective(d: &Data, p: &Projection, pair: &[&[f64]], tracer_slope: f64) 
     }
     // pair products of independent atoms, from the MSD tensor; `gaussian` is what the own
     // part would be for Gaussian displacements with the same MSD
-    let mut pairs = [[0.0; 2]; 2];
-    for pr in pair {
-        for a in 0..kk {
-            for b in 0..kk {
-                let x = pr[a * kk + b] / (totals[a] * totals[b]);
-                for i in 0..2 {
-                    for j in 0..2 {
-                        pairs[i][j] += w[i][a] * w[j][b] * x;
-                    }
-                }
-            }
-        }
-    }
+    let pairs = weighted_pairs(d, &w, &totals, pair, |_| 1.0);
     let gaussian = gaussian_own(d, &w, &totals, pair);
     let slope = dot(&w[0]);
     let n_atoms = d.per_atom.first().map_or(1, Vec::len) as f64;
@@ -288,7 +265,7 @@ pub fn collective(d: &Data, p: &Projection, pair: &[&[f64]], tracer_slope: f64) 
             f * f * (pairs[i][j] + gaussian[i][j]) + f * f * f * excess
         })
     });
-    Some(Line {
+    Some(LineFit {
         slope,
         intercept: dot(&w[1]),
         cov,

@@ -6,8 +6,8 @@
 //! Cov(|dr_k|^2, |dr_l|^2) summed over origins = 2 s^4 sum_{o,o'} overlap(o,k,o',l)^2, since
 //! Cov(X^2, Y^2) = 2 Cov(X, Y)^2 and Cov(X, Y) is s^2 times the overlap of the two intervals.
 //! This is the covariance kinisi approximates (McCluskey et al., JCTC 2025) without its
-//! approximation; it scales as s^4, so the GLS estimate does not depend on s and the
-//! uncertainty follows from the fitted slope.
+//! approximation; it scales as s^4, so the GLS weights do not depend on s. Here it only sets
+//! the weights; the uncertainty is taken from the data (see `fit`).
 
 /// Covariance of the per-dimension mean squared displacement at `lags` for one particle and
 /// unit step variance: Cov(k, l) = 2 sum overlap^2 / ((n - k)(n - l)). Row-major K x K.
@@ -40,7 +40,7 @@ pub fn brownian_shape(lags: &[usize], n_frames: usize) -> Vec<f64> {
 pub struct LineFit {
     pub slope: f64,
     pub intercept: f64,
-    /// Covariance of (slope, intercept) for the covariance matrix given to `gls`.
+    /// Covariance of (slope, intercept).
     pub cov: [[f64; 2]; 2],
 }
 
@@ -76,34 +76,6 @@ fn forward(l: &[f64], n: usize, b: &mut [f64]) {
         }
         b[i] = s / l[i * n + i];
     }
-}
-
-/// GLS fit of y = slope * t + intercept with covariance `cov` (K x K). None if the covariance is
-/// not positive definite.
-pub fn gls(t: &[f64], y: &[f64], cov: &[f64]) -> Option<LineFit> {
-    let n = t.len();
-    let mut l = cov.to_vec();
-    cholesky(&mut l, n)?;
-    // whiten: L^-1 X and L^-1 y, then ordinary least squares
-    let mut xt = t.to_vec();
-    let mut x1 = vec![1.0; n];
-    let mut yy = y.to_vec();
-    forward(&l, n, &mut xt);
-    forward(&l, n, &mut x1);
-    forward(&l, n, &mut yy);
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
-    let (a, b, c) = (dot(&xt, &xt), dot(&xt, &x1), dot(&x1, &x1));
-    let det = a * c - b * b;
-    if det <= 0.0 || !det.is_finite() {
-        return None;
-    }
-    let inv = [[c / det, -b / det], [-b / det, a / det]];
-    let (u, v) = (dot(&xt, &yy), dot(&x1, &yy));
-    Some(LineFit {
-        slope: inv[0][0] * u + inv[0][1] * v,
-        intercept: inv[1][0] * u + inv[1][1] * v,
-        cov: inv,
-    })
 }
 
 /// The GLS estimator as linear weights: slope = w[0]·y, intercept = w[1]·y, for the line fit
@@ -167,23 +139,34 @@ mod tests {
         assert!((s[0] - 128.0).abs() < 1e-12);
     }
 
-    #[test]
-    fn gls_recovers_exact_line() {
-        let t = [1.0, 2.0, 3.0, 4.0];
-        let y: Vec<f64> = t.iter().map(|x| 2.5 * x - 1.0).collect();
-        let cov = brownian_shape(&[1, 2, 3, 4], 20);
-        let fit = gls(&t, &y, &cov).unwrap();
-        assert!((fit.slope - 2.5).abs() < 1e-10 && (fit.intercept + 1.0).abs() < 1e-10);
+    fn dot(w: &[f64], y: &[f64]) -> f64 {
+        w.iter().zip(y).map(|(a, b)| a * b).sum()
     }
 
     #[test]
-    fn weights_reproduce_the_fit() {
+    fn weights_recover_exact_line() {
+        let t = [1.0, 2.0, 3.0, 4.0];
+        let y: Vec<f64> = t.iter().map(|x| 2.5 * x - 1.0).collect();
+        let cov = brownian_shape(&[1, 2, 3, 4], 20);
+        let [ws, wi] = gls_weights(&t, &cov).unwrap();
+        assert!((dot(&ws, &y) - 2.5).abs() < 1e-10 && (dot(&wi, &y) + 1.0).abs() < 1e-10);
+    }
+
+    /// With an identity covariance GLS is ordinary least squares, whose closed form is known.
+    #[test]
+    fn weights_with_identity_covariance_are_ordinary_least_squares() {
         let t = [1.0, 2.0, 3.0, 5.0];
         let y = [2.0, 2.9, 4.4, 6.1];
-        let cov = brownian_shape(&[1, 2, 3, 5], 12);
-        let fit = gls(&t, &y, &cov).unwrap();
-        let [ws, wi] = gls_weights(&t, &cov).unwrap();
-        let dot = |w: &[f64]| w.iter().zip(&y).map(|(a, b)| a * b).sum::<f64>();
-        assert!((dot(&ws) - fit.slope).abs() < 1e-12 && (dot(&wi) - fit.intercept).abs() < 1e-12);
+        let mut eye = vec![0.0; 16];
+        for i in 0..4 {
+            eye[i * 5] = 1.0;
+        }
+        let [ws, wi] = gls_weights(&t, &eye).unwrap();
+        let (mt, my) = (t.iter().sum::<f64>() / 4.0, y.iter().sum::<f64>() / 4.0);
+        let sxy: f64 = t.iter().zip(&y).map(|(a, b)| (a - mt) * (b - my)).sum();
+        let sxx: f64 = t.iter().map(|a| (a - mt).powi(2)).sum();
+        let slope = sxy / sxx;
+        assert!((dot(&ws, &y) - slope).abs() < 1e-12);
+        assert!((dot(&wi, &y) - (my - slope * mt)).abs() < 1e-12);
     }
 }

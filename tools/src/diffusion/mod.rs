@@ -1,10 +1,10 @@
 //! Tracer and charge (collective) diffusion from unwrapped trajectories, with uncertainties.
 //!
 //! MSDs are averaged over all atoms and all time origins on a grid of lags; D comes from a
-//! generalised-least-squares fit of MSD(t) = 2 d D t + c over the diffusive range, with the
-//! covariance of the all-origins MSD of Gaussian increments (see [`gls`]). Independent runs of
-//! one state are pooled lag by lag. The tracer covariance treats atoms as independent, as kinisi
-//! does; the collective one has a single "particle", the sum over all atoms.
+//! generalised-least-squares fit of MSD(t) = 2 d D t + c over the diffusive range, weighted by
+//! the covariance shape of the all-origins MSD of Gaussian increments (see [`gls`]). Independent
+//! runs of one state are pooled lag by lag. The uncertainties come from the data, for any
+//! displacement statistics (see `fit`); within a run atoms are treated as independent.
 mod fit;
 pub mod gls;
 pub mod load;
@@ -418,7 +418,7 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         let dims = p.dims() as f64;
         let failed = |what: &str| DiffusionError::Fit(format!("{name} {what}"));
         let pair_p: Vec<&[f64]> = pair.iter().map(|r| r[pi].as_slice()).collect();
-        let fits = |d: &fit::Data, pair: &[&[f64]]| -> Option<(fit::Line, fit::Line)> {
+        let fits = |d: &fit::Data, pair: &[&[f64]]| -> Option<(gls::LineFit, gls::LineFit)> {
             let tr = fit::tracer(d, p, pair)?;
             Some((tr, fit::collective(d, p, pair, tr.slope)?))
         };
@@ -552,7 +552,10 @@ pub const MIN_RUNS_FOR_SPREAD: usize = 3;
 
 /// Scales a pooled fit's covariance by the reduced chi^2 of the single-run slopes about the
 /// pooled slope when it exceeds 1 (the runs scatter more than their errors say).
-fn widen_by_spread(pooled: fit::Line, singles: impl Iterator<Item = fit::Line>) -> fit::Line {
+fn widen_by_spread(
+    pooled: gls::LineFit,
+    singles: impl Iterator<Item = gls::LineFit>,
+) -> gls::LineFit {
     let (mut chi2, mut n) = (0.0, 0.0);
     for s in singles {
         chi2 += (s.slope - pooled.slope).powi(2) / s.cov[0][0];
@@ -562,7 +565,7 @@ fn widen_by_spread(pooled: fit::Line, singles: impl Iterator<Item = fit::Line>) 
     if !factor.is_finite() {
         return pooled;
     }
-    fit::Line {
+    gls::LineFit {
         cov: pooled.cov.map(|row| row.map(|c| c * factor)),
         ..pooled
     }
