@@ -215,12 +215,13 @@ impl Figure {
         Ok(())
     }
 
-    /// Writes PREFIX.png and PREFIX.svg (through temporary files and renames).
+    /// Writes PREFIX.png and PREFIX.svg (through temporary files and renames). The prefix is
+    /// kept whole: `run.600K` gives `run.600K.png`, not `run.png`.
     pub fn save(&self, prefix: &Path) -> anyhow::Result<()> {
         register_font();
         let size = (900, 620);
         for ext in ["png", "svg"] {
-            let path = prefix.with_extension(ext);
+            let path = with_suffix(prefix, ext);
             // the PNG encoder picks the format from the extension: keep it last
             let name = prefix
                 .file_name()
@@ -241,4 +242,12 @@ impl Figure {
         }
         Ok(())
     }
+}
+
+/// PREFIX.ext, with PREFIX's own dots kept (Path::with_extension would replace `.600K`).
+pub fn with_suffix(prefix: &Path, ext: &str) -> std::path::PathBuf {
+    let mut name = prefix.as_os_str().to_owned();
+    name.push(".");
+    name.push(ext);
+    name.into()
 }

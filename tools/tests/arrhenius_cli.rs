@@ -28,7 +28,8 @@ fn recovers_known_activation_energy() {
         let dump = dir.path().join(format!("T{t}.dump"));
         write_dump(&dump, &frames, &vec![1; 60], "x", &mut rng);
         let json = dir.path().join(format!("T{t}.json"));
-        let plot = dir.path().join(format!("msd{t}"));
+        // a prefix with a dot stays whole (msd.400K.png, not msd.png overwritten by each run)
+        let plot = dir.path().join(format!("msd.{t}K"));
         common::run_ok(
             Command::new(env!("CARGO_BIN_EXE_allegro-diffusion"))
                 .args([
@@ -45,9 +46,11 @@ fn recovers_known_activation_energy() {
                 .arg(&plot)
                 .arg(&dump),
         );
-        assert!(plot.with_extension("png").exists() && plot.with_extension("svg").exists());
+        assert!(dir.path().join(format!("msd.{t}K.png")).exists());
+        assert!(dir.path().join(format!("msd.{t}K.svg")).exists());
         inputs.push(json);
     }
+    assert!(!dir.path().join("msd.png").exists());
     let fit = dir.path().join("fit.json");
     let plot = dir.path().join("arrhenius");
     let out = common::run_ok(
@@ -76,7 +79,7 @@ fn recovers_known_activation_energy() {
     assert!(svg.contains("<svg") && svg.contains("Ea = "));
     // keep a copy for a human look when asked
     if let Ok(out) = std::env::var("ALLEGRO_KEEP_FIGURES") {
-        for f in ["arrhenius.png", "msd600.png"] {
+        for f in ["arrhenius.png", "msd.600K.png"] {
             std::fs::copy(dir.path().join(f), std::path::Path::new(&out).join(f)).unwrap();
         }
     }

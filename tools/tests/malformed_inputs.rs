@@ -88,6 +88,73 @@ fn truncated_last_frame_is_reported_and_dropped() {
 }
 
 #[test]
+fn nul_bytes_after_good_frames_keep_the_frames_with_a_warning() {
+    // a file pre-allocated by a crashed job: good frames, then NULs (8 MiB here; the reader
+    // stops at the first NUL line and never reads one unbounded "line")
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.dump");
+    good_dump(&good);
+    let mut bytes = std::fs::read(&good).unwrap();
+    bytes.extend(std::iter::repeat_n(0u8, 8 << 20));
+    let path = dir.path().join("nul.dump");
+    std::fs::write(&path, bytes).unwrap();
+    let (ok, stderr, json) = diffusion(&path);
+    assert!(ok && json, "{stderr}");
+    assert!(stderr.contains("NUL bytes"), "{stderr}");
+    assert_eq!(
+        allegro_tools::trajectory::read_all(&path).unwrap().len(),
+        40
+    );
+    // NULs inside a frame: the frames before it are kept, that one dropped
+    let text = std::fs::read_to_string(&good).unwrap();
+    let cut = text.match_indices("ITEM: TIMESTEP").nth(30).unwrap().0 + 60;
+    let mut bytes = text.as_bytes()[..cut].to_vec();
+    bytes.extend(std::iter::repeat_n(0u8, 4096));
+    std::fs::write(&path, bytes).unwrap();
+    let (ok, stderr, _) = diffusion(&path);
+    assert!(ok && stderr.contains("frame 31"), "{stderr}");
+    assert_eq!(
+        allegro_tools::trajectory::read_all(&path).unwrap().len(),
+        30
+    );
+}
+
+#[test]
+fn a_line_without_end_is_refused_not_read_into_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edit(dir.path(), "long.dump", |t| {
+        let at = t.match_indices("ITEM: ATOMS").nth(2).unwrap().0;
+        format!("{}{}", &t[..at], "x".repeat(3 << 20))
+    });
+    fails_with(&path, "a line longer than");
+}
+
+#[test]
+fn truncated_gzip_keeps_the_good_frames() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.dump");
+    good_dump(&good);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&std::fs::read(&good).unwrap()).unwrap();
+    let bytes = gz.finish().unwrap();
+    let path = dir.path().join("cut.dump.gz");
+    std::fs::write(&path, &bytes[..bytes.len() * 3 / 4]).unwrap();
+    let (ok, stderr, json) = diffusion(&path);
+    assert!(ok && json, "{stderr}");
+    assert!(stderr.contains("compressed stream ends early"), "{stderr}");
+    let n = allegro_tools::trajectory::read_all(&path).unwrap().len();
+    assert!((20..40).contains(&n), "{n} frames kept");
+    // cut at the very end (the gzip trailer only): every frame is there, still a warning
+    std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
+    let (ok, stderr, _) = diffusion(&path);
+    assert!(
+        ok && stderr.contains("compressed stream ends early"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn missing_column() {
     let dir = tempfile::tempdir().unwrap();
     let path = edit(dir.path(), "nocol.dump", |t| {

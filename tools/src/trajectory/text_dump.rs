@@ -1,7 +1,7 @@
 //! LAMMPS text dumps (`dump custom`, `dump atom`), plain or gzip-compressed. Frames are split
 //! sequentially and parsed in parallel batches.
 use std::collections::VecDeque;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -9,6 +9,8 @@ use rayon::prelude::*;
 use super::{Cell, Coordinates, Counter, Frame, FrameSource, ReadError, Result};
 
 const BATCH: usize = 32;
+/// No line of a LAMMPS text dump comes near this; a file of NULs or binary junk stops here.
+const MAX_LINE: usize = 1 << 20;
 
 pub struct TextDumpReader {
     path: PathBuf,
@@ -18,6 +20,7 @@ pub struct TextDumpReader {
     index: usize,
     ready: VecDeque<Frame>,
     truncated: Option<String>,
+    damage: Option<String>,
     eof: bool,
 }
 
@@ -38,6 +41,7 @@ impl TextDumpReader {
             index: 0,
             ready: VecDeque::new(),
             truncated: None,
+            damage: None,
             eof: false,
         }
     }
@@ -50,22 +54,54 @@ impl TextDumpReader {
         }
     }
 
-    /// Appends one line (with its newline) to `text`; false at the end of the file. A last line
-    /// without newline counts as cut off.
+    /// Appends one line (with its newline) to `text`: Some(true) for a whole line, Some(false)
+    /// for a last line without newline, None at the end of the file. Damage that ends the
+    /// readable part (a cut gzip stream, NUL bytes from a pre-allocated file) is recorded in
+    /// `damage` and reads as the end of the file, so the frames before it are kept.
     fn read_line(&mut self, text: &mut Vec<u8>) -> Result<Option<bool>> {
+        if self.damage.is_some() {
+            return Ok(None);
+        }
         let start = text.len();
-        let n = self
-            .input
-            .read_until(b'\n', text)
-            .map_err(|source| ReadError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
+        let read = (&mut self.input)
+            .take(MAX_LINE as u64)
+            .read_until(b'\n', text);
+        let n = match read {
+            Ok(n) => n,
+            // flate2 reports a gzip stream cut short as UnexpectedEof
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                self.damage = Some(format!(
+                    "the compressed stream ends early after line {}",
+                    self.line
+                ));
+                return Ok(None);
+            }
+            Err(source) => {
+                return Err(ReadError::Io {
+                    path: self.path.clone(),
+                    source,
+                })
+            }
+        };
         if n == 0 {
             return Ok(None);
         }
+        if text[start..].contains(&0) {
+            self.damage = Some(format!("NUL bytes from line {} on", self.line + 1));
+            return Ok(None);
+        }
         self.line += 1;
-        Ok(Some(text[start..].ends_with(b"\n")))
+        let whole = text[start..].ends_with(b"\n");
+        if !whole && n == MAX_LINE {
+            return Err(self.error(
+                format!("line {}", self.line),
+                format!(
+                    "a line longer than {} bytes: not a LAMMPS text dump",
+                    MAX_LINE
+                ),
+            ));
+        }
+        Ok(Some(whole))
     }
 
     /// Reads the text of the next frame. None at a clean end of file; sets `truncated` when
@@ -77,6 +113,7 @@ impl TextDumpReader {
         let mut n_atoms: Option<usize> = None;
         let mut expect_count = false;
         let cut = |me: &mut Self, what: &str| {
+            let what = me.damage.take().unwrap_or_else(|| what.to_owned());
             me.truncated = Some(format!(
                 "{}: frame {} (from line {first_line}) ends early ({what}): dropped",
                 me.path.display(),
@@ -88,7 +125,15 @@ impl TextDumpReader {
         loop {
             let start = text.len();
             match self.read_line(&mut text)? {
-                None if start == 0 => return Ok(None),
+                None if start == 0 => {
+                    if let Some(damage) = self.damage.take() {
+                        self.truncated = Some(format!(
+                            "{}: {damage}: read up to frame {index}",
+                            self.path.display()
+                        ));
+                    }
+                    return Ok(None);
+                }
                 None => return cut(self, "end of file in the header"),
                 Some(false) => return cut(self, "last line has no newline"),
                 Some(true) => {}
