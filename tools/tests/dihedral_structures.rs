@@ -194,3 +194,66 @@ fn rotated_tetrahedra_triclinic_supercell() {
         .sum();
     assert_eq!(pairs, 54);
 }
+
+/// allegro-dihedral on the cubic crystal written with the given timesteps: (exit ok, stderr, JSON).
+fn run_steps(steps: &[i64], window: &str) -> (bool, String, Option<serde_json::Value>) {
+    let atoms = crystal(3, 5);
+    let types: Vec<i32> = atoms.iter().map(|a| a.0).collect();
+    let bx = Box3::cubic(3.0 * A);
+    let synth: Vec<SynthFrame> = steps
+        .iter()
+        .map(|&timestep| SynthFrame {
+            timestep,
+            bx,
+            s: in_box(&bx, &rotate(&atoms, &|_| 0.0), [0.0; 3]),
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("steps.dump");
+    write_dump(&dump, &synth, &types, "x", &mut Rng::new(3));
+    let json = dir.path().join("out.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-dihedral"))
+        .args(["--types", "1=Na,2=Sb,3=W,4=S", "--timestep", "0.01"])
+        .args(["--window", window, "--json"])
+        .arg(&json)
+        .arg(&dump)
+        .output()
+        .unwrap();
+    let v = std::fs::read(&json)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).unwrap());
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        v,
+    )
+}
+
+#[test]
+fn frames_out_of_time_order_or_uneven_are_refused() {
+    for (steps, message) in [
+        (vec![0, 200, 100, 300], "timestep 100 follows 200"),
+        (vec![0, 100, 100, 200], "timestep 100 follows 100"),
+        (vec![0, 100, 300, 400], "evenly spaced"),
+    ] {
+        let (ok, stderr, json) = run_steps(&steps, "0.5");
+        assert!(!ok && json.is_none(), "{steps:?}: {stderr}");
+        assert!(
+            stderr.contains(message) && stderr.lines().count() == 1,
+            "{steps:?}: {stderr}"
+        );
+    }
+    let (ok, stderr, json) = run_steps(&[0, 100, 200, 300], "0.5");
+    assert!(ok, "{stderr}");
+    assert_eq!(json.unwrap()["warnings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn window_longer_than_the_run_is_a_warning() {
+    // 4 frames 1 ps apart: a 3 ps run
+    let (ok, stderr, json) = run_steps(&[0, 100, 200, 300], "5");
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("longer than the run (3 ps)"), "{stderr}");
+    let w = json.unwrap()["warnings"].clone();
+    assert!(w[0].as_str().unwrap().contains("5 ps window"), "{w}");
+}

@@ -85,6 +85,8 @@ struct Output {
     window_ps: f64,
     pair_types: BTreeMap<String, TypeStats>,
     series: Vec<Series>,
+    /// truncated input, a window longer than the run
+    warnings: Vec<String>,
 }
 
 fn name_of(frame: &Frame, i: usize, names: &[(i32, String)]) -> String {
@@ -175,6 +177,7 @@ fn main() {
         let mut times = Vec::new();
         let t0 = first.timestep;
         let mut frame = Some(first.clone());
+        let mut previous: Option<i64> = None;
         while let Some(f) = frame {
             anyhow::ensure!(
                 f.ids == first.ids,
@@ -182,6 +185,28 @@ fn main() {
                 args.dump.display(),
                 f.timestep
             );
+            // the time axis and the window averages need frames in time order, evenly spaced
+            if let Some(p) = previous {
+                anyhow::ensure!(
+                    f.timestep > p,
+                    "{}: timestep {} follows {p}: frames must be in increasing time order \
+                     (a restarted run appended to the same dump? split it)",
+                    args.dump.display(),
+                    f.timestep
+                );
+                let step = times.get(1).map(|&t1: &f64| t1 - times[0]);
+                let this = (f.timestep as i128 - p as i128) as f64 * args.timestep;
+                if let Some(step) = step {
+                    anyhow::ensure!(
+                        (this - step).abs() <= 1e-9 * step.abs(),
+                        "{}: timestep {} is {this} ps after the previous frame, the others {step} \
+                         ps: frames must be evenly spaced",
+                        args.dump.display(),
+                        f.timestep
+                    );
+                }
+            }
+            previous = Some(f.timestep);
             for (p, &(_, a, b)) in all_pairs.iter().enumerate() {
                 values[p].push(tets.dihedrals(&f, a, b));
             }
@@ -190,8 +215,20 @@ fn main() {
             frame = source.next_frame()?;
         }
         bar.finish_and_clear();
+        let mut warnings = Vec::new();
         if let Some(t) = source.truncated() {
-            eprintln!("warning: {t}");
+            warnings.push(t.to_owned());
+        }
+        let run_ps = times.last().copied().unwrap_or(0.0);
+        if args.window > run_ps {
+            warnings.push(format!(
+                "the {} ps window is longer than the run ({run_ps} ps): the window averages are \
+                 averages over the whole run",
+                args.window
+            ));
+        }
+        for w in &warnings {
+            eprintln!("warning: {w}");
         }
         let dt = if times.len() > 1 {
             times[1] - times[0]
@@ -346,6 +383,7 @@ fn main() {
                 window_ps: args.window,
                 pair_types,
                 series,
+                warnings,
             };
             cli::write_atomic(path, &serde_json::to_vec_pretty(&out)?)?;
         }
