@@ -26,7 +26,11 @@ pub struct ArrheniusFit {
     pub correlation: f64,
     /// Reduced chi^2 of the fit (NaN with 2 points).
     pub reduced_chi2: f64,
+    /// Factor the errors of Ea, A and ln A were widened by: sqrt(reduced chi^2) when above 1
+    /// (the points scatter more than their own errors allow), else 1.
+    pub error_scale: f64,
     pub points: Vec<Point>,
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +88,22 @@ pub fn fit(points: &[Point]) -> Result<ArrheniusFit, ArrheniusError> {
         })
         .sum();
     let dof = points.len() as f64 - 2.0;
+    let reduced_chi2 = if dof > 0.0 { chi2 / dof } else { f64::NAN };
+    // Points scattering beyond their errors (Birge ratio > 1): the parameter errors from the
+    // point errors alone would be too small, so widen them by the observed scatter.
+    let mut warnings = Vec::new();
+    let error_scale = if reduced_chi2 > 1.0 {
+        warnings.push(format!(
+            "reduced chi^2 = {reduced_chi2:.2}: the points scatter more than their errors \
+             (errors too small, or not Arrhenius over this range); the errors of Ea and A are \
+             widened by sqrt(chi^2) = {:.2}",
+            reduced_chi2.sqrt()
+        ));
+        reduced_chi2.sqrt()
+    } else {
+        1.0
+    };
+    let (var_ea, var_ln_a) = (var_ea * error_scale.powi(2), var_ln_a * error_scale.powi(2));
     Ok(ArrheniusFit {
         Ea_eV: Estimate {
             value: ea,
@@ -98,8 +118,10 @@ pub fn fit(points: &[Point]) -> Result<ArrheniusFit, ArrheniusError> {
             std: var_ln_a.sqrt(),
         },
         correlation: cov / (var_ea * var_ln_a).sqrt(),
-        reduced_chi2: if dof > 0.0 { chi2 / dof } else { f64::NAN },
+        reduced_chi2,
+        error_scale,
         points: points.to_vec(),
+        warnings,
     })
 }
 
@@ -130,5 +152,45 @@ mod tests {
         let (t1, t2) = (400.0, 500.0);
         let want = (2.0f64).sqrt() * 0.05 / (1.0 / (K_B_EV * t1) - 1.0 / (K_B_EV * t2));
         assert!((f2.Ea_eV.std / want - 1.0).abs() < 1e-9);
+        assert!(f.error_scale == 1.0 && f.warnings.is_empty());
+    }
+
+    #[test]
+    fn scatter_beyond_the_errors_widens_them() {
+        let (ea, a) = (0.2, 1e-3);
+        let at = |t: f64, kick: f64, rel: f64| {
+            let v = a * (-ea / (K_B_EV * t)).exp() * (1.0 + kick * rel);
+            Point {
+                temperature_K: t,
+                value: v,
+                std: rel * v,
+            }
+        };
+        // points 4 std off, alternating: reduced chi^2 well above 1
+        let kicks = [4.0, -4.0, 4.0, -4.0, 4.0];
+        let temps = [400.0, 450.0, 500.0, 550.0, 600.0];
+        let pts: Vec<Point> = temps
+            .iter()
+            .zip(kicks)
+            .map(|(&t, k)| at(t, k, 0.02))
+            .collect();
+        let f = fit(&pts).unwrap();
+        assert!(f.reduced_chi2 > 5.0, "{}", f.reduced_chi2);
+        assert!((f.error_scale - f.reduced_chi2.sqrt()).abs() < 1e-12);
+        assert!(f.warnings[0].contains("widened"), "{:?}", f.warnings);
+        // reference: the same points with errors already sqrt(chi^2) larger fit with chi^2 = 1,
+        // no widening, and the same parameter errors
+        let wide: Vec<Point> = pts
+            .iter()
+            .map(|p| Point {
+                std: p.std * f.error_scale,
+                ..p.clone()
+            })
+            .collect();
+        let g = fit(&wide).unwrap();
+        assert!((g.reduced_chi2 - 1.0).abs() < 1e-9 && g.error_scale == 1.0);
+        assert!((f.Ea_eV.std / g.Ea_eV.std - 1.0).abs() < 1e-9);
+        assert!((f.ln_A.std / g.ln_A.std - 1.0).abs() < 1e-9);
+        assert!((f.Ea_eV.value - g.Ea_eV.value).abs() < 1e-12);
     }
 }

@@ -10,7 +10,9 @@ use serde_json::Value;
 
 /// Fits D = A exp(-Ea / (k_B T)) to allegro-diffusion JSON results at two or more temperatures,
 /// weighting each point by its uncertainty (weighted least squares of ln D against 1/T).
-/// Prints Ea (eV) and A (cm^2/s) with uncertainties.
+/// Prints Ea (eV) and A (cm^2/s) with uncertainties. With 3 or more points, a reduced chi^2
+/// above 1 (points scattering beyond their own errors) widens the errors of Ea and A by
+/// sqrt(chi^2), with a warning (JSON: `error_scale`, `warnings`).
 ///
 /// Points whose coefficient allegro-diffusion marked as not significant (an upper bound only)
 /// are refused. Each input is `FILE.json` (temperature from its temperature_K, i.e. allegro-diffusion was
@@ -150,6 +152,9 @@ fn main() {
         println!("A  = {:.4e} ± {:.2e} cm^2/s", f.A.value, f.A.std);
         if f.reduced_chi2.is_finite() {
             println!("reduced chi^2 = {:.2}", f.reduced_chi2);
+        }
+        for w in &f.warnings {
+            eprintln!("warning: {w}");
         }
         if let Some(path) = &args.json {
             cli::write_atomic(path, &serde_json::to_vec_pretty(&f)?)?;
