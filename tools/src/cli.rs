@@ -36,16 +36,60 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    std::fs::write(&tmp, contents)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    // errors name the user's path, never the hidden temporary one
+    std::fs::write(&tmp, contents).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    })?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         anyhow::anyhow!("cannot write {}: {e}", path.display())
     })
 }
 
+/// Checks, before any work is done, that every output can be written: its folder exists, the
+/// path is not a folder, and a file can be created beside it. Errors name the path as given.
+pub fn check_outputs<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> anyhow::Result<()> {
+    for path in paths {
+        let path = path.as_ref();
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        anyhow::ensure!(
+            !path.is_dir(),
+            "cannot write {}: it is a folder",
+            path.display()
+        );
+        anyhow::ensure!(
+            dir.is_dir(),
+            "cannot write {}: folder {} does not exist",
+            path.display(),
+            dir.display()
+        );
+        let probe = dir.join(format!(".allegro-probe{}", std::process::id()));
+        std::fs::File::create(&probe)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        let _ = std::fs::remove_file(&probe);
+    }
+    Ok(())
+}
+
+/// The files `--plot PREFIX` writes.
+pub fn plot_files(prefix: &Path) -> [std::path::PathBuf; 2] {
+    [
+        crate::plot::with_suffix(prefix, "png"),
+        crate::plot::with_suffix(prefix, "svg"),
+    ]
+}
+
 /// Runs a tool's main; on error prints one line `error: ...` and exits with status 1.
 pub fn run(main: impl FnOnce() -> anyhow::Result<()>) {
+    // `tool | head` ends quietly, as other Unix tools do, instead of panicking on a closed pipe
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     if let Err(e) = main() {
         let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
         eprintln!("error: {}", chain.join(": "));

@@ -128,6 +128,12 @@ fn figure(f: &ArrheniusFit, quantity: &str, direction: &str) -> Figure {
 fn main() {
     cli::run(|| {
         let args = Args::parse();
+        cli::check_outputs(
+            args.json
+                .iter()
+                .cloned()
+                .chain(args.plot.iter().flat_map(|p| cli::plot_files(p))),
+        )?;
         anyhow::ensure!(
             args.quantity == "D" || args.quantity == "D_sigma",
             "--quantity must be D or D_sigma"

@@ -83,6 +83,11 @@ struct Args {
 fn main() {
     cli::run(|| {
         let args = Args::parse();
+        cli::check_outputs(
+            std::iter::once(args.data.clone())
+                .chain(args.xyz.iter().cloned())
+                .chain(args.json.iter().cloned()),
+        )?;
         anyhow::ensure!(
             args.reps.iter().all(|&r| (1..=64).contains(&r)),
             "--reps must be between 1 and 64"

@@ -139,6 +139,15 @@ fn parity(
 fn main() {
     cli::run(|| {
         let args = Args::parse();
+        let parity_files = args.plot.iter().flat_map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            cli::plot_files(&p.with_file_name(format!("{name}_energy")))
+        });
+        cli::check_outputs(args.json.iter().cloned().chain(parity_files))?;
         anyhow::ensure!(args.threads >= 1, "--threads must be at least 1");
         allegro::model::set_threads(args.threads);
         let options = LoadOptions {

@@ -55,6 +55,7 @@ fn points(spec: &[String]) -> anyhow::Result<Vec<(f64, f64, f64)>> {
 fn main() {
     cli::run(|| {
         let args = Args::parse();
+        cli::check_outputs(cli::plot_files(&args.plot))?;
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
         if !args.inputs.is_empty() {
             groups.push((String::new(), args.inputs.clone()));

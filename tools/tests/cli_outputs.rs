@@ -1,0 +1,110 @@
+//! Outputs are checked before any work: a missing folder or a folder given as a file is one
+//! error line naming the path as the user gave it, and nothing is written. A closed pipe ends
+//! a tool quietly.
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{random_walks, write_dump, Box3, Rng, WalkSpec};
+
+fn dump(path: &Path) {
+    let spec = WalkSpec {
+        atoms: 6,
+        frames: 40,
+        dt: 1.0,
+        d_own: [0.05; 3],
+        d_shared: 0.0,
+        boxes: Box::new(|_| Box3::cubic(8.0)),
+    };
+    let mut rng = Rng::new(1);
+    write_dump(
+        path,
+        &random_walks(&spec, &mut rng),
+        &[1, 1, 1, 2, 2, 2],
+        "x",
+        &mut rng,
+    );
+}
+
+fn fails_naming(cmd: &mut Command, path: &Path, what: &str) {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot write {}: {what}", path.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_output_folder_fails_before_the_analysis() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("run.dump");
+    dump(&input);
+    let missing = dir.path().join("no/such/folder/out.json");
+    let plot = dir.path().join("msd");
+    fails_naming(
+        Command::new(env!("CARGO_BIN_EXE_allegro-diffusion"))
+            .args(["--timestep", "0.1", "--species", "1", "--plot"])
+            .arg(&plot)
+            .arg("--json")
+            .arg(&missing)
+            .arg(&input),
+        &missing,
+        "folder",
+    );
+    // the plot, which would have come first, is not written either
+    assert!(!dir.path().join("msd.png").exists());
+    let build_data = dir.path().join("nowhere/cell.data");
+    fails_naming(
+        Command::new(env!("CARGO_BIN_EXE_allegro-build"))
+            .arg("--data")
+            .arg(&build_data),
+        &build_data,
+        "folder",
+    );
+    let plot = dir.path().join("missing/lattice");
+    fails_naming(
+        Command::new(env!("CARGO_BIN_EXE_allegro-dihedral"))
+            .args(["--types", "1=Na,2=S", "--timestep", "0.1", "--plot"])
+            .arg(&plot)
+            .arg(&input),
+        &plot.with_file_name("lattice.png"),
+        "folder",
+    );
+}
+
+#[test]
+fn a_folder_as_output_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("run.dump");
+    dump(&input);
+    let folder = dir.path().join("out.json");
+    std::fs::create_dir(&folder).unwrap();
+    fails_naming(
+        Command::new(env!("CARGO_BIN_EXE_allegro-diffusion"))
+            .args(["--timestep", "0.1", "--species", "1", "--json"])
+            .arg(&folder)
+            .arg(&input),
+        &folder,
+        "it is a folder",
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_allegro-build"))
+        .args(["--reps", "3", "3", "3", "--data"])
+        .arg(dir.path().join("cell.data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before the tool prints
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
