@@ -21,6 +21,21 @@ pub fn progress_bar(total_bytes: u64, label: &str) -> ProgressBar {
     bar
 }
 
+/// A step-count progress bar on stderr, shown only when stdout is a terminal.
+pub fn steps_bar(total: u64, label: &str) -> ProgressBar {
+    if !std::io::stdout().is_terminal() || total == 0 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} eta {eta}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    bar.set_message(label.to_owned());
+    bar
+}
+
 /// Writes `contents` to `path` through a temporary file in the same folder and a rename, so a
 /// failure never leaves a half-written file.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {

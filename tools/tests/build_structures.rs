@@ -6,6 +6,7 @@ use std::process::Command;
 
 use allegro_tools::rng::Rng;
 use allegro_tools::structure::{self, pair_correlation_error, Element};
+use indicatif::ProgressBar;
 
 fn build(dir: &Path, name: &str, args: &[&str]) -> (String, serde_json::Value) {
     let data = dir.join(format!("{name}.data"));
@@ -165,9 +166,11 @@ fn sqs_beats_seeded_random_placement() {
     let mut worse = 0;
     for seed in 0..5 {
         let mut random = base.clone();
-        random.place_tungsten(43, 0, &mut Rng::new(seed));
+        random.place_tungsten(43, 0, &mut Rng::new(seed), &ProgressBar::hidden());
         let mut sqs = base.clone();
-        let report = sqs.place_tungsten(43, 20000, &mut Rng::new(seed)).unwrap();
+        let report = sqs
+            .place_tungsten(43, 20000, &mut Rng::new(seed), &ProgressBar::hidden())
+            .unwrap();
         let solute = |s: &structure::Structure| -> Vec<bool> {
             s.indices_of(Element::Sb).len();
             s.elements
@@ -210,4 +213,59 @@ fn twelve_cubed_supercell() {
     );
     assert_eq!(v["atoms"].as_u64().unwrap(), 27_648 - 346);
     assert_eq!(counts(&data)[3], 346);
+}
+
+#[test]
+fn zero_negative_or_infinite_lengths_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cell.data");
+    for bad in [
+        ["--a", "0"],
+        ["--a=-7", "--phase=cubic"],
+        ["--c", "0"],
+        ["--a", "inf"],
+        ["--c=-7.2", "--phase=tetragonal"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_allegro-build"))
+            .args(bad)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad:?}: {stderr}");
+        assert!(
+            stderr.contains("must be a positive length"),
+            "{bad:?}: {stderr}"
+        );
+        assert!(!data.exists(), "{bad:?} wrote a file");
+    }
+}
+
+#[test]
+fn inconsistent_options_get_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, note) in [
+        (&["--c", "7.3"][..], "--c is ignored for the cubic phase"),
+        (
+            &["--x", "0.1"][..],
+            "--x 0.1 is ignored for --variant pristine",
+        ),
+        (
+            &["--variant", "w-vac", "--w", "2", "--reps", "2", "2", "2"][..],
+            "2 W and 0 vacancies",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_allegro-build"))
+            .args(args)
+            .arg("--data")
+            .arg(dir.path().join("cell.data"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.contains(note),
+            "{args:?}: {stderr}"
+        );
+    }
 }

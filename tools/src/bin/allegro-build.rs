@@ -6,7 +6,7 @@ use allegro_tools::rng::Rng;
 use allegro_tools::structure::{self, write_extxyz, write_lammps_data, Element};
 use clap::{Parser, ValueEnum};
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
 enum Phase {
     Cubic,
     Tetragonal,
@@ -93,6 +93,20 @@ fn main() {
             "--reps must be between 1 and 64"
         );
         anyhow::ensure!((0.0..=1.0).contains(&args.x), "--x must be in [0, 1]");
+        for (name, v) in [("--a", args.a), ("--c", args.c)] {
+            if let Some(v) = v {
+                anyhow::ensure!(
+                    v.is_finite() && v > 0.0,
+                    "{name} must be a positive length in A, not {v}"
+                );
+                if !(5.0..=10.0).contains(&v) {
+                    eprintln!("note: {name} {v} A is far from Na3SbS4's ~7.2 A");
+                }
+            }
+        }
+        if args.phase == Phase::Cubic && args.c.is_some() {
+            eprintln!("note: --c is ignored for the cubic phase (a = b = c = --a)");
+        }
         let reps = [args.reps[0], args.reps[1], args.reps[2]];
         let mut s = match args.phase {
             Phase::Cubic => structure::cubic(args.a.unwrap_or(structure::CUBIC_A)),
@@ -124,13 +138,23 @@ fn main() {
         if args.variant == Variant::Pristine && (n_w > 0 || n_vac > 0) {
             anyhow::bail!("--variant pristine takes no W or vacancies; choose w-vac, vac or w");
         }
+        if args.variant == Variant::Pristine && args.x > 0.0 {
+            eprintln!("note: --x {} is ignored for --variant pristine", args.x);
+        }
+        if args.variant == Variant::WVac && args.w.is_some() != args.vacancies.is_some() {
+            eprintln!(
+                "note: w-vac with only one of --w / --vacancies: {n_w} W and {n_vac} vacancies \
+                 (the other follows --x)"
+            );
+        }
         let mut rng = Rng::new(args.seed);
         let steps = if args.placement == Placement::Sqs {
             args.sqs_steps.max(1)
         } else {
             0
         };
-        let report = s.place_tungsten(n_w, steps, &mut rng);
+        let bar = cli::steps_bar(if n_w > 0 { steps as u64 } else { 0 }, "SQS");
+        let report = s.place_tungsten(n_w, steps, &mut rng, &bar);
         s.remove_sodium(n_vac, &mut rng);
         s.sort_by_type();
         let fu = formula_units as f64;

@@ -218,6 +218,7 @@ impl Structure {
         n_w: usize,
         sqs_steps: usize,
         rng: &mut Rng,
+        progress: &indicatif::ProgressBar,
     ) -> Option<SqsReport> {
         let sb = self.indices_of(Element::Sb);
         if n_w == 0 || sb.is_empty() {
@@ -225,7 +226,7 @@ impl Structure {
         }
         let positions: Vec<[f64; 3]> = sb.iter().map(|&i| self.positions[i]).collect();
         let (chosen, report) = if sqs_steps > 0 {
-            let (c, r) = sqs_sublattice(&self.cell, &positions, n_w, sqs_steps, rng);
+            let (c, r) = sqs_sublattice(&self.cell, &positions, n_w, sqs_steps, rng, progress);
             (c, Some(r))
         } else {
             let c = rng.choose(&(0..sb.len()).collect::<Vec<_>>(), n_w);
