@@ -1,7 +1,7 @@
 """Na3SbS4 / Na(3-x)W(x)Sb(1-x)S4 structure builders (shared by make_dataset.py and the checks).
 
 Cubic I-43m (No. 217), conventional cell, Z = 2: Sb 2a (0,0,0); Na 6b (0,1/2,1/2); S 8c (x,x,x),
-x = 0.187, a = 7.15 A (ICSD 44707, as restated in the project's SCIENCE.md / Klarbring & Walsh).
+x = 0.187, a = 7.15 A (ICSD 44707; Klarbring & Walsh).
 
 Tetragonal P-421c (No. 114): no reliable published Wyckoff coordinates could be reached from this
 machine (the search tools returned no CIF for tetragonal Na3SbS4).  The tetragonal structure used

@@ -7,7 +7,7 @@ import numpy as np
 from ase import Atoms
 from ase.spacegroup import crystal
 
-A_CUBIC = 7.15  # A, cubic Na3SbS4 (SCIENCE.md)
+A_CUBIC = 7.15  # A, cubic Na3SbS4 (ICSD 44707; docs/observables.md)
 TYPE_ORDER = ["Na", "Sb", "W", "S"]  # LAMMPS types 1..4 in every data file the tests write
 MASSES = {"Na": 22.98977, "Sb": 121.760, "W": 183.84, "S": 32.06}
 

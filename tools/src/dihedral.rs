@@ -1,4 +1,4 @@
-//! Dihedral angles between consecutive MX4 tetrahedra along <111> (SCIENCE.md item 2).
+//! Dihedral angles between consecutive MX4 tetrahedra along <111> (definition in docs/observables.md).
 //!
 //! Tetrahedra: each centre (types given) and its 4 nearest ligands (type given), assigned on
 //! the first frame and kept (the tetrahedra do not break in these solids). Pairs: each centre A

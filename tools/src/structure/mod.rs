@@ -56,7 +56,7 @@ pub struct Structure {
 }
 
 /// Cubic Na3SbS4, I-43m (No. 217), Z = 2: Sb 2a (0,0,0); Na 6b (0,1/2,1/2); S 8c (x,x,x)
-/// with x = 0.187 (ICSD 44707; SCIENCE.md). a = 7.15 A unless given.
+/// with x = 0.187 (ICSD 44707; docs/observables.md). a = 7.15 A unless given.
 pub const CUBIC_A: f64 = 7.15;
 pub const CUBIC_S_X: f64 = 0.187;
 
