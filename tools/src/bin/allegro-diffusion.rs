@@ -20,8 +20,11 @@ use clap::Parser;
 /// Uncertainties hold for rare hops on top of vibrations as well as for Gaussian walks: the
 /// variance of the slope comes from the data (each atom's own contribution is one independent
 /// sample; D_sigma's pair terms from the measured MSD tensor), never below the Gaussian value for
-/// the measured MSD, with hop noise taken one std above the estimate; correlated motion
-/// (D_sigma/D > 1) and, with 3 or more runs, their scatter widen it. A D that is negative or
+/// the measured MSD, with hop noise taken one std above the estimate. Ions that move together
+/// widen it: for D, when their squared displacements rise and fall together across time blocks
+/// (few vacancies carrying every hop; measured in each run), for D_sigma when D_sigma/D > 1;
+/// with 3 or more runs, their scatter widens it too, so pass several runs of one state when
+/// you can. A D that is negative or
 /// within 1.645 std of zero is reported as an upper bound at 95 % ("D < ..."). Warnings (also in
 /// the JSON's `warnings`) flag a fit window that is not diffusive and a D resting on < 20 hops.
 #[derive(Parser)]

@@ -10,7 +10,9 @@
 //!   runs), so the variance is their empirical variance. This holds for any displacement
 //!   statistics (rare hops on top of vibrations as well as Gaussian walks, where it is an
 //!   unbiased estimate of the exact Gaussian result) and does not depend on the slope's value
-//!   or sign;
+//!   or sign. Atoms are not independent in real MD (a few vacancies carry every hop, so the
+//!   hop rate rises and falls for all ions at once): the design effect over time blocks
+//!   ([`together_factor`]) widens it when it says so;
 //! - collective: the squared sum of displacements is each atom's own square plus pair
 //!   products. The first part is taken per atom from the data as above; the pair part's
 //!   covariance, for independent atoms, needs only second moments, which come from the
@@ -34,6 +36,9 @@ pub struct Data<'a> {
     pub collective: &'a [Vec<Sym>],
     /// Mean per-atom MSD tensor at every lag 0..frames of the longest run.
     pub msd: &'a [Sym],
+    /// blocks[run][atom][block]: origin sums of dr dr^T at a short lag over blocks of origins
+    /// (see [`together_factor`]).
+    pub blocks: &'a [Vec<Vec<Sym>>],
 }
 
 fn times_ps(d: &Data) -> Vec<f64> {
@@ -173,7 +178,7 @@ pub fn tracer(d: &Data, p: &Projection, pair: &[&[f64]]) -> Option<LineFit> {
     // only adds to it); the hop-noise excess is taken one std up; the covariance keeps the
     // empirical shape.
     let excess = (cov[0][0] - gauss[0][0]).max(0.0);
-    let var = gauss[0][0] + excess * poisson_factor(slope, cov[0][0]);
+    let var = (gauss[0][0] + excess * poisson_factor(slope, cov[0][0])) * together_factor(d, p);
     let cov = if cov[0][0] > 0.0 {
         cov.map(|row| row.map(|c| c * var / cov[0][0]))
     } else {
@@ -270,4 +275,82 @@ pub fn collective(d: &Data, p: &Projection, pair: &[&[f64]], tracer_slope: f64) 
         intercept: dot(&w[1]),
         cov,
     })
+}
+
+/// How much the atoms' squared displacements move together: the variance across time blocks of
+/// their sum over atoms, over the sum of each atom's own variance across the blocks. 1 for
+/// independent atoms; above 1 when ions hop together or their hop rate rises and falls for all
+/// of them at once (few vacancies carrying every hop), which the atoms-as-samples variance
+/// cannot see. Returns (ratio, degrees of freedom).
+fn design_effect(blocks: &[Vec<Vec<Sym>>], p: &Projection) -> Option<(f64, f64)> {
+    let (mut num, mut den, mut dof) = (0.0, 0.0, 0.0);
+    let sum_sq_dev = |v: &[f64]| {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>()
+    };
+    for run in blocks {
+        let nb = run.first().map_or(0, Vec::len);
+        if nb < 2 {
+            continue;
+        }
+        let per_atom: Vec<Vec<f64>> = run
+            .iter()
+            .map(|a| a.iter().map(|m| p.trace(m)).collect())
+            .collect();
+        let total: Vec<f64> = (0..nb)
+            .map(|b| per_atom.iter().map(|a| a[b]).sum())
+            .collect();
+        num += sum_sq_dev(&total);
+        den += per_atom.iter().map(|a| sum_sq_dev(a)).sum::<f64>();
+        dof += (nb - 1) as f64;
+    }
+    (den > 0.0 && dof > 0.0).then_some((num / den, dof))
+}
+
+/// The factor the tracer variance is widened by for atoms that move together: the design
+/// effect when it is above 1 by more than its own standard error (sqrt(2 / dof) for
+/// independent atoms), else 1, so independent atoms keep their calibrated error.
+pub fn together_factor(d: &Data, p: &Projection) -> f64 {
+    match design_effect(d.blocks, p) {
+        Some((r, dof)) if r > 1.0 + (2.0 / dof).sqrt() => r,
+        _ => 1.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// Block sums a_ib = c_b + e_ib (a part shared by all atoms plus an own part): the design
+    /// effect is (N^2 var c + N var e) / (N (var c + var e)), 1 without the shared part.
+    #[test]
+    fn design_effect_of_a_shared_component() {
+        let (atoms, blocks) = (40, 2000);
+        let mut rng = Rng::new(5);
+        let mut normal = move || {
+            let (u1, u2) = (rng.uniform().max(1e-300), rng.uniform());
+            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        };
+        for shared in [0.0, 0.5] {
+            let c: Vec<f64> = (0..blocks).map(|_| shared * normal()).collect();
+            // the trace of [a, 0, 0, ...] under Projection::All is a
+            let run: Vec<Vec<Sym>> = (0..atoms)
+                .map(|_| {
+                    (0..blocks)
+                        .map(|b| [10.0 + c[b] + normal(), 0.0, 0.0, 0.0, 0.0, 0.0])
+                        .collect()
+                })
+                .collect();
+            let (r, dof) = design_effect(&[run], &Projection::All).unwrap();
+            let n = atoms as f64;
+            let v = shared * shared;
+            let want = (n * n * v + n) / (n * (v + 1.0));
+            assert_eq!(dof, (blocks - 1) as f64);
+            assert!(
+                (r / want - 1.0).abs() < 0.1,
+                "shared {shared}: {r} vs {want}"
+            );
+        }
+    }
 }

@@ -400,6 +400,18 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         })
         .collect();
     let msd = moments::msd_table(&table_lags, &table_mean, n_max);
+    // squared displacements over half the fit start, in blocks of as many origins: enough
+    // blocks in one run to see whether the atoms move together
+    let block_lag = (lags[0] / 2).max(1);
+    let blocks: Vec<Vec<Vec<Sym>>> = runs
+        .iter()
+        .map(|r| {
+            r.positions
+                .par_iter()
+                .map(|x| moments::block_sums(x, block_lag, block_lag))
+                .collect()
+        })
+        .collect();
     let data = fit::Data {
         frames: runs.iter().map(Run::n_frames).collect(),
         dt,
@@ -407,6 +419,7 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         per_atom: &per_atom_fit,
         collective: &collective_fit,
         msd: &msd,
+        blocks: &blocks,
     };
     let pair = fit::pair_terms(&data, &projections);
 
@@ -431,6 +444,7 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
                     frames: vec![data.frames[r]],
                     per_atom: &per_atom_fit[r..=r],
                     collective: &collective_fit[r..=r],
+                    blocks: &blocks[r..=r],
                     ..data
                 };
                 singles.push(fits(&one, &pair_p[r..=r]).ok_or_else(|| failed("single-run fit"))?);

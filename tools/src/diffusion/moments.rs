@@ -167,6 +167,24 @@ pub fn pair_covariance(msd: &[Sym], projections: &[Projection], k: usize, l: usi
     sums
 }
 
+/// Origin sums of dr dr^T at lag k over each block of `block` consecutive origins (complete
+/// blocks only).
+pub fn block_sums(x: &[[f64; 3]], k: usize, block: usize) -> Vec<Sym> {
+    let blocks = x.len().saturating_sub(k) / block.max(1);
+    (0..blocks)
+        .map(|b| {
+            let mut m = [0.0; 6];
+            for o in b * block..(b + 1) * block {
+                add(
+                    &mut m,
+                    &outer(&std::array::from_fn(|c| x[o + k][c] - x[o][c])),
+                );
+            }
+            m
+        })
+        .collect()
+}
+
 /// Sum over atoms and origins of ((P dr)·(P dr))^2 and (P dr)·(P dr) at lag k.
 pub fn fourth_moment(series: &[Vec<[f64; 3]>], k: usize, p: &Projection) -> (f64, f64) {
     let (mut s2, mut s4) = (0.0, 0.0);
