@@ -36,6 +36,7 @@ fn spec(hops_per_ion: f64) -> HopSpec {
         p_pair: 0.0,
         vib_rms: 0.35,
         vib_tau: 0.2,
+        bursts: None,
     }
 }
 
@@ -86,6 +87,43 @@ fn rare_hops_on_vibrations() {
         (mean / 24.0 - 1.0).abs() < 0.35,
         "mean effective hops {mean}"
     );
+}
+
+/// What real MD shows (few vacancies carry every hop): all ions' hop rate rises and falls
+/// together (0.2x and 1.8x the mean, switching every 2 ps on average), which atoms taken as
+/// independent samples cannot see; the long-run design effect over time blocks does, in part.
+/// Measured, one run per seed, 200 seeds: 0.595 within 1 std, 0.94 within 3, worst 4.9 std;
+/// without the design effect 0.235, 0.72 and 14.5. A run whose rate happens to stay low for
+/// most of it cannot know it, so the strict limits (0.60-0.76, none beyond 4) are not met and
+/// are asserted looser here; several runs of one state (their spread widens the error) are the
+/// remedy, and `--help` and the README say so.
+#[test]
+fn hop_rate_shared_by_all_ions() {
+    let mut s = spec(4.0);
+    s.bursts = Some((0.2, 1.8, 0.05));
+    let (d_true, _) = s.d_axis(0);
+    let mut t = Tally::new();
+    for seed in 0..200 {
+        let a = analyse(&[run_of(&s, 90_000 + seed)], &Settings::default()).unwrap();
+        t.add(a.d.value, a.d.std, cm2(d_true));
+    }
+    let worst = t.z.iter().fold(0.0f64, |a, z| a.max(z.abs()));
+    let n = t.rel.len() as f64;
+    let bias = t.rel.iter().sum::<f64>() / n;
+    let spread = (t.rel.iter().map(|r| (r - bias).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    eprintln!(
+        "shared hop rate, one run: D within 1 std {:.3}, within 3 std {:.3}, worst {worst:.1}, bias {bias:+.4} +- {:.4}",
+        t.within(1.0),
+        t.within(3.0),
+        spread / n.sqrt()
+    );
+    assert!((0.55..=0.76).contains(&t.within(1.0)), "{}", t.within(1.0));
+    assert!(
+        t.within(3.0) >= 0.92 && worst < 6.0,
+        "{} {worst}",
+        t.within(3.0)
+    );
+    assert!(bias.abs() < 4.0 * spread / n.sqrt(), "bias {bias}");
 }
 
 #[test]

@@ -237,6 +237,9 @@ pub struct HopSpec {
     /// rms vibration per axis (A) and its correlation time (ps)
     pub vib_rms: f64,
     pub vib_tau: f64,
+    /// All ions' hop rate switching together between `low` and `high` times the mean (which
+    /// stays the mean: low + high = 2), with this probability per frame: (low, high, switch).
+    pub bursts: Option<(f64, f64, f64)>,
 }
 
 impl HopSpec {
@@ -261,14 +264,28 @@ pub fn hopping(spec: &HopSpec, rng: &mut Rng) -> Vec<Vec<[f64; 3]>> {
         .map(|_| std::array::from_fn(|_| spec.vib_rms * rng.normal()))
         .collect();
     let mut out = vec![Vec::with_capacity(spec.frames); spec.atoms];
+    let mut high = spec.bursts.is_some() && rng.uniform() < 0.5;
     for f in 0..spec.frames {
+        let rate = match spec.bursts {
+            Some((low, hi, switch)) => {
+                if rng.uniform() < switch {
+                    high = !high;
+                }
+                if high {
+                    hi
+                } else {
+                    low
+                }
+            }
+            None => 1.0,
+        };
         if f > 0 {
             let pair_hops: Vec<[f64; 3]> = (0..spec.atoms / 2 + 1)
                 .map(|_| std::array::from_fn(|_| jump(rng, spec.p_pair, spec.hop)))
                 .collect();
             for i in 0..spec.atoms {
                 for k in 0..3 {
-                    site[i][k] += jump(rng, spec.p_own[k], spec.hop);
+                    site[i][k] += jump(rng, rate * spec.p_own[k], spec.hop);
                     if i / 2 < spec.atoms / 2 {
                         site[i][k] += pair_hops[i / 2][k];
                     }
