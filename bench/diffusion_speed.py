@@ -299,6 +299,7 @@ def kinisi_worker(argv):
     p.add_argument("--start-ps", type=float, required=True)
     p.add_argument("--dt-every", type=int, default=0, help="0: kinisi's default dt grid")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--step-skip", type=int, default=STEP_SKIP, help="MD steps between frames")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     import warnings
@@ -316,10 +317,11 @@ def kinisi_worker(argv):
     n_frames = len(u.trajectory)
     times["universe"] = time.perf_counter() - t
     kwargs = dict(specie="1", time_step=MD_DT_PS * sc.Unit("ps"),
-                  step_skip=STEP_SKIP * sc.units.dimensionless, progress=False)
+                  step_skip=a.step_skip * sc.units.dimensionless, progress=False)
+    frame_ps = MD_DT_PS * a.step_skip
     if a.dt_every:
-        kwargs["dt"] = sc.arange("time interval", a.dt_every * FRAME_PS, n_frames * FRAME_PS + 1e-9,
-                                 a.dt_every * FRAME_PS, unit="ps")
+        kwargs["dt"] = sc.arange("time interval", a.dt_every * frame_ps, n_frames * frame_ps + 1e-9,
+                                 a.dt_every * frame_ps, unit="ps")
     t = time.perf_counter()
     da = DiffusionAnalyzer.from_universe(u, **kwargs)
     times["parse+msd"] = time.perf_counter() - t
