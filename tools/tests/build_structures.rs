@@ -222,6 +222,7 @@ fn zero_negative_or_infinite_lengths_are_refused() {
     for bad in [
         ["--a", "0"],
         ["--a=-7", "--phase=cubic"],
+        ["--a", "-7"], // a negative value after a space reaches the check, not clap's parser
         ["--c", "0"],
         ["--a", "inf"],
         ["--c=-7.2", "--phase=tetragonal"],

@@ -18,7 +18,7 @@ use serde_json::Value;
 /// are refused. Each input is `FILE.json` (temperature from its temperature_K, i.e. allegro-diffusion was
 /// given --temperature) or `FILE.json:T` with T in K.
 #[derive(Parser)]
-#[command(version, about, long_about)]
+#[command(version, about, long_about, allow_negative_numbers = true)]
 struct Args {
     /// Which coefficient: D (tracer) or D_sigma (charge)
     #[arg(long, default_value = "D")]

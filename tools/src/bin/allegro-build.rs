@@ -38,7 +38,7 @@ enum Placement {
 /// 2 Sb, 3 W, 4 S: use `pair_coeff * * MODEL Na Sb W S`) and optionally extended XYZ.
 /// The same arguments and seed give the same bytes. Lengths in A.
 #[derive(Parser)]
-#[command(version, about, long_about)]
+#[command(version, about, long_about, allow_negative_numbers = true)]
 struct Args {
     #[arg(long, value_enum, default_value = "cubic")]
     phase: Phase,

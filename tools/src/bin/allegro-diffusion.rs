@@ -28,7 +28,7 @@ use clap::Parser;
 /// within 1.645 std of zero is reported as an upper bound at 95 % ("D < ..."). Warnings (also in
 /// the JSON's `warnings`) flag a fit window that is not diffusive and a D resting on < 20 hops.
 #[derive(Parser)]
-#[command(version, about, long_about)]
+#[command(version, about, long_about, allow_negative_numbers = true)]
 struct Args {
     /// MD time step in ps (dump TIMESTEP values x this = time), e.g. 0.002
     #[arg(long)]

@@ -20,7 +20,7 @@ use clap::Parser;
 /// midpoint between the highest tetragonal and the lowest cubic temperature, with its
 /// half-width; runs of one temperature that end in different phases are reported and left out.
 #[derive(Parser)]
-#[command(version, about, long_about)]
+#[command(version, about, long_about, allow_negative_numbers = true)]
 struct Args {
     /// Conventional cells of the supercell along x y z (e.g. 12 12 12)
     #[arg(long, num_args = 3, default_values_t = [1.0, 1.0, 1.0])]

@@ -10,7 +10,7 @@ use clap::Parser;
 /// prints a table and draws T_C against x. Inputs are X=FILE.json, e.g. 0.05=lattice_x005.json;
 /// several --label groups (e.g. W + vacancies, vacancies only) are drawn as separate series.
 #[derive(Parser)]
-#[command(version, about, long_about)]
+#[command(version, about, long_about, allow_negative_numbers = true)]
 struct Args {
     /// Name of the composition variable on the x axis
     #[arg(long, default_value = "x")]

@@ -365,8 +365,8 @@ mod tests {
                 .map(|_| {
                     let mut c = vec![shared * normal()];
                     for _ in 1..blocks {
-                        let next = phi * c.last().unwrap()
-                            + shared * (1.0 - phi * phi).sqrt() * normal();
+                        let next =
+                            phi * c.last().unwrap() + shared * (1.0 - phi * phi).sqrt() * normal();
                         c.push(next);
                     }
                     // the trace of [a, 0, 0, ...] under Projection::All is a
