@@ -108,3 +108,33 @@ fn a_closed_pipe_ends_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn every_help_has_examples_that_use_real_options() {
+    for (tool, exe) in [
+        ("allegro-arrhenius", env!("CARGO_BIN_EXE_allegro-arrhenius")),
+        ("allegro-build", env!("CARGO_BIN_EXE_allegro-build")),
+        ("allegro-diffusion", env!("CARGO_BIN_EXE_allegro-diffusion")),
+        ("allegro-dihedral", env!("CARGO_BIN_EXE_allegro-dihedral")),
+        ("allegro-eval", env!("CARGO_BIN_EXE_allegro-eval")),
+        ("allegro-lattice", env!("CARGO_BIN_EXE_allegro-lattice")),
+        ("allegro-tc-plot", env!("CARGO_BIN_EXE_allegro-tc-plot")),
+    ] {
+        let out = Command::new(exe).arg("--help").output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        let (options, examples) = help.split_once("Examples:").unwrap_or_else(|| {
+            panic!("{tool} --help has no examples:\n{help}");
+        });
+        let lines: Vec<&str> = examples.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(!lines.is_empty(), "{tool}");
+        for line in lines {
+            assert!(line.trim().starts_with(tool), "{tool}: {line}");
+            for opt in line.split_whitespace().filter(|w| w.starts_with("--")) {
+                assert!(
+                    options.contains(&format!("{opt} ")) || options.contains(&format!("{opt}\n")),
+                    "{tool}: example option {opt} is not in --help"
+                );
+            }
+        }
+    }
+}

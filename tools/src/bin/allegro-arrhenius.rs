@@ -18,7 +18,13 @@ use serde_json::Value;
 /// are refused. Each input is `FILE.json` (temperature from its temperature_K, i.e. allegro-diffusion was
 /// given --temperature) or `FILE.json:T` with T in K.
 #[derive(Parser)]
-#[command(version, about, long_about, allow_negative_numbers = true)]
+#[command(
+    version,
+    about,
+    long_about,
+    allow_negative_numbers = true,
+    after_long_help = "Examples:\n  allegro-arrhenius --plot arrhenius d500.json d600.json d700.json\n  allegro-arrhenius --quantity D --direction c --json ea_c.json d500.json:500 d600.json:600\n"
+)]
 struct Args {
     /// Which coefficient: D (tracer) or D_sigma (charge)
     #[arg(long, default_value = "D")]

@@ -38,7 +38,13 @@ enum Placement {
 /// 2 Sb, 3 W, 4 S: use `pair_coeff * * MODEL Na Sb W S`) and optionally extended XYZ.
 /// The same arguments and seed give the same bytes. Lengths in A.
 #[derive(Parser)]
-#[command(version, about, long_about, allow_negative_numbers = true)]
+#[command(
+    version,
+    about,
+    long_about,
+    allow_negative_numbers = true,
+    after_long_help = "Examples:\n  allegro-build --phase tetragonal --reps 12 12 12 --data pristine.data\n  allegro-build --variant w-vac --x 0.1 --reps 8 8 8 --seed 2 --data x010.data --xyz x010.xyz\n"
+)]
 struct Args {
     #[arg(long, value_enum, default_value = "cubic")]
     phase: Phase,

@@ -28,7 +28,13 @@ use clap::Parser;
 /// within 1.645 std of zero is reported as an upper bound at 95 % ("D < ..."). Warnings (also in
 /// the JSON's `warnings`) flag a fit window that is not diffusive and a D resting on < 20 hops.
 #[derive(Parser)]
-#[command(version, about, long_about, allow_negative_numbers = true)]
+#[command(
+    version,
+    about,
+    long_about,
+    allow_negative_numbers = true,
+    after_long_help = "Examples:\n  allegro-diffusion --timestep 0.002 --species Na --types 1=Na,2=Sb,3=W,4=S --temperature 600 --json d600.json --plot msd600 run1.dump run2.dump run3.dump\n  allegro-diffusion --timestep 0.002 --species 1 --start 20 --end-fraction 0.4 nve.bin\n"
+)]
 struct Args {
     /// MD time step in ps (dump TIMESTEP values x this = time), e.g. 0.002
     #[arg(long)]

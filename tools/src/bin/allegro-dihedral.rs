@@ -17,7 +17,13 @@ use serde::Serialize;
 /// dihedrals and of their window averages; writes time series of chosen pairs, window averages
 /// and histograms to JSON/CSV. Tetrahedra and pairs are found on the first frame.
 #[derive(Parser)]
-#[command(version, about, long_about, allow_negative_numbers = true)]
+#[command(
+    version,
+    about,
+    long_about,
+    allow_negative_numbers = true,
+    after_long_help = "Examples:\n  allegro-dihedral --types 1=Na,2=Sb,3=W,4=S --timestep 0.002 --plot dih --json dih.json run.dump\n"
+)]
 struct Args {
     /// Centre species, comma-separated types or element names (e.g. Sb,W or 2,3)
     #[arg(long, default_value = "Sb,W")]

@@ -19,7 +19,13 @@ const EV_A3_TO_KBAR: f64 = 1_602.176_634;
 /// components (meV/A, also per element), stress components (kbar, all 9). Parity plots and JSON
 /// on request. Periodic images are explicit, as in LAMMPS, so any cell size works.
 #[derive(Parser)]
-#[command(version, about, long_about, allow_negative_numbers = true)]
+#[command(
+    version,
+    about,
+    long_about,
+    allow_negative_numbers = true,
+    after_long_help = "Examples:\n  allegro-eval --model models/nawsbs.nequip.pth --plot parity models/data/test.xyz.gz\n"
+)]
 struct Args {
     /// Deployed model
     #[arg(long)]

@@ -20,7 +20,13 @@ use clap::Parser;
 /// midpoint between the highest tetragonal and the lowest cubic temperature, with its
 /// half-width; runs of one temperature that end in different phases are reported and left out.
 #[derive(Parser)]
-#[command(version, about, long_about, allow_negative_numbers = true)]
+#[command(
+    version,
+    about,
+    long_about,
+    allow_negative_numbers = true,
+    after_long_help = "Examples:\n  allegro-lattice --reps 12 12 12 --json lat.json --plot lat log.T400.lammps log.T450.lammps log.T500.lammps\n  allegro-lattice --reps 4 4 4 npt400.dump:400 npt500.dump:500\n"
+)]
 struct Args {
     /// Conventional cells of the supercell along x y z (e.g. 12 12 12)
     #[arg(long, num_args = 3, default_values_t = [1.0, 1.0, 1.0])]

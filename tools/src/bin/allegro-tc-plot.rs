@@ -10,7 +10,13 @@ use clap::Parser;
 /// prints a table and draws T_C against x. Inputs are X=FILE.json, e.g. 0.05=lattice_x005.json;
 /// several --label groups (e.g. W + vacancies, vacancies only) are drawn as separate series.
 #[derive(Parser)]
-#[command(version, about, long_about, allow_negative_numbers = true)]
+#[command(
+    version,
+    about,
+    long_about,
+    allow_negative_numbers = true,
+    after_long_help = "Examples:\n  allegro-tc-plot --plot tc 0.0=lat0.json 0.05=lat5.json 0.1=lat10.json\n"
+)]
 struct Args {
     /// Name of the composition variable on the x axis
     #[arg(long, default_value = "x")]
