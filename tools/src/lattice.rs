@@ -8,7 +8,15 @@
 //! rows agree, mixed otherwise (it switches).
 use serde::Serialize;
 
-use crate::diffusion::Estimate;
+/// A time average of a correlated series: the mean, the spread of the series about it (how much
+/// the quantity fluctuates), and the standard error of the mean (how well the mean is known:
+/// spread x sqrt(g / n), g the statistical inefficiency of the series).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct TimeAverage {
+    pub value: f64,
+    pub spread: f64,
+    pub standard_error: f64,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -53,11 +61,11 @@ pub struct Series {
 #[derive(Clone, Debug, Serialize)]
 pub struct RunResult {
     pub name: String,
-    pub temperature_K: Estimate,
+    pub temperature_K: TimeAverage,
     /// a, b, c per conventional cell (A), ordered so that c is the unique axis.
-    pub a_A: Estimate,
-    pub b_A: Estimate,
-    pub c_A: Estimate,
+    pub a_A: TimeAverage,
+    pub b_A: TimeAverage,
+    pub c_A: TimeAverage,
     pub c_over_a: f64,
     /// Which box direction (0 = x/a, 1 = y/b, 2 = z/c) is unique, most of the time.
     pub unique_axis: usize,
@@ -86,7 +94,7 @@ pub struct LatticeResult {
     pub warnings: Vec<String>,
 }
 
-fn mean_std(v: &[f64]) -> Estimate {
+fn time_average(v: &[f64]) -> TimeAverage {
     let n = v.len() as f64;
     let m = v.iter().sum::<f64>() / n;
     let var = if v.len() > 1 {
@@ -94,9 +102,10 @@ fn mean_std(v: &[f64]) -> Estimate {
     } else {
         0.0
     };
-    Estimate {
+    TimeAverage {
         value: m,
-        std: var.sqrt(),
+        spread: var.sqrt(),
+        standard_error: (var * statistical_inefficiency(v) / n).sqrt(),
     }
 }
 
@@ -215,13 +224,13 @@ pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, St
     let (o1, o2) = ((unique + 1) % 3, (unique + 2) % 3);
     let series_of = |d: usize| production.iter().map(|l| l[d]).collect::<Vec<f64>>();
     let (a, b, c) = (
-        mean_std(&series_of(o1)),
-        mean_std(&series_of(o2)),
-        mean_std(&series_of(unique)),
+        time_average(&series_of(o1)),
+        time_average(&series_of(o2)),
+        time_average(&series_of(unique)),
     );
     Ok(RunResult {
         name: series.name.clone(),
-        temperature_K: mean_std(&series.temperature[cut..]),
+        temperature_K: time_average(&series.temperature[cut..]),
         a_A: a,
         b_A: b,
         c_A: c,
@@ -296,4 +305,34 @@ pub fn analyse(series: &[Series], settings: &Settings) -> Result<LatticeResult, 
         T_C: t_c,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// AR(1) series x_t = phi x_(t-1) + noise with unit variance: spread 1, standard error of
+    /// the mean sqrt((1 + phi) / ((1 - phi) n)).
+    #[test]
+    fn time_average_of_a_correlated_series() {
+        let (n, phi) = (200_000, 0.9f64);
+        let mut rng = Rng::new(11);
+        let mut normal = move || {
+            let (u1, u2) = (rng.uniform().max(1e-300), rng.uniform());
+            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        };
+        let mut x = vec![normal()];
+        for _ in 1..n {
+            let next = phi * x.last().unwrap() + (1.0 - phi * phi).sqrt() * normal();
+            x.push(next);
+        }
+        let t = time_average(&x);
+        assert!((t.spread - 1.0).abs() < 0.03, "{t:?}");
+        let want = ((1.0 + phi) / ((1.0 - phi) * n as f64)).sqrt();
+        assert!(
+            (t.standard_error / want - 1.0).abs() < 0.15,
+            "{t:?} vs {want}"
+        );
+    }
 }

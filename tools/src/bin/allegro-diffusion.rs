@@ -24,7 +24,8 @@ use clap::Parser;
 /// widen it: for D, when their squared displacements rise and fall together across time blocks
 /// (few vacancies carrying every hop; measured in each run), for D_sigma when D_sigma/D > 1;
 /// with 3 or more runs, their scatter widens it too, so pass several runs of one state when
-/// you can. A D that is negative or
+/// you can. The Haven ratio's error propagates those of D and D_sigma as if independent; they
+/// are positively correlated (same trajectories), so it is conservative. A D that is negative or
 /// within 1.645 std of zero is reported as an upper bound at 95 % ("D < ..."). Warnings (also in
 /// the JSON's `warnings`) flag a fit window that is not diffusive and a D resting on < 20 hops.
 #[derive(Parser)]

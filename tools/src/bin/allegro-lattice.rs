@@ -19,6 +19,8 @@ use clap::Parser;
 /// the middle one by more than --threshold, cubic if <= 10 % do, mixed otherwise. T_C is the
 /// midpoint between the highest tetragonal and the lowest cubic temperature, with its
 /// half-width; runs of one temperature that end in different phases are reported and left out.
+/// JSON: each length and the temperature as `value`, `spread` (how much it fluctuates during
+/// the run) and `standard_error` (of the time average, corrected for correlated rows).
 #[derive(Parser)]
 #[command(
     version,
@@ -132,7 +134,8 @@ fn figure(r: &LatticeResult) -> Figure {
                 .zip(&values)
                 .map(|(x, v)| (x.temperature_K.value, v.value))
                 .collect(),
-            y_err: Some(values.iter().map(|v| v.std).collect()),
+            // error of the time average (not the spread of the fluctuating lengths)
+            y_err: Some(values.iter().map(|v| v.standard_error).collect()),
             markers: true,
             color: k,
             ..Series::default()
@@ -200,13 +203,13 @@ fn main() {
         let result = analyse(&series, &settings).map_err(anyhow::Error::msg)?;
         println!(
             "{:>8} {:>7}  {:>9} {:>9} {:>9} {:>7}  {:<11} {:<11} {:>6}  run",
-            "T (K)", "+-", "a (A)", "b (A)", "c (A)", "c/a", "phase", "started", "tet %"
+            "T (K)", "spread", "a (A)", "b (A)", "c (A)", "c/a", "phase", "started", "tet %"
         );
         for r in &result.runs {
             println!(
                 "{:>8.1} {:>7.1}  {:>9.4} {:>9.4} {:>9.4} {:>7.4}  {:<11} {:<11} {:>6.1}  {}",
                 r.temperature_K.value,
-                r.temperature_K.std,
+                r.temperature_K.spread,
                 r.a_A.value,
                 r.b_A.value,
                 r.c_A.value,
