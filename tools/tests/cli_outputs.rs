@@ -138,3 +138,38 @@ fn every_help_has_examples_that_use_real_options() {
         }
     }
 }
+
+#[test]
+fn tc_plot_notes_a_composition_given_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let lattice = |name: &str, t: f64| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"runs": [], "T_C": {{"value": {t}, "halfwidth": 12.5}}, "warnings": []}}"#
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let (a, b, c) = (
+        lattice("a.json", 500.0),
+        lattice("b.json", 480.0),
+        lattice("c.json", 450.0),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-tc-plot"))
+        .arg("--plot")
+        .arg(dir.path().join("tc"))
+        .args([format!("0.0={a}"), format!("0.05={b}"), format!("0.05={c}")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("note: x = 0.05 appears twice (T_C 480 and 450 K)"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().filter(|l| l.contains("0.0500")).count(), 2);
+}

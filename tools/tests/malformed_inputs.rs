@@ -155,6 +155,51 @@ fn truncated_gzip_keeps_the_good_frames() {
 }
 
 #[test]
+fn types_contradicting_the_element_column_get_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    // the good dump with an element column: types 1 -> Na, 2 -> S
+    let path = edit(dir.path(), "elements.dump", |t| {
+        let mut out = String::new();
+        let mut atoms = false;
+        for line in t.lines() {
+            if line.starts_with("ITEM: ATOMS") {
+                out += &format!("{line} element\n");
+                atoms = true;
+            } else if line.starts_with("ITEM:") {
+                out += &format!("{line}\n");
+                atoms = false;
+            } else if atoms {
+                let ty = line.split_whitespace().nth(1).unwrap();
+                out += &format!("{line} {}\n", if ty == "1" { "Na" } else { "S" });
+            } else {
+                out += &format!("{line}\n");
+            }
+        }
+        out
+    });
+    let run = |types: &str| {
+        Command::new(env!("CARGO_BIN_EXE_allegro-diffusion"))
+            .args(["--timestep", "0.1", "--species", "Na", "--types", types])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let agree = run("1=Na,2=S");
+    let stderr = String::from_utf8_lossy(&agree.stderr);
+    assert!(
+        agree.status.success() && !stderr.contains("--types names"),
+        "{stderr}"
+    );
+    let contradict = run("1=Na,2=Sb");
+    let stderr = String::from_utf8_lossy(&contradict.stderr);
+    assert!(contradict.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--types names type 2 'Sb' but the dump's element column says 'S'"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn missing_column() {
     let dir = tempfile::tempdir().unwrap();
     let path = edit(dir.path(), "nocol.dump", |t| {

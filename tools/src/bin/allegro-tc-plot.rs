@@ -55,6 +55,12 @@ fn points(spec: &[String]) -> anyhow::Result<Vec<(f64, f64, f64)>> {
         }
     }
     out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for w in out.windows(2).filter(|w| w[0].0 == w[1].0) {
+        eprintln!(
+            "note: x = {} appears twice (T_C {} and {} K): both are drawn",
+            w[0].0, w[0].1, w[1].1
+        );
+    }
     Ok(out)
 }
 

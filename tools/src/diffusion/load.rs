@@ -86,10 +86,22 @@ pub fn load_run(
     }
     if chosen.is_empty() {
         return Err(fail(format!(
-            "no atoms of species {species:?} in the first frame"
+            "no atoms of species {species} in the first frame"
         )));
     }
     let mut warnings = Vec::new();
+    // --types and an element column that disagree: the column is what the dump says
+    if let Some((t, named, column)) = (0..first.len()).find_map(|i| {
+        let column = first.element(i)?;
+        let (t, named) = type_names.iter().find(|(t, _)| *t == first.types[i])?;
+        (named != column).then(|| (*t, named.clone(), column.to_owned()))
+    }) {
+        warnings.push(format!(
+            "{}: --types names type {t} '{named}' but the dump's element column says \
+             '{column}': the element column is used",
+            path.display()
+        ));
+    }
     if framework.is_empty() {
         warnings.push(format!(
             "{}: no framework atoms (all atoms are of the diffusing species): drift not removed",
