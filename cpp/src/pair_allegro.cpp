@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "atom.h"
 #include "comm.h"
@@ -81,6 +82,20 @@ void PairAllegro::settings(int narg, char **arg)
     }
   }
   if (allegro_set_threads(threads) != ALLEGRO_SUCCESS) library_error("cannot set threads");
+
+  // More threads than cores on a node only slows every rank down (libtorch spin-waits): say so.
+  MPI_Comm node;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
+  int node_ranks = 1, node_rank = 0;
+  MPI_Comm_size(node, &node_ranks);
+  MPI_Comm_rank(node, &node_rank);
+  MPI_Comm_free(&node);
+  const unsigned cores = std::thread::hardware_concurrency();
+  if (comm->me == 0 && cores > 0 && (long) node_ranks * threads > (long) cores)
+    error->warning(FLERR,
+                   "pair_style allegro: {} MPI rank(s) x {} thread(s) on this node exceed its {} cores: "
+                   "expect a slowdown (keep ranks x threads <= cores)",
+                   node_ranks, threads, cores);
 }
 
 // pair_coeff * * MODEL NAME1 ... NAMEntypes

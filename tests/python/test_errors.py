@@ -1,4 +1,6 @@
 """Every user error is a clear LAMMPS error, never a crash, a hang or silent numbers."""
+import os
+
 import pytest
 from conftest import header, model_path, run_lammps
 
@@ -71,6 +73,19 @@ def test_units_not_metal(data):
 def test_bad_threads(data):
     fails_with(data, script(model_path("float64", "pth"), style="allegro threads 0"),
                "pair_style allegro: threads must be at least 1")
+
+
+@pytest.mark.parametrize("np_ranks", [1, 2])
+def test_more_threads_than_cores_is_a_warning(data, np_ranks):
+    cores = os.cpu_count()
+    model = model_path("float64", "pth")
+    over = cores // np_ranks + 1
+    code, out = run_lammps(data, script(model, style=f"allegro threads {over}") + "run 0\n", np_ranks=np_ranks)
+    assert (f"WARNING: pair_style allegro: {np_ranks} MPI rank(s) x {over} thread(s) on this node "
+            f"exceed its {cores} cores") in out, out[-2000:]
+    assert out.count("exceed its") == 1  # rank 0 only
+    code, out = run_lammps(data, script(model, style="allegro threads 1") + "run 0\n", np_ranks=np_ranks)
+    assert "exceed its" not in out
 
 
 def test_unknown_keyword(data):
