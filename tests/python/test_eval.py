@@ -45,3 +45,23 @@ def test_eval_matches_nequip(tmp_path, dtype):
     assert got["stress_kbar"]["rmse"] == pytest.approx(want["stress"], rel=rel)
     for what in ("energy", "forces", "stress"):
         assert (tmp_path / f"parity_{what}.png").exists() and (tmp_path / f"parity_{what}.svg").exists()
+
+
+def test_frames_without_stress_are_a_warning(tmp_path):
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+    frames = read(DATA, index=":3")
+    for atoms in frames:  # keep energy and forces, drop the stress
+        atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy(), forces=atoms.get_forces())
+    subset = tmp_path / "nostress.xyz"
+    write(subset, frames, format="extxyz")
+    out = tmp_path / "eval.json"
+    proc = subprocess.run([str(EVAL), "--model", str(model_path("float64", "pth")), "--json", str(out), str(subset)],
+                          check=True, capture_output=True, text=True)
+    got = json.loads(out.read_text())
+    assert got["stress_kbar"] is None
+    assert got["warnings"] == ["no frame has a reference stress: stresses were not compared"]
+    assert "warning: no frame has a reference stress" in proc.stderr
+    diff = [evaluate(model_path("float64", "pth"), a)["forces"] - a.get_forces() for a in frames]
+    want = 1000 * float(np.sqrt(np.mean(np.square(np.concatenate([d.ravel() for d in diff])))))
+    assert got["forces_meV_per_A"]["rmse"] == pytest.approx(want, rel=1e-8)

@@ -257,10 +257,13 @@ fn inconsistent_options_get_a_note() {
             "2 W and 0 vacancies",
         ),
     ] {
+        let json = dir.path().join("cell.json");
         let out = Command::new(env!("CARGO_BIN_EXE_allegro-build"))
             .args(args)
             .arg("--data")
             .arg(dir.path().join("cell.data"))
+            .arg("--json")
+            .arg(&json)
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -268,5 +271,8 @@ fn inconsistent_options_get_a_note() {
             out.status.success() && stderr.contains(note),
             "{args:?}: {stderr}"
         );
+        // the same note in the JSON's warnings
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert!(v["warnings"][0].as_str().unwrap().contains(note), "{v}");
     }
 }

@@ -99,6 +99,8 @@ fn main() {
             "--reps must be between 1 and 64"
         );
         anyhow::ensure!((0.0..=1.0).contains(&args.x), "--x must be in [0, 1]");
+        // notes on options that are accepted but ignored or surprising: stderr and the JSON
+        let mut notes: Vec<String> = Vec::new();
         for (name, v) in [("--a", args.a), ("--c", args.c)] {
             if let Some(v) = v {
                 anyhow::ensure!(
@@ -106,12 +108,12 @@ fn main() {
                     "{name} must be a positive length in A, not {v}"
                 );
                 if !(5.0..=10.0).contains(&v) {
-                    eprintln!("note: {name} {v} A is far from Na3SbS4's ~7.2 A");
+                    notes.push(format!("{name} {v} A is far from Na3SbS4's ~7.2 A"));
                 }
             }
         }
         if args.phase == Phase::Cubic && args.c.is_some() {
-            eprintln!("note: --c is ignored for the cubic phase (a = b = c = --a)");
+            notes.push("--c is ignored for the cubic phase (a = b = c = --a)".into());
         }
         let reps = [args.reps[0], args.reps[1], args.reps[2]];
         let mut s = match args.phase {
@@ -145,13 +147,13 @@ fn main() {
             anyhow::bail!("--variant pristine takes no W or vacancies; choose w-vac, vac or w");
         }
         if args.variant == Variant::Pristine && args.x > 0.0 {
-            eprintln!("note: --x {} is ignored for --variant pristine", args.x);
+            notes.push(format!("--x {} is ignored for --variant pristine", args.x));
         }
         if args.variant == Variant::WVac && args.w.is_some() != args.vacancies.is_some() {
-            eprintln!(
-                "note: w-vac with only one of --w / --vacancies: {n_w} W and {n_vac} vacancies \
+            notes.push(format!(
+                "w-vac with only one of --w / --vacancies: {n_w} W and {n_vac} vacancies \
                  (the other follows --x)"
-            );
+            ));
         }
         let mut rng = Rng::new(args.seed);
         let steps = if args.placement == Placement::Sqs {
@@ -159,6 +161,9 @@ fn main() {
         } else {
             0
         };
+        for n in &notes {
+            eprintln!("note: {n}");
+        }
         let bar = cli::steps_bar(if n_w > 0 { steps as u64 } else { 0 }, "SQS");
         let report = s.place_tungsten(n_w, steps, &mut rng, &bar);
         s.remove_sodium(n_vac, &mut rng);
@@ -230,6 +235,7 @@ fn main() {
             let v = serde_json::json!({
                 "formula": formula, "atoms": s.elements.len(), "W": n_w, "vacancies": n_vac,
                 "formula_units": formula_units, "seed": args.seed, "sqs": report,
+                "warnings": notes,
             });
             cli::write_atomic(path, &serde_json::to_vec_pretty(&v)?)?;
         }

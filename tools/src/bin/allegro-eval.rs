@@ -98,6 +98,7 @@ struct Report {
     forces_meV_per_A: Metric,
     forces_per_element_meV_per_A: BTreeMap<String, Metric>,
     stress_kbar: Option<Metric>,
+    warnings: Vec<String>,
 }
 
 fn parity(
@@ -242,7 +243,15 @@ fn main() {
                 .map(|(k, a)| (k.clone(), a.metric(1000.0)))
                 .collect(),
             stress_kbar: (s.n > 0).then(|| s.metric(EV_A3_TO_KBAR)),
+            warnings: if s.n == 0 {
+                vec!["no frame has a reference stress: stresses were not compared".into()]
+            } else {
+                Vec::new()
+            },
         };
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
         println!("{frames} frames, {atoms} atoms; model {}", report.model);
         println!(
             "{:<28} {:>12} {:>12} {:>9}",
