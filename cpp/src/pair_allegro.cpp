@@ -137,16 +137,21 @@ void PairAllegro::coeff(int narg, char **arg)
     names[t] = name;
     known += (t ? " " : "") + names[t];
   }
+  // NULL: a type this model does not handle (another style of pair_style hybrid does)
   type_map.assign(ntypes + 1, -1);
+  int mapped = 0;
   for (int i = 1; i <= ntypes; i++) {
+    if (strcmp(arg[2 + i], "NULL") == 0) continue;
     for (uintptr_t t = 0; t < ntypes_model; t++)
       if (names[t] == arg[2 + i]) type_map[i] = static_cast<int>(t);
     if (type_map[i] < 0)
-      error->all(FLERR, "pair_style allegro: LAMMPS type {} is mapped to '{}', which is not a type of model {} (its types: {})",
+      error->all(FLERR, "pair_style allegro: LAMMPS type {} is mapped to '{}', which is not a type of model {} (its types: {}, or NULL)",
                  i, arg[2 + i], arg[2], known);
+    mapped++;
   }
+  if (mapped == 0) error->all(FLERR, "pair_style allegro: every type is NULL: map at least one to a model type");
   for (int i = 1; i <= ntypes; i++)
-    for (int j = i; j <= ntypes; j++) setflag[i][j] = 1;
+    for (int j = i; j <= ntypes; j++) setflag[i][j] = type_map[i] >= 0 && type_map[j] >= 0;
 
   const char *backend_name = nullptr, *dtype = nullptr;
   if (allegro_model_backend(model, &backend_name) != ALLEGRO_SUCCESS ||
@@ -155,7 +160,8 @@ void PairAllegro::coeff(int narg, char **arg)
   native = strcmp(backend_name, "native") == 0;
   if (comm->me == 0) {
     std::string map, cut;
-    for (int i = 1; i <= ntypes; i++) map += fmt::format(" {}->{}", i, names[type_map[i]]);
+    for (int i = 1; i <= ntypes; i++)
+      map += fmt::format(" {}->{}", i, type_map[i] < 0 ? std::string("NULL") : names[type_map[i]]);
     for (uintptr_t a = 0; a < ntypes_model; a++)
       for (uintptr_t b = 0; b < ntypes_model; b++)
         cut += fmt::format(" {}-{} {:g}", names[a], names[b], model_cutoff[a * ntypes_model + b]);
@@ -181,6 +187,7 @@ void PairAllegro::init_style()
 double PairAllegro::init_one(int i, int j)
 {
   const int a = type_map[i], b = type_map[j];
+  if (a < 0 || b < 0) return 0.0;  // a NULL type: not this style's pair
   return std::max(model_cutoff[a * num_model_types + b], model_cutoff[b * num_model_types + a]);
 }
 
@@ -192,59 +199,81 @@ void PairAllegro::compute(int eflag, int vflag)
     error->all(FLERR, "pair_style allegro: per-atom virials (compute stress/atom, centroid/stress/atom, "
                       "heat/flux) need the native backend; this model runs on libtorch");
 
-  const int nlocal = atom->nlocal;
-  const int ntotal = nlocal + atom->nghost;
-  types.resize(ntotal);
-  for (int i = 0; i < ntotal; i++) types[i] = type_map[atom->type[i]];
-
-  // Neighbours of local atoms in compressed rows, indexed by atom (ilist may be permuted).
-  std::vector<int> count(nlocal, 0);
-  for (int ii = 0; ii < list->inum; ii++) {
-    const int i = list->ilist[ii];
-    if (i < nlocal) count[i] = list->numneigh[i];
-  }
-  offsets.assign(nlocal + 1, 0);
-  for (int i = 0; i < nlocal; i++) offsets[i + 1] = offsets[i] + count[i];
-  indices.resize(offsets[nlocal]);
+  const int nlocal_all = atom->nlocal;
+  const int ntotal_all = nlocal_all + atom->nghost;
   double **x = atom->x;
-  for (int i = 0; i < ntotal; i++)
+  for (int i = 0; i < ntotal_all; i++)
     if (!std::isfinite(x[i][0]) || !std::isfinite(x[i][1]) || !std::isfinite(x[i][2]))
       error->one(FLERR, "pair_style allegro: atom {} has a non-finite position ({} {} {})",
                  atom->tag[i], x[i][0], x[i][1], x[i][2]);
-  for (int i = 0; i < nlocal; i++) {
-    const int *jlist = list->firstneigh[i];
-    for (int jj = 0; jj < count[i]; jj++) {
-      const int j = jlist[jj] & NEIGHMASK;
-      indices[offsets[i] + jj] = j;
-      // Overlapping atoms: name them by their LAMMPS IDs before any number is computed.
-      const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
-      const double r2 = dx * dx + dy * dy + dz * dz;
-      if (r2 < ALLEGRO_MIN_DISTANCE * ALLEGRO_MIN_DISTANCE)
-        error->one(FLERR, "pair_style allegro: atoms {} and {} are {:.3g} A apart (overlapping atoms)",
-                   atom->tag[i], atom->tag[j], std::sqrt(r2));
+
+  // The atoms the model sees: every atom of a mapped type, locals first (NULL types, handled
+  // by another style of pair_style hybrid, are left out: no energy, no force, no neighbour).
+  keep.clear();
+  packed_index.assign(ntotal_all, -1);
+  for (int i = 0; i < ntotal_all; i++)
+    if (type_map[atom->type[i]] >= 0) {
+      packed_index[i] = static_cast<int>(keep.size());
+      keep.push_back(i);
     }
+  int nlocal = 0;
+  while (nlocal < static_cast<int>(keep.size()) && keep[nlocal] < nlocal_all) nlocal++;
+  const int ntotal = static_cast<int>(keep.size());
+  types.resize(ntotal);
+  packed_x.resize(3 * static_cast<size_t>(ntotal));
+  for (int k = 0; k < ntotal; k++) {
+    const int i = keep[k];
+    types[k] = type_map[atom->type[i]];
+    for (int d = 0; d < 3; d++) packed_x[3 * static_cast<size_t>(k) + d] = x[i][d];
+  }
+
+  // Neighbours of the kept local atoms in compressed rows (ilist may be permuted).
+  std::vector<int> row(nlocal_all, -1);
+  for (int ii = 0; ii < list->inum; ii++) {
+    const int i = list->ilist[ii];
+    if (i < nlocal_all) row[i] = ii;
+  }
+  offsets.assign(nlocal + 1, 0);
+  indices.clear();
+  for (int k = 0; k < nlocal; k++) {
+    const int i = keep[k];
+    if (row[i] >= 0) {
+      const int *jlist = list->firstneigh[i];
+      for (int jj = 0; jj < list->numneigh[i]; jj++) {
+        const int j = jlist[jj] & NEIGHMASK;
+        if (packed_index[j] < 0) continue;
+        // Overlapping atoms: name them by their LAMMPS IDs before any number is computed.
+        const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
+        const double r2 = dx * dx + dy * dy + dz * dz;
+        if (r2 < ALLEGRO_MIN_DISTANCE * ALLEGRO_MIN_DISTANCE)
+          error->one(FLERR, "pair_style allegro: atoms {} and {} are {:.3g} A apart (overlapping atoms)",
+                     atom->tag[i], atom->tag[j], std::sqrt(r2));
+        indices.push_back(packed_index[j]);
+      }
+    }
+    offsets[k + 1] = static_cast<int64_t>(indices.size());
   }
 
   energy.resize(nlocal);
   forces.resize(3 * static_cast<size_t>(ntotal));
   double w[9];
-  const double *x0 = ntotal ? atom->x[0] : nullptr;
   if (want_atom_virial) atom_virial.resize(9 * static_cast<size_t>(ntotal));
-  if (allegro_model_compute(model, nlocal, ntotal, x0, types.data(), offsets.data(), indices.data(),
-                            energy.data(), forces.data(), w,
+  if (allegro_model_compute(model, nlocal, ntotal, ntotal ? packed_x.data() : nullptr, types.data(),
+                            offsets.data(), indices.data(), energy.data(), forces.data(), w,
                             want_atom_virial ? atom_virial.data() : nullptr) != ALLEGRO_SUCCESS)
     library_error("model evaluation failed");
 
   double **f = atom->f;
-  for (int i = 0; i < ntotal; i++) {
-    f[i][0] += forces[3 * i];
-    f[i][1] += forces[3 * i + 1];
-    f[i][2] += forces[3 * i + 2];
+  for (int k = 0; k < ntotal; k++) {
+    const int i = keep[k];
+    f[i][0] += forces[3 * k];
+    f[i][1] += forces[3 * k + 1];
+    f[i][2] += forces[3 * k + 2];
   }
   if (eflag_global)
-    for (int i = 0; i < nlocal; i++) eng_vdwl += energy[i];
+    for (int k = 0; k < nlocal; k++) eng_vdwl += energy[k];
   if (eflag_atom)
-    for (int i = 0; i < nlocal; i++) eatom[i] += energy[i];
+    for (int k = 0; k < nlocal; k++) eatom[keep[k]] += energy[k];
   if (vflag_global) {
     virial[0] += w[0];
     virial[1] += w[4];
@@ -254,8 +283,9 @@ void PairAllegro::compute(int eflag, int vflag)
     virial[5] += w[5];
   }
   // Per-atom virials of local and ghost atoms (LAMMPS sums the ghosts' onto their owners).
-  for (int i = 0; want_atom_virial && i < ntotal; i++) {
-    const double *a = &atom_virial[9 * static_cast<size_t>(i)];
+  for (int k = 0; want_atom_virial && k < ntotal; k++) {
+    const int i = keep[k];
+    const double *a = &atom_virial[9 * static_cast<size_t>(k)];
     if (vflag_atom) {
       vatom[i][0] += a[0];
       vatom[i][1] += a[4];

@@ -29,7 +29,7 @@ class PairAllegro : public Pair {
   allegro_backend_t backend = ALLEGRO_BACKEND_AUTO;
   bool native = false;  // the loaded model runs on the native engine (per-atom virials)
   int num_model_types = 0;
-  std::vector<int> type_map;        // LAMMPS type (1..ntypes) -> model type index
+  std::vector<int> type_map;        // LAMMPS type (1..ntypes) -> model type index, -1 for NULL
   std::vector<double> model_cutoff; // num_model_types^2, [centre][neighbour]
 
   // scratch reused between steps
@@ -37,6 +37,9 @@ class PairAllegro : public Pair {
   std::vector<int64_t> offsets;
   std::vector<int32_t> indices;
   std::vector<double> energy, forces, atom_virial;
+  // atoms the model sees (NULL types left out, for pair_style hybrid): locals first, then ghosts
+  std::vector<int> keep, packed_index;
+  std::vector<double> packed_x;
 
   void allocate();
   [[noreturn]] void library_error(const char *what);
