@@ -111,8 +111,11 @@ void PairAllegro::coeff(int narg, char **arg)
   if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
     error->all(FLERR, "pair_style allegro: pair_coeff must start with '* *'");
 
+  // A bare file name is also looked for where LAMMPS looks for potentials ($LAMMPS_POTENTIALS).
+  std::string path = utils::get_potential_file_path(arg[2]);
+  if (path.empty()) path = arg[2];
   (void) allegro_model_free(model);
-  model = allegro_model_load_with(arg[2], backend, threads);
+  model = allegro_model_load_with(path.c_str(), backend, threads);
   // Every rank loads the file; agree before anyone reports, so that a bad path is one clean error.
   int ok = model != nullptr, n_ok = 0;
   MPI_Allreduce(&ok, &n_ok, 1, MPI_INT, MPI_SUM, world);
@@ -169,7 +172,7 @@ void PairAllegro::coeff(int narg, char **arg)
                    "pair_style allegro: model {}\n  backend {}, dtype {}, {} thread(s) per MPI rank\n"
                    "  type map (LAMMPS type -> model type):{}\n"
                    "  cutoffs (centre-neighbour, Angstrom):{}\n",
-                   arg[2], backend_name, dtype, threads, map, cut);
+                   path, backend_name, dtype, threads, map, cut);
   }
 }
 

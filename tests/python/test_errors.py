@@ -129,3 +129,20 @@ def test_overlapping_atoms_name_lammps_ids(tmp_path):
     assert ("atoms 4 and 8 are 0 A apart (overlapping atoms)" in out
             or "atoms 8 and 4 are 0 A apart (overlapping atoms)" in out), out[-2000:]
     assert "Segmentation" not in out
+
+
+def test_model_found_through_lammps_potentials(data):
+    """A bare model file name is looked for in $LAMMPS_POTENTIALS, as LAMMPS does for potentials;
+    same energy as with the full path."""
+    import shutil
+    from conftest import thermo
+    pots = data / "potentials"
+    pots.mkdir()
+    shutil.copy(model_path("float64", "pth"), pots / "mine.nequip.pth")
+    run = lambda model, env=None: run_lammps(data, script(model) + "thermo_style custom step pe\nthermo_modify format float %.17g\nrun 0\n", env=env)
+    run("mine.nequip.pth", env={"LAMMPS_POTENTIALS": str(pots)})
+    found = thermo((data / "log.lammps").read_text())[0]["PotEng"][0]
+    assert "pair_style allegro: model " + str(pots / "mine.nequip.pth") in (data / "log.lammps").read_text()
+    run(str(model_path("float64", "pth")))
+    assert found == thermo((data / "log.lammps").read_text())[0]["PotEng"][0]
+    fails_with(data, script("mine.nequip.pth"), "cannot read model file 'mine.nequip.pth'")
