@@ -268,9 +268,17 @@ fn binary_garbage() {
 
 #[test]
 fn missing_file() {
-    let (ok, stderr, _) = diffusion(Path::new("/nonexistent/run.dump"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-diffusion"))
+        .args(["--timestep", "0.1", "--species", "1", "--json"])
+        .arg(dir.path().join("run.json"))
+        .arg("/nonexistent/run.dump")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !ok && stderr.starts_with("error: /nonexistent/run.dump: No such file"),
+        !out.status.success() && stderr.starts_with("error: /nonexistent/run.dump: No such file"),
         "{stderr}"
     );
+    assert!(!dir.path().join("run.json").exists());
 }
