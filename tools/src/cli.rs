@@ -106,8 +106,17 @@ pub fn run(main: impl FnOnce() -> anyhow::Result<()>) {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     if let Err(e) = main() {
-        let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-        eprintln!("error: {}", chain.join(": "));
+        // a cause whose text the message already holds (an OS error quoted by its wrapper) once
+        let mut message = String::new();
+        for cause in e.chain().map(|c| c.to_string()) {
+            if !message.contains(&cause) {
+                if !message.is_empty() {
+                    message += ": ";
+                }
+                message += &cause;
+            }
+        }
+        eprintln!("error: {message}");
         std::process::exit(1);
     }
 }

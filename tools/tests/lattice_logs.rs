@@ -213,3 +213,34 @@ fn truncated_log_and_bad_line() {
         "{e}"
     );
 }
+
+#[test]
+fn a_dump_without_its_temperature_says_how_to_give_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("npt.dump");
+    let spec = common::WalkSpec {
+        atoms: 4,
+        frames: 12,
+        dt: 1.0,
+        d_own: [0.01; 3],
+        d_shared: 0.0,
+        boxes: Box::new(|_| common::Box3::cubic(8.0)),
+    };
+    let mut rng = Rng::new(2);
+    let frames = common::random_walks(&spec, &mut rng);
+    common::write_dump(&dump, &frames, &[1, 1, 2, 2], "x", &mut rng);
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-lattice"))
+        .args(["--reps", "1", "1", "1"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "is a LAMMPS dump, not a log: give it as {}:T with T in K",
+            dump.display()
+        )) && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}

@@ -280,5 +280,6 @@ fn missing_file() {
         !out.status.success() && stderr.starts_with("error: /nonexistent/run.dump: No such file"),
         "{stderr}"
     );
+    assert_eq!(stderr.matches("os error 2").count(), 1, "{stderr}"); // not repeated
     assert!(!dir.path().join("run.json").exists());
 }

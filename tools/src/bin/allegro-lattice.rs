@@ -60,6 +60,11 @@ struct Args {
 }
 
 fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
+    // a dump given without its temperature: say what to write instead of failing to parse it
+    if let Ok(Some(_)) = allegro_tools::trajectory::open_dump(path).and_then(|mut s| s.next_frame())
+    {
+        anyhow::bail!("{path} is a LAMMPS dump, not a log: give it as {path}:T with T in K");
+    }
     let log = read_log(path)?;
     if let Some(t) = &log.truncated {
         eprintln!("warning: {t}");
