@@ -125,6 +125,17 @@ fn every_help_has_examples_that_use_real_options() {
         let (options, examples) = help.split_once("Examples:").unwrap_or_else(|| {
             panic!("{tool} --help has no examples:\n{help}");
         });
+        // every option is described: its first text line is not a bare default or value list
+        let help_lines: Vec<&str> = options.lines().map(str::trim).collect();
+        for (k, l) in help_lines.iter().enumerate() {
+            if l.starts_with("--") && !l.starts_with("--help") && !l.starts_with("--version") {
+                let next = help_lines[k + 1..].iter().find(|x| !x.is_empty()).unwrap();
+                assert!(
+                    !next.starts_with('[') && !next.starts_with("Possible values"),
+                    "{tool}: option {l} has no description"
+                );
+            }
+        }
         let lines: Vec<&str> = examples.lines().filter(|l| !l.trim().is_empty()).collect();
         assert!(!lines.is_empty(), "{tool}");
         for line in lines {

@@ -46,11 +46,13 @@ enum Placement {
     after_long_help = "Examples:\n  allegro-build --phase tetragonal --reps 12 12 12 --data pristine.data\n  allegro-build --variant w-vac --x 0.1 --reps 8 8 8 --seed 2 --data x010.data --xyz x010.xyz\n"
 )]
 struct Args {
+    /// Crystal phase: cubic I-43m or tetragonal P-421c (16-atom conventional cells)
     #[arg(long, value_enum, default_value = "cubic")]
     phase: Phase,
     /// Conventional cells along x y z (12 12 12 gives 27,648 atoms)
     #[arg(long, num_args = 3, default_values_t = [4, 4, 4])]
     reps: Vec<usize>,
+    /// Composition variant of the paper: what --x sets
     #[arg(long, value_enum, default_value = "pristine")]
     variant: Variant,
     /// x of the formula (per formula unit; there are 2 per conventional cell)
@@ -62,11 +64,13 @@ struct Args {
     /// Number of Na vacancies (overrides x for vacancies)
     #[arg(long)]
     vacancies: Option<usize>,
+    /// How W is placed on the Sb sites
     #[arg(long, value_enum, default_value = "sqs")]
     placement: Placement,
     /// Annealing swaps of the SQS search
     #[arg(long, default_value_t = 20000)]
     sqs_steps: usize,
+    /// Seed of every random choice (W sites, vacancies): same seed, same bytes
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Lattice parameter a [default: 7.15 cubic, 7.1423 tetragonal]
