@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from diffusion_speed import BIN, MD_DT_PS, ROOT, DumpWriter, run_measured, thread_env  # noqa: E402
+from diffusion_speed import BIN, MD_DT_PS, DumpWriter, require_tools, run_measured, thread_env  # noqa: E402
 
 ATOMS, FRAMEWORK, SITES, HOP = 48, 16, 4, 3.6
 VIB_RMS, VIB_TAU, FRAMEWORK_RMS = 0.35, 0.2, 0.1
@@ -86,13 +85,7 @@ def main():
     args = ap.parse_args()
     if args.seeds < 2:
         sys.exit("--seeds must be at least 2")
-    if not BIN.exists():
-        print(f"building {BIN.name} ...", flush=True)
-        subprocess.run(["cargo", "build", "--release", "--bin", "allegro-diffusion"], cwd=ROOT, check=True)
-    try:
-        import kinisi  # noqa: F401
-    except ImportError:
-        sys.exit("kinisi / MDAnalysis missing: run bench/setup_kinisi.sh")
+    require_tools()
 
     work = Path(tempfile.mkdtemp(prefix="diffusion_hopping_", dir="/tmp"))
     env = thread_env(args.threads)

@@ -347,6 +347,18 @@ def kinisi_worker(argv):
 
 # ----------------------------------------------------------------------------- main
 
+def require_tools():
+    """The release binary (built if missing) and kinisi + MDAnalysis, or a clear exit."""
+    if not BIN.exists():
+        print(f"building {BIN.name} ...", flush=True)
+        subprocess.run(["cargo", "build", "--release", "--bin", "allegro-diffusion"], cwd=ROOT, check=True)
+    try:
+        import kinisi  # noqa: F401
+        import MDAnalysis  # noqa: F401
+    except ImportError:
+        sys.exit("kinisi / MDAnalysis missing: run bench/setup_kinisi.sh")
+
+
 def fmt_d(d, s):
     return f"{d:.4e} ± {s:.2e}"
 
@@ -366,14 +378,7 @@ def main():
                     help="go straight to the thinned dt grid for kinisi")
     args = ap.parse_args()
 
-    if not BIN.exists():
-        print(f"building {BIN.name} ...", flush=True)
-        subprocess.run(["cargo", "build", "--release", "--bin", "allegro-diffusion"], cwd=ROOT, check=True)
-    try:
-        import kinisi  # noqa: F401
-        import MDAnalysis  # noqa: F401
-    except ImportError:
-        sys.exit("kinisi / MDAnalysis missing: run bench/setup_kinisi.sh")
+    require_tools()
 
     if args.workdir is None:
         work = Path(tempfile.mkdtemp(prefix="diffusion_speed_", dir="/tmp"))

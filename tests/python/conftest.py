@@ -72,6 +72,25 @@ def thermo(log_text):
     return blocks
 
 
+def run_zero(workdir, data, pair_lines, np_ranks=1):
+    """`run 0` of data (a path relative to the new folder workdir) with the given pair_style and
+    pair_coeff lines: (first thermo block with pe and the pressure tensor, forces sorted by id)."""
+    workdir.mkdir()
+    script = f"""units metal
+atom_style atomic
+boundary p p p
+read_data {data}
+{pair_lines}
+thermo_style custom step pe press pxx pyy pzz pxy pxz pyz
+thermo_modify format float %.17g
+dump d all custom 1 forces.dump id fx fy fz
+dump_modify d sort id format float %.17g
+run 0
+"""
+    run_lammps(workdir, script, np_ranks=np_ranks)
+    return thermo((workdir / "log.lammps").read_text())[0], read_dump_forces(workdir / "forces.dump")
+
+
 def read_dump_forces(path):
     """fx fy fz per atom, sorted by id, from a `dump custom ... id fx fy fz` single frame."""
     lines = Path(path).read_text().splitlines()

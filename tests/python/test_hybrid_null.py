@@ -3,7 +3,7 @@
 without the extra atoms through plain pair_style allegro, plus the other style alone."""
 import numpy as np
 import pytest
-from conftest import model_path, read_dump_forces, run_lammps, thermo
+from conftest import model_path, run_lammps, run_zero
 
 import structures
 
@@ -31,20 +31,7 @@ def data_files(tmp_path):
 
 
 def evaluate(workdir, data, pair_lines, np_ranks=1):
-    workdir.mkdir()
-    script = f"""units metal
-atom_style atomic
-boundary p p p
-read_data ../{data}
-{pair_lines}
-thermo_style custom step pe pxx pyy pzz pxy
-thermo_modify format float %.17g
-dump d all custom 1 forces.dump id fx fy fz
-dump_modify d sort id format float %.17g
-run 0
-"""
-    run_lammps(workdir, script, np_ranks=np_ranks)
-    return thermo((workdir / "log.lammps").read_text())[0], read_dump_forces(workdir / "forces.dump")
+    return run_zero(workdir, f"../{data}", pair_lines, np_ranks)
 
 
 @pytest.mark.parametrize("np_ranks", [1, 2])

@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import ROOT, read_dump_forces, run_lammps, thermo
+from conftest import ROOT, run_lammps, run_zero, thermo
 
 import structures
 
@@ -20,21 +20,7 @@ def zbl_coeffs(style_prefix):
 
 
 def evaluate(workdir, pair_lines):
-    workdir.mkdir()
-    script = f"""units metal
-atom_style atomic
-boundary p p p
-read_data ../data.lmp
-{pair_lines}
-thermo_style custom step pe press pxx pyy pzz pxy pxz pyz
-thermo_modify format float %.17g
-dump d all custom 1 forces.dump id fx fy fz
-dump_modify d sort id format float %.17g
-run 0
-"""
-    run_lammps(workdir, script)
-    t = thermo((workdir / "log.lammps").read_text())[0]
-    return t, read_dump_forces(workdir / "forces.dump")
+    return run_zero(workdir, "../data.lmp", pair_lines)
 
 
 def test_overlay_is_the_sum_of_allegro_and_zbl(tmp_path):

@@ -1,6 +1,6 @@
 //! Shared pieces of the command-line tools: progress bars, safe output files, error exit.
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -88,6 +88,19 @@ pub fn check_outputs<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> anyh
         let _ = std::fs::remove_file(&probe);
     }
     Ok(())
+}
+
+/// [`check_outputs`] for a tool's optional output files and its optional `--plot PREFIX`.
+pub fn check_files_and_plot(
+    files: &[&Option<PathBuf>],
+    plot: &Option<PathBuf>,
+) -> anyhow::Result<()> {
+    check_outputs(
+        files
+            .iter()
+            .filter_map(|f| (*f).clone())
+            .chain(plot.iter().flat_map(|p| plot_files(p))),
+    )
 }
 
 /// The files `--plot PREFIX` writes.

@@ -6,26 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{random_walks, write_dump, Box3, Rng, WalkSpec};
-
-fn dump(path: &Path) {
-    let spec = WalkSpec {
-        atoms: 6,
-        frames: 40,
-        dt: 1.0,
-        d_own: [0.05; 3],
-        d_shared: 0.0,
-        boxes: Box::new(|_| Box3::cubic(8.0)),
-    };
-    let mut rng = Rng::new(1);
-    write_dump(
-        path,
-        &random_walks(&spec, &mut rng),
-        &[1, 1, 1, 2, 2, 2],
-        "x",
-        &mut rng,
-    );
-}
+use common::small_dump;
 
 fn fails_naming(cmd: &mut Command, path: &Path, what: &str) {
     let out = cmd.output().unwrap();
@@ -42,7 +23,7 @@ fn fails_naming(cmd: &mut Command, path: &Path, what: &str) {
 fn missing_output_folder_fails_before_the_analysis() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("run.dump");
-    dump(&input);
+    small_dump(&input);
     let missing = dir.path().join("no/such/folder/out.json");
     let plot = dir.path().join("msd");
     fails_naming(
@@ -80,7 +61,7 @@ fn missing_output_folder_fails_before_the_analysis() {
 fn a_folder_as_output_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("run.dump");
-    dump(&input);
+    small_dump(&input);
     let folder = dir.path().join("out.json");
     std::fs::create_dir(&folder).unwrap();
     fails_naming(

@@ -5,21 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{random_walks, write_dump, Box3, Rng, WalkSpec};
-
-fn good_dump(path: &Path) {
-    let spec = WalkSpec {
-        atoms: 6,
-        frames: 40,
-        dt: 1.0,
-        d_own: [0.05; 3],
-        d_shared: 0.0,
-        boxes: Box::new(|_| Box3::cubic(8.0)),
-    };
-    let mut rng = Rng::new(1);
-    let frames = random_walks(&spec, &mut rng);
-    write_dump(path, &frames, &[1, 1, 1, 2, 2, 2], "x", &mut rng);
-}
+use common::small_dump;
 
 /// Runs allegro-diffusion on `dump`; returns (exit ok, stderr, json written).
 fn diffusion(dump: &Path) -> (bool, String, bool) {
@@ -39,7 +25,7 @@ fn diffusion(dump: &Path) -> (bool, String, bool) {
 
 fn edit(dir: &Path, name: &str, f: impl Fn(String) -> String) -> std::path::PathBuf {
     let good = dir.join("good.dump");
-    good_dump(&good);
+    small_dump(&good);
     let path = dir.join(name);
     std::fs::write(&path, f(std::fs::read_to_string(&good).unwrap())).unwrap();
     path
@@ -65,7 +51,7 @@ fn fails_with(path: &Path, message: &str) {
 fn good_file_works() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("good.dump");
-    good_dump(&path);
+    small_dump(&path);
     let (ok, stderr, json) = diffusion(&path);
     assert!(ok && json, "{stderr}");
 }
@@ -93,7 +79,7 @@ fn nul_bytes_after_good_frames_keep_the_frames_with_a_warning() {
     // stops at the first NUL line and never reads one unbounded "line")
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.dump");
-    good_dump(&good);
+    small_dump(&good);
     let mut bytes = std::fs::read(&good).unwrap();
     bytes.extend(std::iter::repeat_n(0u8, 8 << 20));
     let path = dir.path().join("nul.dump");
@@ -134,7 +120,7 @@ fn truncated_gzip_keeps_the_good_frames() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.dump");
-    good_dump(&good);
+    small_dump(&good);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&std::fs::read(&good).unwrap()).unwrap();
     let bytes = gz.finish().unwrap();

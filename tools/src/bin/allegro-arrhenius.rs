@@ -134,12 +134,7 @@ fn figure(f: &ArrheniusFit, quantity: &str, direction: &str) -> Figure {
 fn main() {
     cli::run(|| {
         let args = Args::parse();
-        cli::check_outputs(
-            args.json
-                .iter()
-                .cloned()
-                .chain(args.plot.iter().flat_map(|p| cli::plot_files(p))),
-        )?;
+        cli::check_files_and_plot(&[&args.json], &args.plot)?;
         anyhow::ensure!(
             args.quantity == "D" || args.quantity == "D_sigma",
             "--quantity must be D or D_sigma"

@@ -200,12 +200,7 @@ fn msd_figure(a: &Analysis, species: &str) -> Figure {
 fn main() {
     cli::run(|| {
         let args = Args::parse();
-        cli::check_outputs(
-            args.json
-                .iter()
-                .cloned()
-                .chain(args.plot.iter().flat_map(|p| cli::plot_files(p))),
-        )?;
+        cli::check_files_and_plot(&[&args.json], &args.plot)?;
         anyhow::ensure!(
             args.timestep > 0.0 && args.timestep.is_finite(),
             "--timestep must be a positive number of ps"

@@ -111,13 +111,7 @@ fn name_of(frame: &Frame, i: usize, names: &[(i32, String)]) -> String {
 fn main() {
     cli::run(|| {
         let args = Args::parse();
-        cli::check_outputs(
-            args.json
-                .iter()
-                .cloned()
-                .chain(args.csv.iter().cloned())
-                .chain(args.plot.iter().flat_map(|p| cli::plot_files(p))),
-        )?;
+        cli::check_files_and_plot(&[&args.json, &args.csv], &args.plot)?;
         anyhow::ensure!(args.timestep > 0.0, "--timestep must be positive (ps)");
         anyhow::ensure!(
             args.window > 0.0 && args.bin > 0.0,

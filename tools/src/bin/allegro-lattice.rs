@@ -175,12 +175,7 @@ fn figure(r: &LatticeResult) -> Figure {
 fn main() {
     cli::run(|| {
         let args = Args::parse();
-        cli::check_outputs(
-            args.json
-                .iter()
-                .cloned()
-                .chain(args.plot.iter().flat_map(|p| cli::plot_files(p))),
-        )?;
+        cli::check_files_and_plot(&[&args.json], &args.plot)?;
         anyhow::ensure!(
             args.reps.iter().all(|r| *r >= 1.0),
             "--reps must be positive integers"

@@ -367,3 +367,19 @@ impl Tally {
         );
     }
 }
+
+/// A small valid dump: 6 atoms (3 of type 1 walking, 3 of type 2), 40 frames 1 ps apart in
+/// an 8 A cube, seeded: the good file the malformed-input and CLI tests start from.
+pub fn small_dump(path: &Path) {
+    let spec = WalkSpec {
+        atoms: 6,
+        frames: 40,
+        dt: 1.0,
+        d_own: [0.05; 3],
+        d_shared: 0.0,
+        boxes: Box::new(|_| Box3::cubic(8.0)),
+    };
+    let mut rng = Rng::new(1);
+    let frames = random_walks(&spec, &mut rng);
+    write_dump(path, &frames, &[1, 1, 1, 2, 2, 2], "x", &mut rng);
+}
