@@ -356,24 +356,20 @@ mod tests {
     fn design_effect_of_a_shared_persistent_component() {
         let (atoms, blocks, runs, phi) = (40, 30, 300, 0.3);
         let mut rng = Rng::new(5);
-        let mut normal = move || {
-            let (u1, u2) = (rng.uniform().max(1e-300), rng.uniform());
-            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-        };
         for shared in [0.0, 0.5] {
             let data: Vec<Vec<Vec<Sym>>> = (0..runs)
                 .map(|_| {
-                    let mut c = vec![shared * normal()];
+                    let mut c = vec![shared * rng.normal()];
                     for _ in 1..blocks {
-                        let next =
-                            phi * c.last().unwrap() + shared * (1.0 - phi * phi).sqrt() * normal();
+                        let next = phi * c.last().unwrap()
+                            + shared * (1.0 - phi * phi).sqrt() * rng.normal();
                         c.push(next);
                     }
                     // the trace of [a, 0, 0, ...] under Projection::All is a
                     (0..atoms)
                         .map(|_| {
                             (0..blocks)
-                                .map(|b| [10.0 + c[b] + normal(), 0.0, 0.0, 0.0, 0.0, 0.0])
+                                .map(|b| [10.0 + c[b] + rng.normal(), 0.0, 0.0, 0.0, 0.0, 0.0])
                                 .collect()
                         })
                         .collect()
