@@ -15,6 +15,7 @@ pub mod diffusion;
 pub mod dihedral;
 pub mod extxyz;
 pub mod lattice;
+pub mod phonon;
 pub mod plot;
 pub mod rng;
 pub mod structure;

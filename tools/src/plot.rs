@@ -30,6 +30,8 @@ pub struct Figure {
     pub series: Vec<Series>,
     /// Vertical shaded bands (x low, x high, label), e.g. T_C +- half-width.
     pub x_bands: Vec<(f64, f64, String)>,
+    /// Labelled vertical lines that replace the numeric x axis (band-structure paths).
+    pub x_ticks: Vec<(f64, String)>,
 }
 
 const PALETTE: [RGBColor; 6] = [
@@ -114,6 +116,7 @@ impl Figure {
                 let mut chart = $chart;
                 chart
                     .configure_mesh()
+                    .x_labels(if self.x_ticks.is_empty() { 10 } else { 0 })
                     .x_desc(&self.x_label)
                     .y_desc(&self.y_label)
                     .label_style(("sans-serif", 15))
@@ -133,6 +136,20 @@ impl Figure {
                         .legend(move |(x, y)| {
                             Rectangle::new([(x, y - 5), (x + 16, y + 5)], c.filled())
                         });
+                }
+                for (x, label) in &self.x_ticks {
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(
+                            vec![(*x, y0), (*x, y1)],
+                            BLACK.mix(0.4).stroke_width(1),
+                        )))
+                        .map_err(e)?;
+                    chart
+                        .draw_series(std::iter::once(
+                            EmptyElement::at((*x, y0))
+                                + Text::new(label.clone(), (3, -20), ("sans-serif", 15)),
+                        ))
+                        .map_err(e)?;
                 }
                 for s in &self.series {
                     let color = PALETTE[s.color % PALETTE.len()];
@@ -189,14 +206,18 @@ impl Figure {
                         }
                     }
                 }
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK.mix(0.3))
-                    .label_font(("sans-serif", 14))
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .draw()
-                    .map_err(e)?;
+                let labelled =
+                    !self.x_bands.is_empty() || self.series.iter().any(|s| !s.label.is_empty());
+                if labelled {
+                    chart
+                        .configure_series_labels()
+                        .background_style(WHITE.mix(0.85))
+                        .border_style(BLACK.mix(0.3))
+                        .label_font(("sans-serif", 14))
+                        .position(SeriesLabelPosition::UpperLeft)
+                        .draw()
+                        .map_err(e)?;
+                }
             }};
         }
         match (self.log_x, self.log_y) {

@@ -1,0 +1,244 @@
+//! Structures for phonons: extended XYZ, LAMMPS data files (atom_style atomic), or the
+//! builder's cubic and tetragonal Na3SbS4 cells.
+use std::path::Path;
+
+use anyhow::{bail, ensure, Context, Result};
+
+use super::crystal::{standard_mass, Crystal};
+use crate::structure;
+
+/// Where the structure comes from.
+#[derive(Clone, Debug)]
+pub enum Source<'a> {
+    /// The builder's 16-atom cubic (I-43m) cell with lattice parameter a (A).
+    Cubic(f64),
+    /// The builder's 16-atom tetragonal (P-421c) cell, a and c (A).
+    Tetragonal(f64, f64),
+    /// An extended XYZ (first frame) or LAMMPS data file; element names of the data file's
+    /// types when its Masses section does not name them.
+    File(&'a Path, Option<&'a [String]>),
+}
+
+pub fn load(source: &Source<'_>, masses: &[(String, f64)]) -> Result<Crystal> {
+    let mut crystal = match source {
+        Source::Cubic(a) => from_builder(&structure::cubic(*a)),
+        Source::Tetragonal(a, c) => from_builder(&structure::tetragonal(*a, *c)),
+        Source::File(path, types) => {
+            let name = path.to_string_lossy();
+            if name.ends_with(".xyz") || name.ends_with(".extxyz") || name.ends_with(".xyz.gz") {
+                let frames = crate::extxyz::read_extxyz(path)?;
+                let f = frames.into_iter().next().context("the file has no frame")?;
+                let n = f.positions.len();
+                let masses = match f.arrays.get("masses") {
+                    Some(m) if m.len() == n && m.iter().all(|r| r.len() == 1) => {
+                        m.iter().map(|r| r[0]).collect()
+                    }
+                    _ => vec![0.0; n],
+                };
+                Crystal {
+                    cell: f.cell,
+                    positions: f.positions,
+                    masses,
+                    symbols: f.symbols,
+                }
+            } else {
+                read_data(path, *types)?
+            }
+        }
+    };
+    for (i, s) in crystal.symbols.iter().enumerate() {
+        if let Some((_, m)) = masses.iter().find(|(e, _)| e == s) {
+            crystal.masses[i] = *m;
+        } else if crystal.masses[i] <= 0.0 {
+            crystal.masses[i] = standard_mass(s).with_context(|| {
+                format!("no standard mass for element {s}: give --mass {s}=M (amu)")
+            })?;
+        }
+    }
+    crystal.validate()?;
+    Ok(crystal)
+}
+
+fn from_builder(s: &structure::Structure) -> Crystal {
+    Crystal {
+        cell: s.cell,
+        positions: s.positions.clone(),
+        symbols: s.elements.iter().map(|e| e.symbol().to_string()).collect(),
+        masses: s.elements.iter().map(|e| e.mass()).collect(),
+    }
+}
+
+/// A LAMMPS data file, atom_style atomic (id type x y z [ix iy iz]); orthogonal or triclinic.
+pub fn read_data(path: &Path, types: Option<&[String]>) -> Result<Crystal> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = text.lines().skip(1).map(|l| l.trim()).peekable();
+    let (mut atoms, mut ntypes) = (None, None);
+    let (mut lo, mut hi, mut tilt) = ([0.0; 3], [0.0; 3], [0.0; 3]);
+    let mut names: Vec<Option<String>> = Vec::new();
+    let mut type_mass: Vec<f64> = Vec::new();
+    let mut rows: Vec<(usize, usize, [f64; 3])> = Vec::new();
+    let num = |w: &str, what: &str| -> Result<f64> {
+        w.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .with_context(|| format!("{what}: '{w}' is not a number"))
+    };
+    while let Some(line) = lines.next() {
+        let body = line.split('#').next().unwrap_or("").trim();
+        let w: Vec<&str> = body.split_whitespace().collect();
+        if w.is_empty() {
+            continue;
+        }
+        match (w.len(), w.last().copied()) {
+            (2, Some("atoms")) => atoms = Some(num(w[0], "atoms")? as usize),
+            (3, Some("types")) if w[1] == "atom" => {
+                ntypes = Some(num(w[0], "atom types")? as usize)
+            }
+            (4, Some(hi_name)) if hi_name.ends_with("hi") && hi_name.len() == 2 => {
+                let k = match hi_name {
+                    "xhi" => 0,
+                    "yhi" => 1,
+                    "zhi" => 2,
+                    _ => bail!("unknown box line '{line}'"),
+                };
+                lo[k] = num(w[0], "box")?;
+                hi[k] = num(w[1], "box")?;
+            }
+            (6, Some("yz")) => {
+                for k in 0..3 {
+                    tilt[k] = num(w[k], "tilt")?;
+                }
+            }
+            (_, _) if w[0] == "Masses" => {
+                let n = ntypes.context("Masses before the 'atom types' line")?;
+                names = vec![None; n];
+                type_mass = vec![0.0; n];
+                let mut seen = 0;
+                while seen < n {
+                    let Some(l) = lines.next() else {
+                        bail!("the Masses section ends early")
+                    };
+                    let mut parts = l.splitn(2, '#');
+                    let v: Vec<&str> = parts.next().unwrap_or("").split_whitespace().collect();
+                    if v.is_empty() {
+                        continue;
+                    }
+                    ensure!(v.len() >= 2, "Masses line '{l}' is not 'TYPE MASS'");
+                    let t = num(v[0], "Masses")? as usize;
+                    ensure!((1..=n).contains(&t), "Masses: type {t} is not 1 to {n}");
+                    type_mass[t - 1] = num(v[1], "Masses")?;
+                    names[t - 1] = parts
+                        .next()
+                        .and_then(|c| c.split_whitespace().next())
+                        .map(String::from);
+                    seen += 1;
+                }
+            }
+            (_, _) if w[0] == "Atoms" => {
+                ensure!(
+                    w.len() == 1 || w[1] == "atomic",
+                    "Atoms section of style '{}': only atom_style atomic is read",
+                    w[1]
+                );
+                let n = atoms.context("Atoms before the 'atoms' line")?;
+                while rows.len() < n {
+                    let Some(l) = lines.next() else {
+                        bail!("the Atoms section has {} of {n} atoms", rows.len())
+                    };
+                    let v: Vec<&str> = l
+                        .split('#')
+                        .next()
+                        .unwrap_or("")
+                        .split_whitespace()
+                        .collect();
+                    if v.is_empty() {
+                        continue;
+                    }
+                    ensure!(
+                        v.len() == 5 || v.len() == 8,
+                        "Atoms line '{l}' is not 'ID TYPE X Y Z [IX IY IZ]'"
+                    );
+                    let mut p = [0.0; 3];
+                    for k in 0..3 {
+                        p[k] = num(v[2 + k], "Atoms")?;
+                    }
+                    rows.push((
+                        num(v[0], "Atoms")? as usize,
+                        num(v[1], "Atoms")? as usize,
+                        p,
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    let ntypes = ntypes.context("no 'atom types' line")?;
+    ensure!(!rows.is_empty(), "no Atoms section");
+    rows.sort_by_key(|r| r.0);
+    let name_of = |t: usize| -> Result<String> {
+        ensure!(
+            (1..=ntypes).contains(&t),
+            "atom type {t} is not 1 to {ntypes}"
+        );
+        if let Some(types) = types {
+            ensure!(
+                types.len() == ntypes,
+                "--types names {} elements for {ntypes} atom types",
+                types.len()
+            );
+            return Ok(types[t - 1].clone());
+        }
+        names.get(t - 1).cloned().flatten().with_context(|| {
+            format!(
+                "type {t} has no element name: add '# Element' to its Masses line or give --types"
+            )
+        })
+    };
+    let cell = [
+        [hi[0] - lo[0], 0.0, 0.0],
+        [tilt[0], hi[1] - lo[1], 0.0],
+        [tilt[1], tilt[2], hi[2] - lo[2]],
+    ];
+    let mut c = Crystal {
+        cell,
+        positions: Vec::new(),
+        symbols: Vec::new(),
+        masses: Vec::new(),
+    };
+    for (_, t, p) in rows {
+        c.symbols.push(name_of(t)?);
+        c.masses.push(type_mass.get(t - 1).copied().unwrap_or(0.0));
+        c.positions.push(std::array::from_fn(|d| p[d] - lo[d]));
+    }
+    Ok(c)
+}
+
+/// Extended XYZ of a crystal (ASE convention), with its masses as a per-atom column.
+pub fn to_extxyz(c: &Crystal) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let l: Vec<String> = c
+        .cell
+        .iter()
+        .flatten()
+        .map(|v| format!("{v:.10}"))
+        .collect();
+    writeln!(out, "{}", c.len()).unwrap();
+    writeln!(
+        out,
+        "Lattice=\"{}\" Properties=species:S:1:pos:R:3:masses:R:1 pbc=\"T T T\"",
+        l.join(" ")
+    )
+    .unwrap();
+    for i in 0..c.len() {
+        let p = c.positions[i];
+        writeln!(
+            out,
+            "{} {:.10} {:.10} {:.10} {:.8}",
+            c.symbols[i], p[0], p[1], p[2], c.masses[i]
+        )
+        .unwrap();
+    }
+    out
+}

@@ -1,0 +1,219 @@
+//! Harmonic phonons from finite displacements, with the force field called in-process:
+//! primitive cell, force constants (acoustic sum rule enforced), dynamical matrix with
+//! phonopy's sharing of constants over periodic images, band paths, density of states, and a
+//! soft mode frozen in with its energy surface E(Q).
+//!
+//! Units: A, eV, amu; frequencies in THz (imaginary ones negative); q in reciprocal
+//! coordinates of the unit cell the calculation was set up in.
+pub mod crystal;
+pub mod dos;
+pub mod dynamical;
+pub mod force_constants;
+pub mod input;
+pub mod linalg;
+pub mod model;
+pub mod path;
+pub mod relax;
+pub mod soft_mode;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+pub use crystal::Crystal;
+pub use dynamical::Dynamical;
+pub use force_constants::{ForceConstants, ForceModel};
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub supercell: [usize; 3],
+    /// A.
+    pub displacement: f64,
+    /// A path given by the user; None: the lattice's default path.
+    pub path: Option<Vec<path::Point>>,
+    /// q points per 1/A along the path.
+    pub density: f64,
+    pub dos_mesh: usize,
+    /// THz.
+    pub dos_sigma: f64,
+    /// Label of a path point whose lowest mode is frozen in; None: H for body-centred cubic
+    /// lattices, no scan otherwise.
+    pub soft_mode: Option<String>,
+    /// Largest atomic displacement of the E(Q) scan, A.
+    pub soft_max_displacement: f64,
+    pub soft_points: usize,
+    /// Coordination tetrahedra whose rotation describes a distortion: (centre, ligand).
+    pub tetrahedra: Option<(String, String)>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SpecialPoint {
+    pub label: String,
+    /// Reciprocal coordinates of the unit cell.
+    pub q: [f64; 3],
+    /// Cartesian q, 1/A (no 2 pi).
+    pub q_cartesian_per_a: [f64; 3],
+    pub frequencies_thz: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub atoms_unit_cell: usize,
+    pub unit_cell_a: [[f64; 3]; 3],
+    pub symbols: Vec<String>,
+    pub masses_amu: Vec<f64>,
+    pub positions_a: Vec<[f64; 3]>,
+    pub atoms_primitive_cell: usize,
+    pub primitive_cell_a: [[f64; 3]; 3],
+    pub lattice: Option<String>,
+    pub supercell: [usize; 3],
+    pub atoms_supercell: usize,
+    pub displacement_a: f64,
+    pub force_evaluations: usize,
+    pub sum_rule_violation_ev_per_a2: f64,
+    pub residual_max_force_ev_per_a: f64,
+    pub relaxation: Option<relax::Relaxation>,
+    pub special_points: Vec<SpecialPoint>,
+    pub band: path::Band,
+    pub dos: dos::Dos,
+    pub soft_mode: Option<soft_mode::SoftMode>,
+    pub tetragonal: Option<soft_mode::TetragonalComparison>,
+    pub warnings: Vec<String>,
+}
+
+/// Residual force above which the structure is not a minimum, eV/A.
+pub const RESIDUAL_WARNING: f64 = 0.05;
+
+/// The whole calculation on `unit` (relaxed already if wanted).
+pub fn run(
+    unit: &Crystal,
+    options: &Options,
+    min_width: f64,
+    model: &mut dyn ForceModel,
+    progress: force_constants::Progress<'_>,
+) -> Result<Report> {
+    let fc = ForceConstants::compute(
+        unit,
+        options.supercell,
+        options.displacement,
+        min_width,
+        model,
+        progress,
+    )?;
+    let dynamical = Dynamical::new(&fc);
+    let lattice = path::lattice_of(unit, &fc.primitive);
+    let points = match (&options.path, lattice) {
+        (Some(p), _) => p.clone(),
+        (None, Some(l)) => l.path(),
+        (None, None) => bail!(
+            "no default path for this cell (not an orthogonal cubic or tetragonal cell with P, I or F \
+             centring): give --path 'LABEL QX QY QZ, ...'"
+        ),
+    };
+    let mut warnings = Vec::new();
+    if fc.residual_force > RESIDUAL_WARNING {
+        warnings.push(format!(
+            "the largest force in the undisplaced supercell is {:.3} eV/A (> {RESIDUAL_WARNING}): the \
+             structure is not at a minimum, so the frequencies are those of a strained point \
+             (use --relax)",
+            fc.residual_force
+        ));
+    }
+    let mut special_points: Vec<SpecialPoint> = Vec::new();
+    for p in &points {
+        if special_points
+            .iter()
+            .any(|s| s.label == p.label && s.q == p.q)
+        {
+            continue;
+        }
+        special_points.push(SpecialPoint {
+            label: p.label.clone(),
+            q: p.q,
+            q_cartesian_per_a: dynamical.cartesian_q(p.q),
+            frequencies_thz: dynamical.modes(p.q).frequencies,
+        });
+    }
+    if let Some(g) = special_points
+        .iter()
+        .find(|s| s.q.iter().all(|v| *v == 0.0))
+    {
+        let acoustic = g
+            .frequencies_thz
+            .iter()
+            .map(|f| f.abs())
+            .take(3)
+            .fold(0.0, f64::max);
+        let mut sorted: Vec<f64> = g.frequencies_thz.iter().map(|f| f.abs()).collect();
+        sorted.sort_by(f64::total_cmp);
+        if sorted[2] > 0.05 {
+            warnings.push(format!(
+                "acoustic modes at GAMMA reach {acoustic:.3} THz after the sum rule: the force constants are noisy"
+            ));
+        }
+    }
+    let band = path::band(&dynamical, &points, options.density);
+    let dos = dos::dos(
+        &dynamical,
+        &fc.primitive.cell,
+        &unit.cell,
+        options.dos_mesh,
+        options.dos_sigma,
+    );
+    let soft_label = match (&options.soft_mode, lattice) {
+        (Some(l), _) if l.eq_ignore_ascii_case("none") => None,
+        (Some(l), _) => Some(l.clone()),
+        (None, Some(path::Lattice::CubicI)) => Some("H".to_string()),
+        _ => None,
+    };
+    let (mut soft, mut tetragonal) = (None, None);
+    if let Some(label) = soft_label {
+        let Some(p) = points.iter().find(|p| p.label == label) else {
+            bail!("--soft-mode {label}: no path point has that label");
+        };
+        let tet = options
+            .tetrahedra
+            .as_ref()
+            .map(|(a, b)| (a.as_str(), b.as_str()));
+        let scan = soft_mode::Scan {
+            label: &label,
+            q: p.q,
+            max_displacement: options.soft_max_displacement,
+            points: options.soft_points,
+            tetrahedra: tet,
+        };
+        let s = soft_mode::scan(&fc, &dynamical, &scan, model)?;
+        tetragonal = soft_mode::compare_tetragonal(unit, &s.pattern);
+        let end = s.amplitude.last().copied().unwrap_or(0.0);
+        if s.minimum_amplitude.abs() >= 0.999 * end {
+            warnings.push(format!(
+                "E(Q) is lowest at the end of the scan (Q = {:.3}): the minimum lies further out; \
+                 raise --soft-max-displacement",
+                s.minimum_amplitude
+            ));
+        }
+        soft = Some(s);
+    }
+    Ok(Report {
+        atoms_unit_cell: unit.len(),
+        unit_cell_a: unit.cell,
+        symbols: unit.symbols.clone(),
+        masses_amu: unit.masses.clone(),
+        positions_a: unit.positions.clone(),
+        atoms_primitive_cell: fc.primitive.atoms.len(),
+        primitive_cell_a: fc.primitive.cell,
+        lattice: lattice.map(|l| l.name().to_string()),
+        supercell: options.supercell,
+        atoms_supercell: fc.supercell.len(),
+        displacement_a: options.displacement,
+        force_evaluations: fc.evaluations,
+        sum_rule_violation_ev_per_a2: fc.sum_rule_violation,
+        residual_max_force_ev_per_a: fc.residual_force,
+        relaxation: None,
+        special_points,
+        band,
+        dos,
+        soft_mode: soft,
+        tetragonal,
+        warnings,
+    })
+}
