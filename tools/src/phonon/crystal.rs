@@ -117,8 +117,8 @@ impl Crystal {
         );
         ensure!(
             self.cell.iter().flatten().all(|v| v.is_finite()) && det(&self.cell) > 1e-6,
-            "the cell {:?} has no positive volume (rows are the lattice vectors, right-handed)",
-            self.cell
+            "the cell has no positive volume ({:.4} A^3; rows are the lattice vectors, right-handed)",
+            det(&self.cell)
         );
         for (i, p) in self.positions.iter().enumerate() {
             ensure!(

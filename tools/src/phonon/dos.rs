@@ -34,7 +34,7 @@ pub fn dos(
         .collect();
     let all: Vec<f64> = points
         .par_iter()
-        .flat_map_iter(|&q| dynamical.modes(q).frequencies)
+        .flat_map_iter(|&q| dynamical.frequencies(q))
         .collect();
     let lo = all.iter().cloned().fold(f64::MAX, f64::min) - 4.0 * sigma;
     let hi = all.iter().cloned().fold(f64::MIN, f64::max) + 4.0 * sigma;

@@ -114,6 +114,15 @@ impl Dynamical {
         (re, im)
     }
 
+    /// Frequencies alone (THz, ascending, imaginary negative): faster than [`Self::modes`].
+    pub fn frequencies(&self, q: [f64; 3]) -> Vec<f64> {
+        let (re, im) = self.matrix(q);
+        super::linalg::hermitian_eigenvalues(3 * self.atoms(), &re, &im)
+            .into_iter()
+            .map(to_thz)
+            .collect()
+    }
+
     pub fn modes(&self, q: [f64; 3]) -> Modes {
         let (re, im) = self.matrix(q);
         let (eigenvalues, vectors) = hermitian_eigen(3 * self.atoms(), &re, &im);

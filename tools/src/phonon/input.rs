@@ -95,7 +95,7 @@ pub fn read_data(path: &Path, types: Option<&[String]>) -> Result<Crystal> {
             (3, Some("types")) if w[1] == "atom" => {
                 ntypes = Some(num(w[0], "atom types")? as usize)
             }
-            (4, Some(hi_name)) if hi_name.ends_with("hi") && hi_name.len() == 2 => {
+            (4, Some(hi_name)) if hi_name.ends_with("hi") && hi_name.len() == 3 => {
                 let k = match hi_name {
                     "xhi" => 0,
                     "yhi" => 1,

@@ -162,7 +162,10 @@ pub fn run(
     let soft_label = match (&options.soft_mode, lattice) {
         (Some(l), _) if l.eq_ignore_ascii_case("none") => None,
         (Some(l), _) => Some(l.clone()),
-        (None, Some(path::Lattice::CubicI)) => Some("H".to_string()),
+        (None, Some(path::Lattice::CubicI)) => points
+            .iter()
+            .any(|p| p.label == "H")
+            .then(|| "H".to_string()),
         _ => None,
     };
     let (mut soft, mut tetragonal) = (None, None);

@@ -189,10 +189,7 @@ pub fn band(dynamical: &Dynamical, path: &[Point], density: f64) -> Band {
         at += length;
         ticks.push((at, w[1].label.clone()));
     }
-    let frequencies_thz = q
-        .par_iter()
-        .map(|&q| dynamical.modes(q).frequencies)
-        .collect();
+    let frequencies_thz = q.par_iter().map(|&q| dynamical.frequencies(q)).collect();
     Band {
         distance,
         q,
