@@ -98,6 +98,7 @@ fn every_help_has_examples_that_use_real_options() {
         ("allegro-diffusion", env!("CARGO_BIN_EXE_allegro-diffusion")),
         ("allegro-dihedral", env!("CARGO_BIN_EXE_allegro-dihedral")),
         ("allegro-eval", env!("CARGO_BIN_EXE_allegro-eval")),
+        ("allegro-phonon", env!("CARGO_BIN_EXE_allegro-phonon")),
         ("allegro-lattice", env!("CARGO_BIN_EXE_allegro-lattice")),
         ("allegro-tc-plot", env!("CARGO_BIN_EXE_allegro-tc-plot")),
     ] {

@@ -3,7 +3,7 @@
 #![cfg(not(feature = "torch"))]
 use std::process::Command;
 
-const TOOLS: [&str; 7] = [
+const TOOLS: [&str; 8] = [
     env!("CARGO_BIN_EXE_allegro-arrhenius"),
     env!("CARGO_BIN_EXE_allegro-eval"),
     env!("CARGO_BIN_EXE_allegro-build"),
@@ -11,6 +11,7 @@ const TOOLS: [&str; 7] = [
     env!("CARGO_BIN_EXE_allegro-dihedral"),
     env!("CARGO_BIN_EXE_allegro-lattice"),
     env!("CARGO_BIN_EXE_allegro-tc-plot"),
+    env!("CARGO_BIN_EXE_allegro-phonon"),
 ];
 
 #[test]
