@@ -79,6 +79,7 @@ fn series(path: &Path) -> Series {
         name: path.display().to_string(),
         temperature: vec![],
         lengths: vec![],
+        per_cell: false,
     };
     for b in &log.blocks {
         let (t, x, y, z) = (
@@ -243,4 +244,52 @@ fn a_dump_without_its_temperature_says_how_to_give_it() {
         )) && stderr.lines().count() == 1,
         "{stderr}"
     );
+}
+
+/// The project's own inputs print lengths per conventional cell as `v_a v_b v_c`: read without
+/// --length-columns, and --reps does not divide them again.
+#[test]
+fn per_cell_columns_of_the_project_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("log.lammps");
+    let mut rng = Rng::new(5);
+    let mut out = String::from("LAMMPS (22 Jul 2025)\nPer MPI rank memory allocation (min/avg/max) = 3.1 | 3.1 | 3.1 Mbytes\n   Step          Time           Temp          v_a            v_b            v_c\n");
+    for r in 0..400 {
+        let l = [A, A, 1.02 * A].map(|x| x * (1.0 + 0.001 * rng.normal()));
+        writeln!(
+            out,
+            "{} {} {} {} {} {}",
+            25 * r,
+            0.05 * r as f64,
+            300.0 + rng.normal(),
+            l[0],
+            l[1],
+            l[2]
+        )
+        .unwrap();
+    }
+    out.push_str("Loop time of 1 on 1 procs for 10000 steps with 1024 atoms\n");
+    std::fs::write(&p, out).unwrap();
+    for reps in [["1", "1", "1"], ["4", "4", "4"]] {
+        let json = dir.path().join("lat.json");
+        common::run_ok(
+            Command::new(env!("CARGO_BIN_EXE_allegro-lattice"))
+                .arg("--reps")
+                .args(reps)
+                .arg("--json")
+                .arg(&json)
+                .arg(&p),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let run = &v["runs"][0];
+        assert_eq!(run["phase"], "tetragonal", "{run}");
+        assert!(
+            (run["a_A"]["value"].as_f64().unwrap() - A).abs() < 0.01,
+            "{run}"
+        );
+        assert!(
+            (run["c_over_a"].as_f64().unwrap() - 1.02).abs() < 0.002,
+            "{run}"
+        );
+    }
 }

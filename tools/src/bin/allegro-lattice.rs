@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 
 use allegro_tools::cli;
-use allegro_tools::lattice::{analyse, LatticeResult, Series as RunSeries, Settings};
+use allegro_tools::lattice::{analyse, LatticeResult, Phase, Series as RunSeries, Settings};
 use allegro_tools::plot::{Figure, Series};
 use allegro_tools::trajectory::log::read_log;
 use allegro_tools::trajectory::open_dump;
@@ -12,13 +12,18 @@ use clap::Parser;
 /// Lattice parameters per conventional cell and the phase of each NPT run, and the
 /// tetragonal-cubic transition temperature T_C over a set of runs.
 ///
-/// Inputs are LAMMPS log files (thermo columns Temp and Cella/Cellb/Cellc or Lx/Ly/Lz, all
-/// thermo blocks concatenated) or dumps given as DUMP:T (cell from the dump, T in K). Per run:
-/// mean temperature (K) and a, b, c (A) after the equilibration cut, with c the unique axis;
-/// a run is tetragonal if >= 90 % of its (moving-averaged) rows have one length differing from
-/// the middle one by more than --threshold, cubic if <= 10 % do, mixed otherwise. T_C is the
-/// midpoint between the highest tetragonal and the lowest cubic temperature, with its
-/// half-width; runs of one temperature that end in different phases are reported and left out.
+/// Inputs are LAMMPS log files (thermo columns Temp and Cella/Cellb/Cellc or Lx/Ly/Lz, or
+/// v_a/v_b/v_c per conventional cell as the project's inputs write them; all thermo blocks
+/// concatenated) or dumps given as DUMP:T (cell from the dump, T in K). Per run: mean
+/// temperature (K) and a, b, c (A) after the equilibration cut, with c the unique axis (the one
+/// whose average stands out most). The phase comes from the time-averaged splitting s = (c -
+/// (a + b) / 2) / mean length with a standard error from 10 block averages (so correlated rows
+/// are not counted as independent): tetragonal when s is significantly above zero (95 %) and at
+/// least --threshold, cubic when it is significantly below --threshold, undetermined when the
+/// run cannot tell (too short or too small a cell: run longer), mixed when some blocks are on
+/// their own significantly tetragonal and others cubic (the run switches). T_C is the midpoint
+/// between the highest tetragonal and the lowest cubic temperature, with its half-width; runs
+/// of one temperature that end in different phases are reported and left out.
 /// JSON: each length and the temperature as `value`, `spread` (how much it fluctuates during
 /// the run) and `standard_error` (of the time average, corrected for correlated rows).
 #[derive(Parser)]
@@ -36,13 +41,15 @@ struct Args {
     /// Fraction of each run discarded as equilibration [default: detected]
     #[arg(long)]
     equilibration: Option<f64>,
-    /// Relative length difference that makes a row tetragonal
+    /// Relative axis splitting (c - (a + b) / 2) / mean that counts as tetragonal
     #[arg(long, default_value_t = 0.005)]
     threshold: f64,
-    /// Moving-average window in thermo rows [default: rows / 50]
+    /// Moving-average window in thermo rows for the informative tetragonal-row fraction
+    /// [default: rows / 50]
     #[arg(long)]
     window: Option<usize>,
-    /// Thermo columns holding the three cell lengths [default: Cella,Cellb,Cellc or Lx,Ly,Lz]
+    /// Thermo columns holding the three cell lengths of the whole box [default: Cella,Cellb,Cellc
+    /// or Lx,Ly,Lz; v_a,v_b,v_c are read as lengths per conventional cell]
     #[arg(long)]
     length_columns: Option<String>,
     /// Thermo column holding the temperature
@@ -59,6 +66,9 @@ struct Args {
     inputs: Vec<String>,
 }
 
+/// Thermo columns of lengths per conventional cell (lammps-inputs write `v_a v_b v_c`).
+const PER_CELL: [&str; 3] = ["v_a", "v_b", "v_c"];
+
 fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
     // a dump given without its temperature: say what to write instead of failing to parse it
     if let Ok(Some(_)) = allegro_tools::trajectory::open_dump(path).and_then(|mut s| s.next_frame())
@@ -74,12 +84,14 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
         None => vec![
             vec!["Cella".into(), "Cellb".into(), "Cellc".into()],
             vec!["Lx".into(), "Ly".into(), "Lz".into()],
+            PER_CELL.iter().map(|c| c.to_string()).collect(),
         ],
     };
     let mut series = RunSeries {
         name: path.to_owned(),
         temperature: Vec::new(),
         lengths: Vec::new(),
+        per_cell: false,
     };
     for block in &log.blocks {
         let Some(t) = block.column(&args.temp_column) else {
@@ -91,6 +103,11 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
         }) else {
             continue;
         };
+        series.per_cell = PER_CELL.iter().all(|c| block.column(c).is_some())
+            && cols
+                .iter()
+                .zip(PER_CELL)
+                .all(|(&k, c)| block.column(c) == Some(k));
         for row in &block.rows {
             series.temperature.push(row[t]);
             series
@@ -113,6 +130,7 @@ fn from_dump(path: &str, temperature: f64) -> anyhow::Result<RunSeries> {
         name: path.to_owned(),
         temperature: Vec::new(),
         lengths: Vec::new(),
+        per_cell: false,
     };
     while let Some(frame) = source.next_frame()? {
         series.temperature.push(temperature);
@@ -202,23 +220,37 @@ fn main() {
         };
         let result = analyse(&series, &settings).map_err(anyhow::Error::msg)?;
         println!(
-            "{:>8} {:>7}  {:>9} {:>9} {:>9} {:>7}  {:<11} {:<11} {:>6}  run",
-            "T (K)", "spread", "a (A)", "b (A)", "c (A)", "c/a", "phase", "started", "tet %"
+            "{:>8} {:>7}  {:>9} {:>9} {:>9} {:>7}  {:>15}  {:<12} {:<12} {:>6}  run",
+            "T (K)",
+            "spread",
+            "a (A)",
+            "b (A)",
+            "c (A)",
+            "c/a",
+            "splitting (%)",
+            "phase",
+            "started",
+            "tet %"
         );
         for r in &result.runs {
             println!(
-                "{:>8.1} {:>7.1}  {:>9.4} {:>9.4} {:>9.4} {:>7.4}  {:<11} {:<11} {:>6.1}  {}",
+                "{:>8.1} {:>7.1}  {:>9.4} {:>9.4} {:>9.4} {:>7.4}  {:>7.3} +- {:<5.3}  {:<12} {:<12} {:>6.1}  {}",
                 r.temperature_K.value,
                 r.temperature_K.spread,
                 r.a_A.value,
                 r.b_A.value,
                 r.c_A.value,
                 r.c_over_a,
-                format!("{:?}", r.phase).to_lowercase(),
-                format!("{:?}", r.start_phase).to_lowercase(),
+                100.0 * r.splitting.value,
+                100.0 * r.splitting.standard_error,
+                r.phase.name(),
+                r.start_phase.name(),
                 100.0 * r.tetragonal_fraction,
                 r.name
             );
+            if matches!(r.phase, Phase::Mixed | Phase::Undetermined) {
+                println!("{:>10}{}: {}", "", r.phase.name(), r.phase_reason);
+            }
         }
         match &result.T_C {
             Some(t) => println!("\nT_C = {:.1} ± {:.1} K", t.value, t.halfwidth),
