@@ -19,6 +19,7 @@ pub mod phonon;
 pub mod plot;
 pub mod rng;
 pub mod structure;
+pub mod study;
 pub mod trajectory;
 pub mod unwrap;
 

@@ -3,7 +3,7 @@
 #![cfg(not(feature = "torch"))]
 use std::process::Command;
 
-const TOOLS: [&str; 8] = [
+const TOOLS: [&str; 9] = [
     env!("CARGO_BIN_EXE_allegro-arrhenius"),
     env!("CARGO_BIN_EXE_allegro-eval"),
     env!("CARGO_BIN_EXE_allegro-build"),
@@ -12,6 +12,7 @@ const TOOLS: [&str; 8] = [
     env!("CARGO_BIN_EXE_allegro-lattice"),
     env!("CARGO_BIN_EXE_allegro-tc-plot"),
     env!("CARGO_BIN_EXE_allegro-phonon"),
+    env!("CARGO_BIN_EXE_allegro-study"),
 ];
 
 #[test]

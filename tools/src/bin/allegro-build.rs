@@ -3,26 +3,8 @@ use std::path::PathBuf;
 
 use allegro_tools::cli;
 use allegro_tools::rng::Rng;
-use allegro_tools::structure::{self, write_extxyz, write_lammps_data, Element};
+use allegro_tools::structure::{self, write_extxyz, write_lammps_data, Element, Phase, Variant};
 use clap::{Parser, ValueEnum};
-
-#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
-enum Phase {
-    Cubic,
-    Tetragonal,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
-enum Variant {
-    /// Na3SbS4
-    Pristine,
-    /// Na(3-x)W(x)Sb(1-x)S4: W with one compensating Na vacancy each
-    WVac,
-    /// Na(3-x)SbS4: vacancies only
-    Vac,
-    /// Na3W(x)Sb(1-x)S4: W only (charge left implicit)
-    W,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
 enum Placement {
@@ -130,14 +112,10 @@ fn main() {
         .supercell(reps);
         let formula_units = s.count(Element::Sb);
         let from_x = (args.x * formula_units as f64).round() as usize;
-        let (wants_w, wants_vac) = match args.variant {
-            Variant::Pristine => (false, false),
-            Variant::WVac => (true, true),
-            Variant::Vac => (false, true),
-            Variant::W => (true, false),
-        };
-        let n_w = args.w.unwrap_or(if wants_w { from_x } else { 0 });
-        let n_vac = args.vacancies.unwrap_or(if wants_vac { from_x } else { 0 });
+        let (wants_w, wants_vac) = args.variant.defects();
+        let (x_w, x_vac) = args.variant.counts(args.x, formula_units);
+        let n_w = args.w.unwrap_or(x_w);
+        let n_vac = args.vacancies.unwrap_or(x_vac);
         anyhow::ensure!(
             n_w <= formula_units,
             "{n_w} W but only {formula_units} Sb sites"

@@ -1,9 +1,11 @@
 //! Na(3-x)W(x)Sb(1-x)S4 structures: cubic (I-43m) and tetragonal (P-421c) conventional cells,
 //! supercells, W on Sb sites (special quasirandom structure or seeded random) and Na vacancies;
 //! written as LAMMPS data files and extended XYZ.
+mod recipe;
 mod sqs;
 mod write;
 
+pub use recipe::{Phase, Variant};
 pub use sqs::{pair_correlation_error, sqs_sublattice, SqsReport};
 pub use write::{write_extxyz, write_lammps_data};
 

@@ -1,0 +1,499 @@
+//! The study file: every setting of the protocol, with units in the names. A preset gives all
+//! of them; the study file overrides any field (tables merge, lists replace).
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::structure::{Phase, Variant};
+
+/// One composition: x per formula unit of a variant (pristine takes x = 0).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Composition {
+    pub x: f64,
+    pub variant: Variant,
+}
+
+impl Composition {
+    pub fn label(&self) -> String {
+        match self.variant {
+            Variant::Pristine => "pristine".into(),
+            v => format!("{}-x{:.3}", v.name(), self.x),
+        }
+    }
+}
+
+fn comp(x: f64, variant: Variant) -> Composition {
+    Composition { x, variant }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    /// Deployed model (.nequip.pth); relative paths are relative to the study file.
+    pub path: PathBuf,
+    /// Model type name of LAMMPS types 1, 2, 3, 4 (the builder writes Na, Sb, W, S).
+    pub type_map: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Launcher {
+    /// LAMMPS executable; empty: the `lmp` of this project's .venv, else `lmp` on PATH.
+    pub lmp: String,
+    /// MPI launcher used when ranks > 1 (locally) and in Slurm scripts.
+    pub mpirun: String,
+    /// MPI ranks per LAMMPS run.
+    pub ranks: usize,
+    /// Threads of the model per rank (`pair_style allegro threads N`).
+    pub threads: usize,
+    /// Cores to use for local runs; 0: all of this machine's.
+    pub cores: usize,
+}
+
+/// NPT temperature scans for T_C: coarse grid, then a fine grid between the highest
+/// tetragonal and the lowest cubic point, run from both end points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scan {
+    pub compositions: Vec<Composition>,
+    /// Conventional cells per direction.
+    pub reps: usize,
+    pub coarse_temperatures_k: Vec<f64>,
+    pub fine_step_k: f64,
+    pub coarse_ps: f64,
+    pub fine_ps: f64,
+    /// Phase of the built cell the coarse runs start from.
+    pub start: Phase,
+}
+
+/// Runs whose trajectories show the local structure (SbS4 dihedrals).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DihedralRun {
+    pub composition: Composition,
+    pub temperature_k: f64,
+    pub start: Phase,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dihedral {
+    pub runs: Vec<DihedralRun>,
+    pub reps: usize,
+    pub ps: f64,
+    pub dump_every_fs: f64,
+}
+
+/// Tracer diffusion of one composition: NPT for the averaged cell, NVT at that cell (times
+/// each scale), then NVE with dumps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffusionSet {
+    pub composition: Composition,
+    pub temperatures_k: Vec<f64>,
+    /// Lattice-parameter scales of the sensitivity band (1.0 is the averaged cell).
+    pub lattice_scales: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Diffusion {
+    pub sets: Vec<DiffusionSet>,
+    pub reps: usize,
+    pub npt_ps: f64,
+    pub nvt_ps: f64,
+    pub nve_ps: f64,
+    pub dump_every_fs: f64,
+}
+
+/// D_sigma and the Haven ratio: several independent NVT + NVE runs per temperature, pooled.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Haven {
+    pub composition: Composition,
+    pub temperatures_k: Vec<f64>,
+    pub reps: usize,
+    pub runs: usize,
+    pub nvt_ps: f64,
+    pub nve_ps: f64,
+    pub dump_every_fs: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Study {
+    /// demo, workstation or paper: where the unset fields come from.
+    pub preset: String,
+    /// Folder of the runs and the report; relative paths are relative to the study file.
+    pub output: PathBuf,
+    pub model: Model,
+    pub launcher: Launcher,
+    pub timestep_fs: f64,
+    /// Thermo output interval, fs.
+    pub thermo_every_fs: f64,
+    /// Base of every run's velocity seed.
+    pub seed: u64,
+    pub scan: Scan,
+    pub dihedral: Dihedral,
+    pub diffusion: Diffusion,
+    pub haven: Haven,
+}
+
+pub const PRESETS: [&str; 3] = ["demo", "workstation", "paper"];
+
+/// The model shipped with the project.
+pub fn shipped_model() -> PathBuf {
+    let here = PathBuf::from("models/nawsbs.nequip.pth");
+    if here.exists() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/nawsbs.nequip.pth")
+}
+
+fn temperatures(from: f64, to: f64, step: f64) -> Vec<f64> {
+    let n = ((to - from) / step).round() as usize;
+    (0..=n).map(|k| from + k as f64 * step).collect()
+}
+
+impl Study {
+    /// The preset's settings. `paper` follows the paper's Methods: 12x12x12 scans on a 50 K grid
+    /// from 200 to 600 K for 200 ps, fine 12.5 K grid for 400 ps from both end points; 8x8x8
+    /// diffusion with 0.5 ns NVT + 0.5 ns NVE and a +-1.5 % lattice band; 4x4x4 Haven runs,
+    /// 4 per temperature, 0.5 ns NVT + 12 ns NVE each (48 ns per temperature).
+    pub fn preset(name: &str) -> Result<Study> {
+        let pristine = comp(0.0, Variant::Pristine);
+        let base = Study {
+            preset: name.to_string(),
+            output: PathBuf::from(format!("study-{name}")),
+            model: Model {
+                path: shipped_model(),
+                type_map: ["Na", "Sb", "W", "S"].map(String::from).to_vec(),
+            },
+            launcher: Launcher {
+                lmp: String::new(),
+                mpirun: "mpirun".into(),
+                ranks: 1,
+                threads: 1,
+                cores: 0,
+            },
+            timestep_fs: 2.0,
+            thermo_every_fs: 50.0,
+            seed: 1,
+            scan: Scan {
+                compositions: vec![
+                    pristine,
+                    comp(0.025, Variant::WVac),
+                    comp(0.05, Variant::WVac),
+                    comp(0.075, Variant::WVac),
+                    comp(0.1, Variant::WVac),
+                    comp(0.05, Variant::Vac),
+                    comp(0.05, Variant::W),
+                ],
+                reps: 12,
+                coarse_temperatures_k: temperatures(200.0, 600.0, 50.0),
+                fine_step_k: 12.5,
+                coarse_ps: 200.0,
+                fine_ps: 400.0,
+                start: Phase::Tetragonal,
+            },
+            dihedral: Dihedral {
+                runs: vec![
+                    DihedralRun {
+                        composition: pristine,
+                        temperature_k: 400.0,
+                        start: Phase::Tetragonal,
+                    },
+                    DihedralRun {
+                        composition: comp(0.05, Variant::WVac),
+                        temperature_k: 400.0,
+                        start: Phase::Cubic,
+                    },
+                ],
+                reps: 6,
+                ps: 20.0,
+                dump_every_fs: 40.0,
+            },
+            diffusion: Diffusion {
+                sets: vec![
+                    DiffusionSet {
+                        composition: comp(0.1, Variant::WVac),
+                        temperatures_k: temperatures(300.0, 600.0, 50.0),
+                        lattice_scales: vec![0.985, 1.0, 1.015],
+                    },
+                    DiffusionSet {
+                        composition: comp(0.05, Variant::WVac),
+                        temperatures_k: temperatures(250.0, 550.0, 50.0),
+                        lattice_scales: vec![1.0],
+                    },
+                ],
+                reps: 8,
+                npt_ps: 100.0,
+                nvt_ps: 500.0,
+                nve_ps: 500.0,
+                dump_every_fs: 500.0,
+            },
+            haven: Haven {
+                composition: comp(0.1, Variant::WVac),
+                temperatures_k: temperatures(350.0, 600.0, 50.0),
+                reps: 4,
+                runs: 4,
+                nvt_ps: 500.0,
+                nve_ps: 12_000.0,
+                dump_every_fs: 2000.0,
+            },
+        };
+        Ok(match name {
+            "paper" => base,
+            "workstation" => Study {
+                scan: Scan {
+                    compositions: vec![
+                        pristine,
+                        comp(0.05, Variant::WVac),
+                        comp(0.1, Variant::WVac),
+                        comp(0.05, Variant::Vac),
+                        comp(0.05, Variant::W),
+                    ],
+                    reps: 5,
+                    coarse_temperatures_k: temperatures(250.0, 600.0, 50.0),
+                    fine_step_k: 12.5,
+                    coarse_ps: 60.0,
+                    fine_ps: 100.0,
+                    start: Phase::Tetragonal,
+                },
+                dihedral: Dihedral {
+                    reps: 4,
+                    ps: 20.0,
+                    ..base.dihedral.clone()
+                },
+                diffusion: Diffusion {
+                    sets: vec![
+                        DiffusionSet {
+                            composition: comp(0.1, Variant::WVac),
+                            temperatures_k: temperatures(400.0, 600.0, 50.0),
+                            lattice_scales: vec![0.985, 1.0, 1.015],
+                        },
+                        DiffusionSet {
+                            composition: comp(0.05, Variant::WVac),
+                            temperatures_k: temperatures(350.0, 550.0, 50.0),
+                            lattice_scales: vec![1.0],
+                        },
+                    ],
+                    reps: 4,
+                    npt_ps: 40.0,
+                    nvt_ps: 40.0,
+                    nve_ps: 200.0,
+                    dump_every_fs: 200.0,
+                },
+                haven: Haven {
+                    temperatures_k: temperatures(450.0, 600.0, 50.0),
+                    reps: 3,
+                    runs: 3,
+                    nvt_ps: 20.0,
+                    nve_ps: 400.0,
+                    dump_every_fs: 500.0,
+                    ..base.haven.clone()
+                },
+                ..base
+            },
+            "demo" => Study {
+                thermo_every_fs: 20.0,
+                scan: Scan {
+                    compositions: vec![pristine, comp(0.1, Variant::WVac)],
+                    reps: 3,
+                    coarse_temperatures_k: vec![300.0, 450.0, 600.0],
+                    fine_step_k: 75.0,
+                    coarse_ps: 6.0,
+                    fine_ps: 6.0,
+                    start: Phase::Tetragonal,
+                },
+                dihedral: Dihedral {
+                    runs: vec![
+                        DihedralRun {
+                            composition: pristine,
+                            temperature_k: 300.0,
+                            start: Phase::Tetragonal,
+                        },
+                        DihedralRun {
+                            composition: comp(0.1, Variant::WVac),
+                            temperature_k: 600.0,
+                            start: Phase::Cubic,
+                        },
+                    ],
+                    reps: 3,
+                    ps: 6.0,
+                    dump_every_fs: 40.0,
+                },
+                diffusion: Diffusion {
+                    sets: vec![DiffusionSet {
+                        composition: comp(0.125, Variant::WVac),
+                        temperatures_k: vec![550.0, 625.0, 700.0],
+                        lattice_scales: vec![1.0],
+                    }],
+                    reps: 2,
+                    npt_ps: 4.0,
+                    nvt_ps: 4.0,
+                    nve_ps: 20.0,
+                    dump_every_fs: 100.0,
+                },
+                haven: Haven {
+                    composition: comp(0.125, Variant::WVac),
+                    temperatures_k: vec![700.0],
+                    reps: 2,
+                    runs: 2,
+                    nvt_ps: 4.0,
+                    nve_ps: 20.0,
+                    dump_every_fs: 100.0,
+                },
+                ..base
+            },
+            other => bail!(
+                "unknown preset '{other}': choose one of {}",
+                PRESETS.join(", ")
+            ),
+        })
+    }
+
+    /// The preset named in the study file (or `preset`), with every field the file sets
+    /// replacing the preset's. Relative paths in the file are relative to its folder.
+    pub fn load(path: Option<&Path>, preset: Option<&str>) -> Result<Study> {
+        let Some(path) = path else {
+            return Study::preset(preset.unwrap_or("demo"));
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file: toml::Table = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim()))?;
+        let name = match (preset, file.get("preset")) {
+            (Some(p), _) => p.to_string(),
+            (None, Some(toml::Value::String(p))) => p.clone(),
+            (None, Some(_)) => bail!("{}: 'preset' must be a string", path.display()),
+            (None, None) => "demo".to_string(),
+        };
+        let mut merged = toml::Table::try_from(Study::preset(&name)?)?;
+        merge(&mut merged, file);
+        merged.insert("preset".into(), toml::Value::String(name));
+        let mut study: Study = merged.try_into().map_err(|e: toml::de::Error| {
+            anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim())
+        })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let set = |p: &Path, given: bool| {
+            if given && p.is_relative() {
+                dir.join(p)
+            } else {
+                p.to_path_buf()
+            }
+        };
+        let model_given = text_has(&text, "model", "path");
+        study.model.path = set(&study.model.path, model_given);
+        study.output = set(&study.output, text_has(&text, "", "output"));
+        study.validate()?;
+        Ok(study)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let positive = |v: f64, what: &str| -> Result<()> {
+            if !(v.is_finite() && v > 0.0) {
+                bail!("{what} must be positive, not {v}");
+            }
+            Ok(())
+        };
+        positive(self.timestep_fs, "timestep_fs")?;
+        positive(self.thermo_every_fs, "thermo_every_fs")?;
+        for (v, w) in [
+            (self.scan.coarse_ps, "scan.coarse_ps"),
+            (self.scan.fine_ps, "scan.fine_ps"),
+            (self.scan.fine_step_k, "scan.fine_step_k"),
+            (self.dihedral.ps, "dihedral.ps"),
+            (self.dihedral.dump_every_fs, "dihedral.dump_every_fs"),
+            (self.diffusion.npt_ps, "diffusion.npt_ps"),
+            (self.diffusion.nvt_ps, "diffusion.nvt_ps"),
+            (self.diffusion.nve_ps, "diffusion.nve_ps"),
+            (self.diffusion.dump_every_fs, "diffusion.dump_every_fs"),
+            (self.haven.nvt_ps, "haven.nvt_ps"),
+            (self.haven.nve_ps, "haven.nve_ps"),
+            (self.haven.dump_every_fs, "haven.dump_every_fs"),
+        ] {
+            positive(v, w)?;
+        }
+        let all_t = self
+            .scan
+            .coarse_temperatures_k
+            .iter()
+            .chain(self.dihedral.runs.iter().map(|r| &r.temperature_k))
+            .chain(self.diffusion.sets.iter().flat_map(|s| &s.temperatures_k))
+            .chain(&self.haven.temperatures_k);
+        for t in all_t {
+            if !(t.is_finite() && *t > 0.0 && *t < 5000.0) {
+                bail!("temperature {t} K is not in (0, 5000)");
+            }
+        }
+        let comps = self
+            .scan
+            .compositions
+            .iter()
+            .chain(self.dihedral.runs.iter().map(|r| &r.composition))
+            .chain(self.diffusion.sets.iter().map(|s| &s.composition))
+            .chain(std::iter::once(&self.haven.composition));
+        for c in comps {
+            if !(0.0..=1.0).contains(&c.x) {
+                bail!("x = {} is not in [0, 1]", c.x);
+            }
+            if c.variant == Variant::Pristine && c.x != 0.0 {
+                bail!("a pristine composition has x = 0, not {}", c.x);
+            }
+        }
+        for (r, w) in [
+            (self.scan.reps, "scan.reps"),
+            (self.dihedral.reps, "dihedral.reps"),
+            (self.diffusion.reps, "diffusion.reps"),
+            (self.haven.reps, "haven.reps"),
+        ] {
+            if !(1..=64).contains(&r) {
+                bail!("{w} must be 1 to 64, not {r}");
+            }
+        }
+        if self.launcher.ranks == 0 || self.launcher.threads == 0 {
+            bail!("launcher.ranks and launcher.threads must be at least 1");
+        }
+        if self.model.type_map.len() != 4 {
+            bail!("model.type_map names the model types of LAMMPS types 1-4 (Na, Sb, W, S): 4 names, not {}", self.model.type_map.len());
+        }
+        for s in &self.diffusion.sets {
+            for f in &s.lattice_scales {
+                if !(0.8..=1.2).contains(f) {
+                    bail!("lattice scale {f} is outside 0.8-1.2");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the file sets `key` (in `[table]` when table is not empty): a plain text check,
+/// enough to know which relative paths came from the file.
+fn text_has(text: &str, table: &str, key: &str) -> bool {
+    let Ok(t) = toml::from_str::<toml::Table>(text) else {
+        return false;
+    };
+    if table.is_empty() {
+        t.contains_key(key)
+    } else {
+        t.get(table)
+            .and_then(|v| v.as_table())
+            .is_some_and(|t| t.contains_key(key))
+    }
+}
+
+/// Deep merge: tables merge key by key, everything else is replaced.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}

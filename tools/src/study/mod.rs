@@ -1,0 +1,9 @@
+//! The paper's protocol as a program: a study file (or preset) becomes a plan of LAMMPS runs
+//! (coarse and fine NPT temperature scans for T_C, dihedral runs, NVT + NVE diffusion runs at the
+//! NPT-averaged cell with a lattice band, several runs per temperature for the Haven ratio).
+pub mod config;
+pub mod plan;
+pub mod probe;
+
+pub use config::Study;
+pub use plan::{plan, Run, Stage};
