@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use allegro_tools::cli;
 use allegro_tools::study::{self, plan::Start, Study};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
@@ -47,6 +48,27 @@ enum Command {
         #[arg(long)]
         no_probe: bool,
     },
+    /// Run the plan on this machine: runs side by side within the cores (ranks x threads each),
+    /// progress on stderr; rerunning skips finished runs and restarts unfinished ones
+    Run {
+        /// Study file (TOML)
+        #[arg(long)]
+        study: Option<PathBuf>,
+        /// Preset to start from (overrides the study file's `preset`)
+        #[arg(long)]
+        preset: Option<String>,
+    },
+    /// Run one run of the plan (what each Slurm task does); its dependencies must have finished
+    Exec {
+        /// Study file (TOML)
+        #[arg(long)]
+        study: Option<PathBuf>,
+        /// Preset to start from (overrides the study file's `preset`)
+        #[arg(long)]
+        preset: Option<String>,
+        /// Run id, as `plan` lists it (e.g. scan/pristine/T300)
+        id: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -82,10 +104,99 @@ fn start_text(s: &Start) -> String {
     }
 }
 
+fn cores(s: &Study) -> usize {
+    if s.launcher.cores > 0 {
+        s.launcher.cores
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+fn run(s: &Study) -> anyhow::Result<()> {
+    let runs = study::plan(s);
+    let per_run = s.launcher.ranks * s.launcher.threads;
+    let cores = cores(s);
+    anyhow::ensure!(
+        per_run <= cores,
+        "one run needs {} cores (launcher.ranks x launcher.threads) but {cores} are available",
+        per_run
+    );
+    let parallel = cores / per_run;
+    std::fs::create_dir_all(&s.output)
+        .with_context(|| format!("cannot create {}", s.output.display()))?;
+    cli::write_atomic(&s.output.join("study.toml"), toml::to_string(s)?.as_bytes())?;
+    eprintln!(
+        "{} runs in {} ({} side by side, {} core(s) each)",
+        runs.len(),
+        s.output.display(),
+        parallel,
+        per_run
+    );
+    let summary = study::execute::run_all(s, &s.output, &runs, parallel)?;
+    eprintln!(
+        "{} runs finished now, {} were finished before",
+        summary.done, summary.skipped_finished
+    );
+    for (id, why) in &summary.held {
+        eprintln!("not run: {id}: {why}");
+    }
+    if !summary.failed.is_empty() {
+        let ids: Vec<&str> = summary.failed.iter().map(|f| f.0.as_str()).collect();
+        anyhow::bail!(
+            "{} run(s) failed ({}); their folders hold failed.txt and the log",
+            ids.len(),
+            ids.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn exec(s: &Study, id: &str) -> anyhow::Result<()> {
+    let runs = study::plan(s);
+    let Some(run) = runs.iter().find(|r| r.id == id) else {
+        anyhow::bail!("no run '{id}' in this study's plan (see allegro-study plan)");
+    };
+    if study::execute::is_done(&s.output, run) {
+        eprintln!("{id} has finished already");
+        return Ok(());
+    }
+    for a in &run.after {
+        let dep = runs
+            .iter()
+            .find(|r| &r.id == a)
+            .expect("plan dependencies exist");
+        anyhow::ensure!(
+            study::execute::is_done(&s.output, dep),
+            "{id} waits for {a}, which has not finished"
+        );
+    }
+    let refinement = (run.stage == study::Stage::Refine)
+        .then(|| study::execute::refine(s, &s.output, &run.composition, &runs).remove(id))
+        .flatten();
+    if let Some(study::execute::Refinement::Skip(why)) = &refinement {
+        eprintln!("{id} is not needed: {why}");
+        return Ok(());
+    }
+    let p = study::execute::prepare(s, &s.output, run, refinement.as_ref())?;
+    let t0 = std::time::Instant::now();
+    let status = study::execute::spawn(&p)?.wait()?;
+    study::execute::finish(&p, status.success(), t0.elapsed().as_secs_f64())
+        .map_err(|tail| anyhow::anyhow!("{id} failed; its log ends:\n{tail}"))
+}
+
 fn main() {
     cli::run(|| {
         let args = Args::parse();
         match args.command {
+            Command::Run {
+                study: file,
+                preset,
+            } => run(&Study::load(file.as_deref(), preset.as_deref())?),
+            Command::Exec {
+                study: file,
+                preset,
+                id,
+            } => exec(&Study::load(file.as_deref(), preset.as_deref())?, &id),
             Command::Plan {
                 study: file,
                 preset,
@@ -100,11 +211,7 @@ fn main() {
                     None
                 } else {
                     let rate = study::probe::speed(&s.model.path, s.launcher.threads)?;
-                    let cores = if s.launcher.cores > 0 {
-                        s.launcher.cores
-                    } else {
-                        std::thread::available_parallelism().map_or(1, |n| n.get())
-                    };
+                    let cores = cores(&s);
                     let parallel = (cores / (s.launcher.ranks * s.launcher.threads)).max(1);
                     let per_run = rate * s.launcher.ranks as f64;
                     Some(Estimate {

@@ -2,6 +2,7 @@
 //! (coarse and fine NPT temperature scans for T_C, dihedral runs, NVT + NVE diffusion runs at the
 //! NPT-averaged cell with a lattice band, several runs per temperature for the Haven ratio).
 pub mod config;
+pub mod execute;
 pub mod plan;
 pub mod probe;
 

@@ -1,0 +1,112 @@
+"""allegro-study run on a tiny real study (2x2x2 cells, tens of steps, real LAMMPS and plugin):
+killed part-way and resumed, it finishes with the same end states, bit for bit, as an
+uninterrupted run; a run that fails on a bad input is reported with its log while the others
+finish and only the runs that need it are held back."""
+import os
+import signal
+import subprocess
+import time
+
+from conftest import LMP, ROOT
+
+STUDY = ROOT / "target" / "release" / "allegro-study"
+MODEL = ROOT / "models" / "nawsbs.nequip.pth"
+
+TINY = """preset = "demo"
+output = "out"
+thermo_every_fs = 4.0
+[model]
+path = "{model}"
+[launcher]
+cores = 2
+lmp = "{lmp}"
+[scan]
+compositions = [{{ x = 0.0, variant = "pristine" }}]
+reps = 2
+coarse_temperatures_k = [300.0, 900.0]
+fine_step_k = 300.0
+coarse_ps = 0.1
+fine_ps = 0.04
+[dihedral]
+runs = []
+[diffusion]
+sets = [{{ composition = {{ x = 0.125, variant = "w-vac" }}, temperatures_k = [600.0], lattice_scales = [1.0] }}]
+reps = 2
+npt_ps = 0.1
+nvt_ps = 0.04
+nve_ps = 0.1
+dump_every_fs = 20.0
+[haven]
+composition = {{ x = 0.125, variant = "w-vac" }}
+temperatures_k = [600.0]
+reps = 2
+runs = 2
+nvt_ps = 0.04
+nve_ps = 0.1
+dump_every_fs = 20.0
+"""
+FINISHED = ["scan/pristine/T300", "scan/pristine/T900", "cell/w-vac-x0.125/T600",
+            "diffusion/w-vac-x0.125/T600", "haven/w-vac-x0.125/T600/run1",
+            "haven/w-vac-x0.125/T600/run2"]
+
+
+def study(folder, lmp=LMP):
+    folder.mkdir()
+    (folder / "tiny.toml").write_text(TINY.format(model=MODEL, lmp=lmp))
+    return folder / "tiny.toml"
+
+
+def run(toml, **kw):
+    return subprocess.run([str(STUDY), "run", "--study", str(toml)], capture_output=True, text=True,
+                          timeout=600, **kw)
+
+
+def test_killed_study_resumes_to_the_same_results(tmp_path):
+    whole = study(tmp_path / "whole")
+    p = run(whole)
+    assert p.returncode == 0, p.stderr
+    out = tmp_path / "whole" / "out"
+    for r in FINISHED:
+        assert (out / r / "done.json").exists(), r
+
+    killed = study(tmp_path / "killed")
+    kout = tmp_path / "killed" / "out"
+    proc = subprocess.Popen([str(STUDY), "run", "--study", str(killed)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(kout.glob("**/done.json"))) < 2:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its LAMMPS runs, as a crash would
+    proc.wait()
+    done_before = len(list(kout.glob("**/done.json")))
+    assert 2 <= done_before < len(FINISHED), done_before
+
+    p = run(killed)
+    assert p.returncode == 0, p.stderr
+    assert "were finished before" in p.stderr and f" {done_before} were" in p.stderr, p.stderr
+    for r in FINISHED:
+        for name in ("end.data", "traj.bin"):
+            a, b = out / r / name, kout / r / name
+            if a.exists() or b.exists():
+                assert a.read_bytes() == b.read_bytes(), f"{r}/{name} differs after the resume"
+
+
+def test_a_failing_run_is_reported_and_the_others_finish(tmp_path):
+    # a launcher that damages the 900 K run's start structure, then runs the real LAMMPS
+    wrapper = tmp_path / "lmp-damaging"
+    wrapper.write_text(f"""#!/bin/sh
+case " $* " in *" temp 900 "*) head -n 12 start.data > cut.data && mv cut.data start.data ;; esac
+exec "{LMP}" "$@"
+""")
+    wrapper.chmod(0o755)
+    toml = study(tmp_path / "s", lmp=wrapper)
+    p = run(toml)
+    assert p.returncode != 0
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: 1 run(s) failed (scan/pristine/T900)"), p.stderr
+    assert "failed: scan/pristine/T900 (its log ends:)" in p.stderr and "ERROR" in p.stderr, p.stderr
+    out = tmp_path / "s" / "out"
+    assert (out / "scan/pristine/T900/failed.txt").exists()
+    for r in FINISHED:
+        assert (out / r / "done.json").exists() == (r != "scan/pristine/T900"), r
+    assert "not run: refine/pristine/fine1-from-cubic: waits for scan/pristine/T900" in p.stderr, p.stderr

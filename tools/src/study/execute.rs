@@ -1,0 +1,528 @@
+//! Running the plan: one folder per run (input, start structure, command, log, dump, end
+//! state, and a completion marker), runs side by side within the cores, resumable: finished
+//! runs are skipped, unfinished ones restarted; a failed run is reported with its log's last
+//! lines and only the runs that need it are held back.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::config::{Composition, Study};
+use super::plan::{Ensemble, Run, Stage, Start};
+use crate::lattice::{self, Phase as LatticePhase};
+use crate::rng::Rng;
+use crate::structure::{self, Phase};
+
+const NPT_IN: &str = include_str!("../../../lammps-inputs/npt.in");
+const NVT_NVE_IN: &str = include_str!("../../../lammps-inputs/nvt_nve.in");
+
+/// Written when a run has finished; its presence is what "finished" means.
+pub const DONE: &str = "done.json";
+pub const FAILED: &str = "failed.txt";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Done {
+    pub seconds: f64,
+    pub atoms: usize,
+    pub steps: u64,
+    pub temperature_k: f64,
+    /// What it started from, resolved (for refinement runs: the scan run).
+    pub start: String,
+}
+
+/// The LAMMPS executable: the launcher's, else this project's .venv, else `lmp` on PATH.
+pub fn lammps(study: &Study) -> PathBuf {
+    if !study.launcher.lmp.is_empty() {
+        return PathBuf::from(&study.launcher.lmp);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
+    let venv = root.join(".venv/bin/lmp");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("lmp")
+}
+
+/// Lattice time series of an NPT run's log (v_a v_b v_c per conventional cell).
+pub fn lattice_series(log: &Path) -> Result<lattice::Series> {
+    let log_data = crate::trajectory::log::read_log(log)?;
+    let mut s = lattice::Series {
+        name: log.display().to_string(),
+        temperature: Vec::new(),
+        lengths: Vec::new(),
+        per_cell: true,
+    };
+    for b in &log_data.blocks {
+        let (Some(t), Some(a), Some(bb), Some(c)) = (
+            b.column("Temp"),
+            b.column("v_a"),
+            b.column("v_b"),
+            b.column("v_c"),
+        ) else {
+            continue;
+        };
+        for r in &b.rows {
+            s.temperature.push(r[t]);
+            s.lengths.push([r[a], r[bb], r[c]]);
+        }
+    }
+    if s.lengths.is_empty() {
+        bail!("{}: no thermo rows with Temp v_a v_b v_c", log.display());
+    }
+    Ok(s)
+}
+
+/// Where a refinement run starts and at which temperature, once its scan has finished.
+#[derive(Clone, Debug)]
+pub enum Refinement {
+    Run { temperature: f64, from: String },
+    Skip(String),
+}
+
+/// Decides the fine grid of one composition from its finished coarse scan: between the
+/// highest clearly tetragonal and the lowest clearly cubic point (above it), spaced by the
+/// study's fine step (widened when more points would be needed than the plan holds).
+pub fn refine(
+    study: &Study,
+    out: &Path,
+    composition: &Composition,
+    runs: &[Run],
+) -> HashMap<String, Refinement> {
+    let scan: Vec<&Run> = runs
+        .iter()
+        .filter(|r| r.stage == Stage::Scan && r.composition == *composition)
+        .collect();
+    let fine: Vec<&Run> = runs
+        .iter()
+        .filter(|r| r.stage == Stage::Refine && r.composition == *composition)
+        .collect();
+    let skip_all = |why: String| {
+        fine.iter()
+            .map(|r| (r.id.clone(), Refinement::Skip(why.clone())))
+            .collect()
+    };
+    let mut phases: Vec<(f64, LatticePhase, String)> = Vec::new();
+    for r in &scan {
+        let t = r.temperature_K.unwrap_or(0.0);
+        let result = lattice_series(&out.join(&r.id).join("log.lammps")).and_then(|s| {
+            lattice::analyse_run(&s, &lattice::Settings::default()).map_err(anyhow::Error::msg)
+        });
+        match result {
+            Ok(res) => phases.push((t, res.phase, r.id.clone())),
+            Err(e) => return skip_all(format!("the scan run {} cannot be analysed: {e}", r.id)),
+        }
+    }
+    phases.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let tet = phases.iter().rfind(|p| p.1 == LatticePhase::Tetragonal);
+    let Some(tet) = tet else {
+        return skip_all("no coarse point is clearly tetragonal".into());
+    };
+    let Some(cub) = phases
+        .iter()
+        .find(|p| p.0 > tet.0 && p.1 == LatticePhase::Cubic)
+    else {
+        return skip_all(format!(
+            "no coarse point above {:.1} K is clearly cubic",
+            tet.0
+        ));
+    };
+    let per_end = fine.len() / 2;
+    if per_end == 0 {
+        return HashMap::new();
+    }
+    let mut step = study.scan.fine_step_k;
+    while ((cub.0 - tet.0) / step).round() as usize > per_end + 1 {
+        step *= 2.0;
+    }
+    let temps: Vec<f64> = (1..)
+        .map(|k| tet.0 + k as f64 * step)
+        .take_while(|t| *t < cub.0 - 1e-6)
+        .collect();
+    let mut out_map = HashMap::new();
+    for r in fine {
+        // ids end in fine{k}-from-{phase}
+        let k: usize =
+            r.id.rsplit('/')
+                .next()
+                .and_then(|n| n.strip_prefix("fine"))
+                .and_then(|n| n.split('-').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+        let from = if r.id.ends_with("from-tetragonal") {
+            &tet.2
+        } else {
+            &cub.2
+        };
+        let decision = match temps.get(k.wrapping_sub(1)) {
+            Some(&t) => Refinement::Run {
+                temperature: t,
+                from: from.clone(),
+            },
+            None => Refinement::Skip(format!(
+                "the bracket {:.1}-{:.1} K holds {} fine points",
+                tet.0,
+                cub.0,
+                temps.len()
+            )),
+        };
+        out_map.insert(r.id.clone(), decision);
+    }
+    out_map
+}
+
+/// A run ready to start: its folder, command and environment.
+pub struct Prepared {
+    pub dir: PathBuf,
+    pub command: Vec<String>,
+    pub threads: usize,
+    pub done: Done,
+}
+
+fn var(args: &mut Vec<String>, name: &str, value: impl ToString) {
+    args.push("-var".into());
+    args.push(name.into());
+    args.push(value.to_string());
+}
+
+/// Writes the run's folder (input, start structure, run.sh) and returns its command.
+/// `refined`: the decision for a refinement run.
+pub fn prepare(
+    study: &Study,
+    out: &Path,
+    run: &Run,
+    refined: Option<&Refinement>,
+) -> Result<Prepared> {
+    let dir = out.join(&run.id);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let model = std::fs::canonicalize(&study.model.path)
+        .with_context(|| format!("model {}", study.model.path.display()))?;
+    let mut args: Vec<String> = vec![
+        "-in".into(),
+        "in.lmp".into(),
+        "-log".into(),
+        "log.lammps".into(),
+        "-nocite".into(),
+        "-screen".into(),
+        "none".into(),
+    ];
+    var(&mut args, "model", model.display());
+    var(&mut args, "types", study.model.type_map.join(" "));
+    var(&mut args, "data", "start.data");
+    var(&mut args, "dt", run.timestep_fs / 1000.0);
+    var(&mut args, "seed", run.seed);
+    var(&mut args, "threads", study.launcher.threads);
+    var(&mut args, "thermo", run.thermo_every);
+    var(&mut args, "rx", run.reps);
+    var(&mut args, "ry", run.reps);
+    var(&mut args, "rz", run.reps);
+    let mut temperature = run.temperature_K.unwrap_or(0.0);
+    let start_text;
+    let copy_end = |from: &str| -> Result<()> {
+        let src = out.join(from).join("end.data");
+        std::fs::copy(&src, dir.join("start.data"))
+            .with_context(|| format!("cannot copy {}", src.display()))?;
+        Ok(())
+    };
+    match (&run.start, refined) {
+        (Start::Built { phase }, _) => {
+            let data = build(run.composition, *phase, run.reps, run.seed)?;
+            crate::cli::write_atomic(&dir.join("start.data"), data.as_bytes())?;
+            var(&mut args, "velocities", "create");
+            start_text = format!("built {} cell", phase.name());
+        }
+        (Start::EndOf { run: from }, _) => {
+            copy_end(from)?;
+            var(&mut args, "velocities", "keep");
+            start_text = format!("end of {from}");
+        }
+        (
+            Start::ScanEndPoint { .. },
+            Some(Refinement::Run {
+                temperature: t,
+                from,
+            }),
+        ) => {
+            copy_end(from)?;
+            temperature = *t;
+            var(&mut args, "velocities", "keep");
+            start_text = format!("end of {from}");
+        }
+        (Start::ScanEndPoint { .. }, _) => bail!("{}: the scan has not decided this run", run.id),
+        (Start::AveragedCell { run: from, scale }, _) => {
+            copy_end(from)?;
+            let series = lattice_series(&out.join(from).join("log.lammps"))?;
+            let res = lattice::analyse_run(&series, &lattice::Settings::default())
+                .map_err(anyhow::Error::msg)?;
+            // the averaged lengths along x, y, z (RunResult orders them a, b, c by unique axis)
+            let u = res.unique_axis;
+            let mut l = [0.0; 3];
+            l[u] = res.c_A.value;
+            l[(u + 1) % 3] = res.a_A.value;
+            l[(u + 2) % 3] = res.b_A.value;
+            var(&mut args, "ax", l[0] * scale);
+            var(&mut args, "ay", l[1] * scale);
+            var(&mut args, "az", l[2] * scale);
+            var(&mut args, "velocities", "keep");
+            start_text = format!(
+                "end of {from}, cell {:.4} {:.4} {:.4} A (averaged x {scale})",
+                l[0] * scale,
+                l[1] * scale,
+                l[2] * scale
+            );
+        }
+    }
+    var(&mut args, "temp", temperature);
+    match run.ensemble {
+        Ensemble::Npt => {
+            std::fs::write(dir.join("in.lmp"), NPT_IN)?;
+            var(&mut args, "steps", run.steps);
+            var(&mut args, "dump_every", run.dump_every.unwrap_or(0));
+        }
+        Ensemble::NvtNve => {
+            std::fs::write(dir.join("in.lmp"), NVT_NVE_IN)?;
+            var(&mut args, "nvt_steps", run.equilibration_steps);
+            var(&mut args, "nve_steps", run.steps - run.equilibration_steps);
+            var(&mut args, "dump_every", run.dump_every.unwrap_or(100));
+        }
+    }
+    let mut command = Vec::new();
+    if study.launcher.ranks > 1 {
+        command.extend([
+            study.launcher.mpirun.clone(),
+            "-np".into(),
+            study.launcher.ranks.to_string(),
+        ]);
+    }
+    command.push(lammps(study).display().to_string());
+    command.extend(args);
+    let shell: Vec<String> = command
+        .iter()
+        .map(|a| {
+            if a.contains(' ') && !a.starts_with('"') {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    std::fs::write(
+        dir.join("run.sh"),
+        format!(
+            "#!/bin/sh\n# {}: {}\ncd \"$(dirname \"$0\")\"\nOMP_NUM_THREADS={} exec {}\n",
+            run.id,
+            start_text,
+            study.launcher.threads,
+            shell.join(" ")
+        ),
+    )?;
+    Ok(Prepared {
+        dir,
+        command,
+        threads: study.launcher.threads,
+        done: Done {
+            seconds: 0.0,
+            atoms: run.atoms,
+            steps: run.steps,
+            temperature_k: temperature,
+            start: start_text,
+        },
+    })
+}
+
+/// The start structure of a run: the builder's cell with the composition's W (SQS) and
+/// vacancies, seeded by the run's seed.
+fn build(c: Composition, phase: Phase, reps: usize, seed: u64) -> Result<String> {
+    let mut s = match phase {
+        Phase::Cubic => structure::cubic(structure::CUBIC_A),
+        Phase::Tetragonal => {
+            structure::tetragonal(structure::TETRAGONAL_A, structure::TETRAGONAL_C)
+        }
+    }
+    .supercell([reps; 3]);
+    let (n_w, n_vac) = c.variant.counts(c.x, s.count(structure::Element::Sb));
+    let mut rng = Rng::new(seed);
+    s.place_tungsten(n_w, 20_000, &mut rng, &indicatif::ProgressBar::hidden());
+    s.remove_sodium(n_vac, &mut rng);
+    s.sort_by_type();
+    Ok(structure::write_lammps_data(
+        &s,
+        &format!(
+            "{} {} {reps}x{reps}x{reps} seed {seed}",
+            c.label(),
+            phase.name()
+        ),
+    ))
+}
+
+/// Checks a finished LAMMPS process and writes the marker (or the failure note).
+pub fn finish(p: &Prepared, success: bool, seconds: f64) -> Result<(), String> {
+    let log = std::fs::read_to_string(p.dir.join("log.lammps")).unwrap_or_default();
+    let complete = success && log.contains("Total wall time") && p.dir.join("end.data").exists();
+    if complete {
+        let done = Done {
+            seconds,
+            ..p.done.clone()
+        };
+        let text = serde_json::to_vec_pretty(&done).unwrap_or_default();
+        crate::cli::write_atomic(&p.dir.join(DONE), &text).map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    let stdout = std::fs::read_to_string(p.dir.join("stdout.txt")).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().chain(stdout.lines()).rev().take(12).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    let _ = std::fs::write(p.dir.join(FAILED), tail.join("\n"));
+    Err(tail.join("\n"))
+}
+
+/// Starts LAMMPS for a prepared run (stdout and stderr to stdout.txt in its folder).
+pub fn spawn(p: &Prepared) -> Result<Child> {
+    let out = std::fs::File::create(p.dir.join("stdout.txt"))?;
+    let err = out.try_clone()?;
+    Command::new(&p.command[0])
+        .args(&p.command[1..])
+        .current_dir(&p.dir)
+        .env("OMP_NUM_THREADS", p.threads.to_string())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .with_context(|| format!("cannot start {}", p.command[0]))
+}
+
+pub fn is_done(out: &Path, run: &Run) -> bool {
+    out.join(&run.id).join(DONE).exists()
+}
+
+/// Outcome of `run_all`.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub done: usize,
+    pub skipped_finished: usize,
+    pub failed: Vec<(String, String)>,
+    pub held: Vec<(String, String)>,
+}
+
+/// Runs every unfinished run of the plan, `parallel` at a time; progress on stderr.
+pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Result<Summary> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut summary = Summary::default();
+    let mut state: HashMap<String, Option<Result<(), String>>> = HashMap::new();
+    for r in runs {
+        if is_done(out, r) {
+            state.insert(r.id.clone(), Some(Ok(())));
+            summary.skipped_finished += 1;
+        } else {
+            state.insert(r.id.clone(), None);
+        }
+    }
+    let mut refinements: HashMap<String, Refinement> = HashMap::new();
+    let mut running: Vec<(usize, Child, Prepared, Instant)> = Vec::new();
+    let started = Instant::now();
+    let total_work: f64 = runs
+        .iter()
+        .filter(|r| !is_done(out, r))
+        .map(|r| r.atom_steps())
+        .sum();
+    let mut work_done = 0.0;
+    loop {
+        // start what is ready
+        for (i, r) in runs.iter().enumerate() {
+            if running.len() >= parallel {
+                break;
+            }
+            if state[&r.id].is_some() || running.iter().any(|x| x.0 == i) {
+                continue;
+            }
+            let waiting: Vec<&String> = r
+                .after
+                .iter()
+                .filter(|a| !matches!(state.get(*a), Some(Some(Ok(())))))
+                .collect();
+            if let Some(failed) = r
+                .after
+                .iter()
+                .find(|a| matches!(state.get(*a), Some(Some(Err(_)))))
+            {
+                let why = format!("waits for {failed}, which did not finish");
+                summary.held.push((r.id.clone(), why.clone()));
+                state.insert(r.id.clone(), Some(Err(why)));
+                continue;
+            }
+            if !waiting.is_empty() {
+                continue;
+            }
+            if r.stage == Stage::Refine && !refinements.contains_key(&r.id) {
+                refinements.extend(refine(study, out, &r.composition, runs));
+            }
+            if let Some(Refinement::Skip(why)) = refinements.get(&r.id) {
+                summary.held.push((r.id.clone(), why.clone()));
+                state.insert(r.id.clone(), Some(Err(why.clone())));
+                continue;
+            }
+            match prepare(study, out, r, refinements.get(&r.id))
+                .and_then(|p| spawn(&p).map(|c| (c, p)))
+            {
+                Ok((child, p)) => running.push((i, child, p, Instant::now())),
+                Err(e) => {
+                    let why = format!("{e:#}");
+                    summary.failed.push((r.id.clone(), why.clone()));
+                    state.insert(r.id.clone(), Some(Err(why)));
+                }
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let mut k = 0;
+        while k < running.len() {
+            let exited = running[k].1.try_wait()?;
+            if let Some(status) = exited {
+                let (i, _, p, t0) = running.remove(k);
+                let r = &runs[i];
+                let secs = t0.elapsed().as_secs_f64();
+                match finish(&p, status.success(), secs) {
+                    Ok(()) => {
+                        summary.done += 1;
+                        work_done += r.atom_steps();
+                        state.insert(r.id.clone(), Some(Ok(())));
+                    }
+                    Err(tail) => {
+                        eprintln!("failed: {} (its log ends:)\n{tail}", r.id);
+                        summary.failed.push((r.id.clone(), tail.clone()));
+                        state.insert(r.id.clone(), Some(Err(tail)));
+                    }
+                }
+                let left = state.values().filter(|s| s.is_none()).count() - running.len();
+                let elapsed = started.elapsed().as_secs_f64();
+                let eta = if work_done > 0.0 {
+                    (total_work - work_done) / (work_done / elapsed)
+                } else {
+                    f64::NAN
+                };
+                eprintln!(
+                    "[{:>6.0} s] {} finished in {:.0} s | runs: {} done, {} running, {} left, {} failed or not run | ETA {}",
+                    elapsed,
+                    r.id,
+                    secs,
+                    summary.done + summary.skipped_finished,
+                    running.len(),
+                    left,
+                    summary.failed.len() + summary.held.len(),
+                    if eta.is_finite() { format!("{:.0} s", eta.max(0.0)) } else { "-".into() }
+                );
+            } else {
+                k += 1;
+            }
+        }
+    }
+    Ok(summary)
+}
