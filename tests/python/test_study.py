@@ -1,12 +1,14 @@
-"""allegro-study run on a tiny real study (2x2x2 cells, tens of steps, real LAMMPS and plugin):
+"""allegro-study on a tiny real study (2x2x2 cells, tens of steps, real LAMMPS and plugin):
 killed part-way and resumed, it finishes with the same end states, bit for bit, as an
-uninterrupted run; a run that fails on a bad input is reported with its log while the others
-finish and only the runs that need it are held back."""
+uninterrupted run; so do its Slurm scripts, run task by task with the variables Slurm sets; a
+run that fails on a bad input is reported with its log while the others finish and only the
+runs that need it are held back."""
 import os
 import signal
 import subprocess
 import time
 
+import pytest
 from conftest import LMP, ROOT
 
 STUDY = ROOT / "target" / "release" / "allegro-study"
@@ -61,13 +63,28 @@ def run(toml, **kw):
                           timeout=600, **kw)
 
 
-def test_killed_study_resumes_to_the_same_results(tmp_path):
-    whole = study(tmp_path / "whole")
-    p = run(whole)
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory):
+    """The tiny study run once, uninterrupted: the reference for the other runs."""
+    base = tmp_path_factory.mktemp("whole")
+    p = run(study(base / "whole"))
     assert p.returncode == 0, p.stderr
-    out = tmp_path / "whole" / "out"
+    out = base / "whole" / "out"
     for r in FINISHED:
         assert (out / r / "done.json").exists(), r
+    return out
+
+
+def same_results(out, other):
+    for r in FINISHED:
+        for name in ("end.data", "traj.bin"):
+            a, b = out / r / name, other / r / name
+            if a.exists() or b.exists():
+                assert a.read_bytes() == b.read_bytes(), f"{r}/{name} differs"
+
+
+def test_killed_study_resumes_to_the_same_results(tmp_path, whole):
+    out = whole
 
     killed = study(tmp_path / "killed")
     kout = tmp_path / "killed" / "out"
@@ -84,11 +101,40 @@ def test_killed_study_resumes_to_the_same_results(tmp_path):
     p = run(killed)
     assert p.returncode == 0, p.stderr
     assert "were finished before" in p.stderr and f" {done_before} were" in p.stderr, p.stderr
-    for r in FINISHED:
-        for name in ("end.data", "traj.bin"):
-            a, b = out / r / name, kout / r / name
-            if a.exists() or b.exists():
-                assert a.read_bytes() == b.read_bytes(), f"{r}/{name} differs after the resume"
+    same_results(out, kout)
+
+
+def test_slurm_scripts_run_as_slurm_runs_them(tmp_path, whole):
+    toml = study(tmp_path / "s")
+    jobs = tmp_path / "jobs"
+    p = subprocess.run([str(STUDY), "slurm", str(jobs), "--study", str(toml), "--partition", "short"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    # submit.sh against a stand-in sbatch that records its arguments and answers job ids
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "sbatch").write_text('#!/bin/sh\necho "$@" >> "$SBATCH_LOG"\nwc -l < "$SBATCH_LOG"\n')
+    (fake / "sbatch").chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}", SBATCH_LOG=str(tmp_path / "sbatch.log"))
+    subprocess.run(["bash", str(jobs / "submit.sh")], check=True, env=env, capture_output=True)
+    calls = (tmp_path / "sbatch.log").read_text().splitlines()
+    job = {c.split()[-1].removesuffix(".sbatch"): (k + 1, c) for k, c in enumerate(calls)}
+    assert set(job) == {"scan", "refine", "cell", "diffusion", "haven"}
+    assert f"--dependency=afterany:{job['scan'][0]} " in job["refine"][1]
+    for stage in ("diffusion", "haven"):
+        assert f"--dependency=afterany:{job['cell'][0]} " in job[stage][1]
+    scan = (jobs / "scan.sbatch").read_text()
+    assert "#SBATCH --array=1-2" in scan and "#SBATCH --partition=short" in scan
+    # every task of every stage, in dependency order, with the variables Slurm sets
+    for stage in ("scan", "refine", "cell", "diffusion", "haven"):
+        n = len((jobs / f"{stage}.ids").read_text().split())
+        for task in range(1, n + 1):
+            env = dict(os.environ, SLURM_ARRAY_TASK_ID=str(task), SLURM_ARRAY_JOB_ID="7",
+                       SLURM_JOB_ID=str(100 + task), SLURM_NTASKS="1", SLURM_CPUS_PER_TASK="1")
+            t = subprocess.run(["bash", str(jobs / f"{stage}.sbatch")], env=env, capture_output=True,
+                               text=True, timeout=300)
+            assert t.returncode == 0, f"{stage} task {task}: {t.stderr}"
+    same_results(whole, tmp_path / "s" / "out")
 
 
 def test_a_failing_run_is_reported_and_the_others_finish(tmp_path):

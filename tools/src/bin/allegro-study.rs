@@ -22,7 +22,7 @@ use serde::Serialize;
     version,
     about,
     long_about,
-    after_long_help = "Examples:\n  allegro-study plan --preset paper --json > paper-plan.json\n  allegro-study plan --study my-study.toml\n"
+    after_long_help = "Examples:\n  allegro-study plan --preset paper --json > paper-plan.json\n  allegro-study run --study my-study.toml\n  allegro-study slurm cluster-jobs --preset paper --partition compute\n"
 )]
 struct Args {
     #[command(subcommand)]
@@ -57,6 +57,27 @@ enum Command {
         /// Preset to start from (overrides the study file's `preset`)
         #[arg(long)]
         preset: Option<String>,
+    },
+    /// Write the plan as Slurm batch scripts in DIR: a job array per stage (each task one LAMMPS
+    /// run via `exec`) and submit.sh, which submits them with the dependencies between stages
+    Slurm {
+        /// Folder for the scripts
+        dir: PathBuf,
+        /// Study file (TOML)
+        #[arg(long)]
+        study: Option<PathBuf>,
+        /// Preset to start from (overrides the study file's `preset`)
+        #[arg(long)]
+        preset: Option<String>,
+        /// Wall-time limit of each task (Slurm format)
+        #[arg(long, default_value = "24:00:00")]
+        time: String,
+        /// Slurm partition
+        #[arg(long)]
+        partition: Option<String>,
+        /// Slurm account
+        #[arg(long)]
+        account: Option<String>,
     },
     /// Run one run of the plan (what each Slurm task does); its dependencies must have finished
     Exec {
@@ -197,6 +218,28 @@ fn main() {
                 preset,
                 id,
             } => exec(&Study::load(file.as_deref(), preset.as_deref())?, &id),
+            Command::Slurm {
+                dir,
+                study: file,
+                preset,
+                time,
+                partition,
+                account,
+            } => {
+                let s = Study::load(file.as_deref(), preset.as_deref())?;
+                let runs = study::plan(&s);
+                let exe = std::env::current_exe()?;
+                let res = study::slurm::Resources {
+                    partition,
+                    account,
+                    time,
+                };
+                for f in study::slurm::write(&dir, &s, &runs, &exe, &res)? {
+                    println!("wrote {f}");
+                }
+                println!("submit with: bash {}/submit.sh", dir.display());
+                Ok(())
+            }
             Command::Plan {
                 study: file,
                 preset,
