@@ -79,6 +79,16 @@ enum Command {
         #[arg(long)]
         account: Option<String>,
     },
+    /// Analyse whatever runs have finished and write report.md (with PNG and SVG figures) and
+    /// study.json into the study's output folder
+    Report {
+        /// Study file (TOML)
+        #[arg(long)]
+        study: Option<PathBuf>,
+        /// Preset to start from (overrides the study file's `preset`)
+        #[arg(long)]
+        preset: Option<String>,
+    },
     /// Run one run of the plan (what each Slurm task does); its dependencies must have finished
     Exec {
         /// Study file (TOML)
@@ -218,6 +228,21 @@ fn main() {
                 preset,
                 id,
             } => exec(&Study::load(file.as_deref(), preset.as_deref())?, &id),
+            Command::Report {
+                study: file,
+                preset,
+            } => {
+                let s = Study::load(file.as_deref(), preset.as_deref())?;
+                let runs = study::plan(&s);
+                let r = study::report::run(&s, &runs)?;
+                println!(
+                    "{} of {} runs analysed; report: {}",
+                    r.runs_finished,
+                    r.runs_planned,
+                    s.output.join("report.md").display()
+                );
+                Ok(())
+            }
             Command::Slurm {
                 dir,
                 study: file,

@@ -5,6 +5,7 @@ pub mod config;
 pub mod execute;
 pub mod plan;
 pub mod probe;
+pub mod report;
 pub mod slurm;
 
 pub use config::Study;

@@ -1,0 +1,815 @@
+//! The study's report from whatever runs have finished: report.md with the paper's figures
+//! (PNG and SVG), study.json with every number, and, next to each number, the runs it rests on.
+//! Where the data cannot support a conclusion, the report says so instead of giving a number.
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::config::{Composition, Study};
+use super::execute::{is_done, lattice_series, Done, DONE};
+use super::plan::{Run, Stage, Start};
+use crate::arrhenius::{self, ArrheniusFit, Point};
+use crate::diffusion::{self, Analysis, Selection};
+use crate::lattice::{self, LatticeResult};
+use crate::plot::{Figure, Series};
+use crate::structure::Variant;
+
+/// What one number rests on.
+#[derive(Clone, Debug, Serialize)]
+pub struct Basis {
+    pub runs: usize,
+    pub atoms: usize,
+    /// Simulated time of the runs used (production part for NVT + NVE runs), ps.
+    pub ps_each: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LatticeSection {
+    pub composition: Composition,
+    pub result: Option<LatticeResult>,
+    pub basis: Basis,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[allow(non_snake_case)]
+pub struct DiffusionPoint {
+    pub id: String,
+    pub temperature_K: f64,
+    pub lattice_scale: f64,
+    pub analysis: Analysis,
+    pub basis: Basis,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffusionSection {
+    pub composition: Composition,
+    pub points: Vec<DiffusionPoint>,
+    /// Arrhenius fits of D at each lattice scale (1.0 is the averaged cell).
+    pub arrhenius: Vec<(f64, Option<ArrheniusFit>)>,
+    /// E_a of D along c and in the ab plane (averaged cell).
+    pub arrhenius_c: Option<ArrheniusFit>,
+    pub arrhenius_ab: Option<ArrheniusFit>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[allow(non_snake_case)]
+pub struct HavenPoint {
+    pub temperature_K: f64,
+    pub analysis: Analysis,
+    pub basis: Basis,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StudyReport {
+    pub preset: String,
+    pub runs_planned: usize,
+    pub runs_finished: usize,
+    pub lattice: Vec<LatticeSection>,
+    pub dihedral: Vec<(String, Option<PathBuf>)>,
+    pub diffusion: Vec<DiffusionSection>,
+    pub haven: Vec<HavenPoint>,
+    pub notes: Vec<String>,
+}
+
+fn done_of(out: &Path, r: &Run) -> Option<Done> {
+    let text = std::fs::read_to_string(out.join(&r.id).join(DONE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn production_ps(r: &Run) -> f64 {
+    (r.steps - r.equilibration_steps) as f64 * r.timestep_fs / 1000.0
+}
+
+fn type_names() -> Vec<(i32, String)> {
+    ["Na", "Sb", "W", "S"]
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (k as i32 + 1, n.to_string()))
+        .collect()
+}
+
+fn diffusion_of(out: &Path, runs: &[&Run], temperature: f64) -> Result<Analysis> {
+    let mut loaded = Vec::new();
+    for r in runs {
+        let path = out.join(&r.id).join("traj.bin");
+        let (run, _) = diffusion::load_run(
+            &path,
+            &Selection::parse("Na"),
+            &type_names(),
+            r.timestep_fs / 1000.0,
+            &mut |_| {},
+        )?;
+        loaded.push(run);
+    }
+    let settings = diffusion::Settings {
+        temperature: Some(temperature),
+        ..diffusion::Settings::default()
+    };
+    Ok(diffusion::analyse(&loaded, &settings)?)
+}
+
+fn fit(points: Vec<Point>) -> Option<ArrheniusFit> {
+    if points.len() < 2 {
+        return None;
+    }
+    arrhenius::fit(&points).ok()
+}
+
+/// Analyses every finished run and writes report.md, study.json and the figures to `out`.
+pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
+    let finished: Vec<&Run> = runs.iter().filter(|r| is_done(out, r)).collect();
+    let mut notes = Vec::new();
+    // Lattice parameters and T_C per composition (coarse and refinement runs).
+    let mut lattice_sections = Vec::new();
+    for c in &study.scan.compositions {
+        let used: Vec<&&Run> = finished
+            .iter()
+            .filter(|r| matches!(r.stage, Stage::Scan | Stage::Refine) && r.composition == *c)
+            .collect();
+        let mut series = Vec::new();
+        for r in &used {
+            let mut s = lattice_series(&out.join(&r.id).join("log.lammps"))?;
+            s.name = r.id.clone();
+            series.push(s);
+        }
+        let basis = Basis {
+            runs: used.len(),
+            atoms: used.first().map_or(0, |r| r.atoms),
+            ps_each: used.iter().map(|r| production_ps(r)).fold(0.0, f64::max),
+        };
+        let (result, note) = if series.is_empty() {
+            (None, Some("no finished scan run".to_string()))
+        } else {
+            match lattice::analyse(&series, &lattice::Settings::default()) {
+                Ok(r) => {
+                    let note = r.T_C.is_none().then(|| r.warnings.join("; "));
+                    (Some(r), note)
+                }
+                Err(e) => (None, Some(e)),
+            }
+        };
+        lattice_sections.push(LatticeSection {
+            composition: *c,
+            result,
+            basis,
+            note,
+        });
+    }
+    // Dihedrals: allegro-dihedral next to this executable draws them.
+    let mut dihedral = Vec::new();
+    let tool = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("allegro-dihedral")))
+        .filter(|p| p.exists());
+    for r in finished.iter().filter(|r| r.stage == Stage::Dihedral) {
+        let name = format!("dihedral_{}", r.id.replace('/', "_"));
+        let made = tool.as_ref().and_then(|t| {
+            std::process::Command::new(t)
+                .args(["--types", "1=Na,2=Sb,3=W,4=S", "--timestep"])
+                .arg((r.timestep_fs / 1000.0).to_string())
+                .arg("--plot")
+                .arg(out.join(&name))
+                .arg(out.join(&r.id).join("traj.bin"))
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+        });
+        if made.is_none() {
+            notes.push(format!(
+                "dihedrals of {} could not be drawn (allegro-dihedral failed or is missing)",
+                r.id
+            ));
+        }
+        dihedral.push((r.id.clone(), made.map(|_| PathBuf::from(name))));
+    }
+    // Tracer diffusion per set, temperature and lattice scale.
+    let mut diffusion_sections = Vec::new();
+    for set in &study.diffusion.sets {
+        let mut points = Vec::new();
+        let mut set_notes = Vec::new();
+        for r in finished
+            .iter()
+            .filter(|r| r.stage == Stage::Diffusion && r.composition == set.composition)
+        {
+            let scale = match &r.start {
+                Start::AveragedCell { scale, .. } => *scale,
+                _ => 1.0,
+            };
+            let t = done_of(out, r).map_or(r.temperature_K.unwrap_or(0.0), |d| d.temperature_k);
+            match diffusion_of(out, &[r], t) {
+                Ok(a) => points.push(DiffusionPoint {
+                    id: r.id.clone(),
+                    temperature_K: t,
+                    lattice_scale: scale,
+                    analysis: a,
+                    basis: Basis {
+                        runs: 1,
+                        atoms: r.atoms,
+                        ps_each: production_ps(r),
+                    },
+                }),
+                Err(e) => set_notes.push(format!("{}: {e:#}", r.id)),
+            }
+        }
+        points.sort_by(|a, b| a.temperature_K.total_cmp(&b.temperature_K));
+        let mut arr = Vec::new();
+        for &scale in &set.lattice_scales {
+            let pts: Vec<Point> = points
+                .iter()
+                .filter(|p| p.lattice_scale == scale && p.analysis.d.significant)
+                .map(|p| Point {
+                    temperature_K: p.temperature_K,
+                    value: p.analysis.d.value,
+                    std: p.analysis.d.std,
+                })
+                .collect();
+            if pts.len() < 2 {
+                set_notes.push(format!(
+                    "E_a at lattice scale {scale}: {} significant D value(s), 2 needed",
+                    pts.len()
+                ));
+            }
+            arr.push((scale, fit(pts)));
+        }
+        let directional = |name: &str| -> Option<ArrheniusFit> {
+            fit(points
+                .iter()
+                .filter(|p| p.lattice_scale == 1.0)
+                .filter_map(|p| {
+                    p.analysis
+                        .directions
+                        .iter()
+                        .find(|d| d.direction == name)
+                        .map(|d| (p, d))
+                })
+                .filter(|(_, d)| d.d.significant)
+                .map(|(p, d)| Point {
+                    temperature_K: p.temperature_K,
+                    value: d.d.value,
+                    std: d.d.std,
+                })
+                .collect())
+        };
+        diffusion_sections.push(DiffusionSection {
+            composition: set.composition,
+            arrhenius_c: directional("c"),
+            arrhenius_ab: directional("ab"),
+            points,
+            arrhenius: arr,
+            notes: set_notes,
+        });
+    }
+    // Haven ratio: all finished runs of a temperature pooled.
+    let mut haven = Vec::new();
+    for &t in &study.haven.temperatures_k {
+        let at: Vec<&Run> = finished
+            .iter()
+            .filter(|r| r.stage == Stage::Haven && r.temperature_K == Some(t))
+            .copied()
+            .collect();
+        if at.is_empty() {
+            continue;
+        }
+        match diffusion_of(out, &at, t) {
+            Ok(a) => haven.push(HavenPoint {
+                temperature_K: t,
+                analysis: a,
+                basis: Basis {
+                    runs: at.len(),
+                    atoms: at[0].atoms,
+                    ps_each: production_ps(at[0]),
+                },
+            }),
+            Err(e) => notes.push(format!("Haven ratio at {t} K: {e:#}")),
+        }
+    }
+    let failed: Vec<String> = runs
+        .iter()
+        .filter(|r| out.join(&r.id).join(super::execute::FAILED).exists())
+        .map(|r| r.id.clone())
+        .collect();
+    if !failed.is_empty() {
+        notes.push(format!(
+            "failed runs (see failed.txt in their folders): {}",
+            failed.join(", ")
+        ));
+    }
+    let report = StudyReport {
+        preset: study.preset.clone(),
+        runs_planned: runs.len(),
+        runs_finished: finished.len(),
+        lattice: lattice_sections,
+        dihedral,
+        diffusion: diffusion_sections,
+        haven,
+        notes,
+    };
+    figures(&report, study, out)?;
+    crate::cli::write_atomic(
+        &out.join("study.json"),
+        &serde_json::to_vec_pretty(&report)?,
+    )?;
+    crate::cli::write_atomic(
+        &out.join("report.md"),
+        markdown(&report, study, out).as_bytes(),
+    )?;
+    Ok(report)
+}
+
+fn lattice_figure(s: &LatticeSection) -> Option<Figure> {
+    let r = s.result.as_ref()?;
+    let pick = |k: usize, label: &str| Series {
+        label: label.into(),
+        points: r
+            .runs
+            .iter()
+            .map(|x| (x.temperature_K.value, [x.a_A, x.b_A, x.c_A][k].value))
+            .collect(),
+        y_err: Some(
+            r.runs
+                .iter()
+                .map(|x| [x.a_A, x.b_A, x.c_A][k].standard_error)
+                .collect(),
+        ),
+        markers: true,
+        color: k,
+        ..Series::default()
+    };
+    Some(Figure {
+        title: format!("{}: lattice parameters", s.composition.label()),
+        x_label: "T (K)".into(),
+        y_label: "lattice parameter (A)".into(),
+        series: vec![pick(0, "a"), pick(1, "b"), pick(2, "c (unique axis)")],
+        x_bands: r
+            .T_C
+            .iter()
+            .map(|t| {
+                (
+                    t.value - t.halfwidth,
+                    t.value + t.halfwidth,
+                    "T_C".to_string(),
+                )
+            })
+            .collect(),
+        ..Figure::default()
+    })
+}
+
+fn figures(r: &StudyReport, study: &Study, out: &Path) -> Result<()> {
+    for s in &r.lattice {
+        if let Some(f) = lattice_figure(s) {
+            f.save(&out.join(format!("lattice_{}", s.composition.label())))?;
+        }
+    }
+    // T_C against x (W with vacancies; pristine at x = 0).
+    let tc: Vec<(f64, f64, f64)> = r
+        .lattice
+        .iter()
+        .filter(|s| matches!(s.composition.variant, Variant::Pristine | Variant::WVac))
+        .filter_map(|s| {
+            let t = s.result.as_ref()?.T_C.as_ref()?;
+            Some((s.composition.x, t.value, t.halfwidth))
+        })
+        .collect();
+    if !tc.is_empty() {
+        Figure {
+            title: "T_C against W content (one Na vacancy per W)".into(),
+            x_label: "x in Na(3-x)W(x)Sb(1-x)S4".into(),
+            y_label: "T_C (K)".into(),
+            series: vec![Series {
+                label: "T_C +- half the fine spacing".into(),
+                points: tc.iter().map(|p| (p.0, p.1)).collect(),
+                y_err: Some(tc.iter().map(|p| p.2).collect()),
+                markers: true,
+                line: true,
+                ..Series::default()
+            }],
+            ..Figure::default()
+        }
+        .save(&out.join("tc_vs_x"))?;
+    }
+    // The four variants: c/a against T.
+    let variant_series: Vec<Series> = r
+        .lattice
+        .iter()
+        .filter(|s| {
+            s.composition.variant != Variant::WVac
+                || study
+                    .scan
+                    .compositions
+                    .iter()
+                    .any(|c| c.variant == Variant::Vac && c.x == s.composition.x)
+        })
+        .filter_map(|s| {
+            let res = s.result.as_ref()?;
+            Some(Series {
+                label: s.composition.label(),
+                points: res
+                    .runs
+                    .iter()
+                    .map(|x| (x.temperature_K.value, x.c_over_a))
+                    .collect(),
+                markers: true,
+                line: true,
+                color: match s.composition.variant {
+                    Variant::Pristine => 0,
+                    Variant::WVac => 1,
+                    Variant::Vac => 2,
+                    Variant::W => 3,
+                },
+                ..Series::default()
+            })
+        })
+        .collect();
+    if variant_series.len() > 1 {
+        Figure {
+            title: "composition variants: c/a against T".into(),
+            x_label: "T (K)".into(),
+            y_label: "c/a".into(),
+            series: variant_series,
+            ..Figure::default()
+        }
+        .save(&out.join("variants"))?;
+    }
+    for d in &r.diffusion {
+        let label = d.composition.label();
+        let mut series = Vec::new();
+        for (k, (scale, _)) in d.arrhenius.iter().enumerate() {
+            let pts: Vec<&DiffusionPoint> = d
+                .points
+                .iter()
+                .filter(|p| p.lattice_scale == *scale && p.analysis.d.significant)
+                .collect();
+            if pts.is_empty() {
+                continue;
+            }
+            series.push(Series {
+                label: if *scale == 1.0 {
+                    "D (averaged cell)".into()
+                } else {
+                    format!("D, lattice x {scale}")
+                },
+                points: pts
+                    .iter()
+                    .map(|p| (1000.0 / p.temperature_K, p.analysis.d.value.log10()))
+                    .collect(),
+                y_err: Some(
+                    pts.iter()
+                        .map(|p| p.analysis.d.std / p.analysis.d.value / std::f64::consts::LN_10)
+                        .collect(),
+                ),
+                markers: true,
+                color: k,
+                ..Series::default()
+            });
+        }
+        // the +-1.5 % band: the fits at the extreme scales
+        let fits: Vec<&ArrheniusFit> = d.arrhenius.iter().filter_map(|(_, f)| f.as_ref()).collect();
+        if fits.len() > 1 {
+            let xs: Vec<f64> = d.points.iter().map(|p| 1000.0 / p.temperature_K).collect();
+            let (lo, hi) = xs
+                .iter()
+                .fold((f64::MAX, f64::MIN), |a, &x| (a.0.min(x), a.1.max(x)));
+            let line = |f: &ArrheniusFit, x: f64| {
+                (f.ln_A.value - f.Ea_eV.value * x / 1000.0 / arrhenius::K_B_EV)
+                    / std::f64::consts::LN_10
+            };
+            let band = (0..=20)
+                .map(|k| {
+                    let x = lo + (hi - lo) * k as f64 / 20.0;
+                    let v: Vec<f64> = fits.iter().map(|f| line(f, x)).collect();
+                    (
+                        x,
+                        v.iter().cloned().fold(f64::MAX, f64::min),
+                        v.iter().cloned().fold(f64::MIN, f64::max),
+                    )
+                })
+                .collect();
+            series.push(Series {
+                label: "lattice-parameter band".into(),
+                band: Some(band),
+                color: 5,
+                ..Series::default()
+            });
+        }
+        if let Some((_, Some(f))) = d.arrhenius.iter().find(|(s, _)| *s == 1.0) {
+            let xs: Vec<f64> = f.points.iter().map(|p| 1000.0 / p.temperature_K).collect();
+            series.push(Series {
+                label: format!("fit: E_a = {:.3} +- {:.3} eV", f.Ea_eV.value, f.Ea_eV.std),
+                points: xs
+                    .iter()
+                    .map(|&x| {
+                        (
+                            x,
+                            (f.ln_A.value - f.Ea_eV.value * x / 1000.0 / arrhenius::K_B_EV)
+                                / std::f64::consts::LN_10,
+                        )
+                    })
+                    .collect(),
+                line: true,
+                color: 1,
+                ..Series::default()
+            });
+        }
+        if !series.is_empty() {
+            Figure {
+                title: format!("{label}: tracer diffusion"),
+                x_label: "1000 / T (1/K)".into(),
+                y_label: "log10 D (cm^2/s)".into(),
+                series,
+                ..Figure::default()
+            }
+            .save(&out.join(format!("arrhenius_{label}")))?;
+        }
+        let dir_series: Vec<Series> = ["c", "ab"]
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let pts: Vec<(f64, f64, f64)> = d
+                    .points
+                    .iter()
+                    .filter(|p| p.lattice_scale == 1.0)
+                    .filter_map(|p| {
+                        p.analysis
+                            .directions
+                            .iter()
+                            .find(|x| x.direction == *name)
+                            .map(|x| (p.temperature_K, x.d.value, x.d.std))
+                    })
+                    .collect();
+                Series {
+                    label: format!("D along {name}"),
+                    points: pts.iter().map(|p| (p.0, p.1)).collect(),
+                    y_err: Some(pts.iter().map(|p| p.2).collect()),
+                    markers: true,
+                    color: k,
+                    ..Series::default()
+                }
+            })
+            .collect();
+        if dir_series.iter().any(|s| !s.points.is_empty()) {
+            Figure {
+                title: format!("{label}: D along c and in the ab plane"),
+                x_label: "T (K)".into(),
+                y_label: "D (cm^2/s)".into(),
+                series: dir_series,
+                ..Figure::default()
+            }
+            .save(&out.join(format!("anisotropy_{label}")))?;
+        }
+    }
+    let hr: Vec<&HavenPoint> = r
+        .haven
+        .iter()
+        .filter(|h| h.analysis.haven_ratio.significant)
+        .collect();
+    if !hr.is_empty() {
+        Figure {
+            title: "Haven ratio (runs of each temperature pooled)".into(),
+            x_label: "T (K)".into(),
+            y_label: "H_R = D / D_sigma".into(),
+            series: vec![Series {
+                label: "H_R".into(),
+                points: hr
+                    .iter()
+                    .map(|h| (h.temperature_K, h.analysis.haven_ratio.value))
+                    .collect(),
+                y_err: Some(hr.iter().map(|h| h.analysis.haven_ratio.std).collect()),
+                markers: true,
+                ..Series::default()
+            }],
+            ..Figure::default()
+        }
+        .save(&out.join("haven"))?;
+    }
+    Ok(())
+}
+
+fn coefficient(c: &diffusion::Coefficient) -> String {
+    if c.significant {
+        format!("{:.3e} +- {:.1e}", c.value, c.std)
+    } else {
+        match c.upper_bound_95 {
+            Some(u) => format!("< {u:.2e} (95 %, not significant)"),
+            None => "not significant".to_string(),
+        }
+    }
+}
+
+fn basis(b: &Basis) -> String {
+    let ps = if b.ps_each >= 10.0 {
+        format!("{:.0}", b.ps_each)
+    } else {
+        format!("{:.2}", b.ps_each)
+    };
+    format!("{} run(s) x {} atoms x {ps} ps", b.runs, b.atoms)
+}
+
+fn pct(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:.3}", 100.0 * v)
+    } else {
+        "n/a".into()
+    }
+}
+
+fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
+    let mut m = String::new();
+    // a figure only when it was drawn
+    let fig = |name: &str, alt: &str| -> String {
+        if out.join(format!("{name}.png")).exists() {
+            format!("![{alt}]({name}.png)")
+        } else {
+            format!("({alt}: no figure, too few finished runs)")
+        }
+    };
+    let _ = writeln!(m, "# Study report ({} preset)\n", r.preset);
+    let _ = writeln!(
+        m,
+        "{} of {} planned runs have finished. Model: `{}`; time step {} fs. Each number below names the runs it rests on; numbers from short runs or small cells are less converged than the paper's.\n",
+        r.runs_finished,
+        r.runs_planned,
+        study.model.path.display(),
+        study.timestep_fs
+    );
+    let _ = writeln!(
+        m,
+        "## 1. Temperature scans and T_C (NPT, fully flexible cell)\n"
+    );
+    let _ = writeln!(m, "Coarse grid, then a fine grid between the last tetragonal and the first cubic point, run from both end points; a temperature counts when both starts agree. Phase per run from the time-averaged axis splitting with a block-average error.\n");
+    let _ = writeln!(m, "| composition | T_C (K) | runs used |\n|---|---|---|");
+    for s in &r.lattice {
+        let tc = match s.result.as_ref().and_then(|x| x.T_C.as_ref()) {
+            Some(t) => format!("{:.1} +- {:.1}", t.value, t.halfwidth),
+            None => format!("not determined: {}", s.note.clone().unwrap_or_default()),
+        };
+        let _ = writeln!(
+            m,
+            "| {} | {} | {} |",
+            s.composition.label(),
+            tc,
+            basis(&s.basis)
+        );
+    }
+    for s in &r.lattice {
+        if let Some(res) = &s.result {
+            let label = s.composition.label();
+            let _ = writeln!(
+                m,
+                "\n{}\n\n| T (K) | a (A) | b (A) | c (A) | splitting (%) | phase | why | run |\n|---|---|---|---|---|---|---|---|",
+                fig(&format!("lattice_{label}"), &format!("lattice {label}"))
+            );
+            for x in &res.runs {
+                let _ = writeln!(
+                    m,
+                    "| {:.1} | {:.4} | {:.4} | {:.4} | {} +- {} | {} | {} | {} |",
+                    x.temperature_K.value,
+                    x.a_A.value,
+                    x.b_A.value,
+                    x.c_A.value,
+                    pct(x.splitting.value),
+                    pct(x.splitting.standard_error),
+                    x.phase.name(),
+                    x.phase_reason,
+                    x.name
+                );
+            }
+        }
+    }
+    let _ = writeln!(m, "\n{}\n", fig("tc_vs_x", "T_C against x"));
+    let _ = writeln!(m, "\n## 2. Composition variants\n\n{}\n\nW with vacancies, vacancies only, W only and pristine: the paper finds that the vacancies, not W, lower T_C. Compare the T_C rows above.\n", fig("variants", "c/a of the variants"));
+    let _ = writeln!(m, "## 3. Local structure: SbS4 dihedrals along [111]\n");
+    if r.dihedral.is_empty() {
+        let _ = writeln!(m, "No dihedral run has finished.\n");
+    }
+    for (id, fig) in &r.dihedral {
+        match fig {
+            Some(f) => {
+                let _ = writeln!(
+                    m,
+                    "{id}: ![dihedrals]({}.png) (raw and 2 ps window averages)\n",
+                    f.display()
+                );
+            }
+            None => {
+                let _ = writeln!(m, "{id}: could not be analysed.\n");
+            }
+        }
+    }
+    let _ = writeln!(
+        m,
+        "## 4. Tracer diffusion (NVT at the NPT-averaged cell, then NVE)\n"
+    );
+    for d in &r.diffusion {
+        let label = d.composition.label();
+        let _ = writeln!(m, "### {label}\n\n| T (K) | lattice scale | D (cm^2/s) | D_c | D_ab | runs used |\n|---|---|---|---|---|---|");
+        for p in &d.points {
+            let dir = |n: &str| {
+                p.analysis
+                    .directions
+                    .iter()
+                    .find(|x| x.direction == n)
+                    .map_or("-".to_string(), |x| coefficient(&x.d))
+            };
+            let _ = writeln!(
+                m,
+                "| {:.1} | {} | {} | {} | {} | {} |",
+                p.temperature_K,
+                p.lattice_scale,
+                coefficient(&p.analysis.d),
+                dir("c"),
+                dir("ab"),
+                basis(&p.basis)
+            );
+        }
+        for (scale, f) in &d.arrhenius {
+            match f {
+                Some(f) => {
+                    let _ = writeln!(
+                        m,
+                        "\nE_a (lattice x {scale}) = {:.3} +- {:.3} eV from {} temperatures",
+                        f.Ea_eV.value,
+                        f.Ea_eV.std,
+                        f.points.len()
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        m,
+                        "\nE_a (lattice x {scale}): not enough significant D values for a fit"
+                    );
+                }
+            }
+        }
+        for (name, f) in [("c", &d.arrhenius_c), ("ab", &d.arrhenius_ab)] {
+            if let Some(f) = f {
+                let _ = writeln!(
+                    m,
+                    "\nE_a along {name} = {:.3} +- {:.3} eV",
+                    f.Ea_eV.value, f.Ea_eV.std
+                );
+            }
+        }
+        let _ = writeln!(
+            m,
+            "\n{} {}\n",
+            fig(&format!("arrhenius_{label}"), &format!("Arrhenius {label}")),
+            fig(
+                &format!("anisotropy_{label}"),
+                &format!("anisotropy {label}")
+            )
+        );
+        for n in &d.notes {
+            let _ = writeln!(m, "- {n}");
+        }
+    }
+    let _ = writeln!(
+        m,
+        "\n## 5. Charge diffusion and Haven ratio (runs of a temperature pooled)\n"
+    );
+    if r.haven.is_empty() {
+        let _ = writeln!(m, "No Haven run has finished.\n");
+    } else {
+        let _ = writeln!(
+            m,
+            "| T (K) | D (cm^2/s) | D_sigma (cm^2/s) | H_R | runs used |\n|---|---|---|---|---|"
+        );
+        for h in &r.haven {
+            let _ = writeln!(
+                m,
+                "| {:.1} | {} | {} | {} | {} |",
+                h.temperature_K,
+                coefficient(&h.analysis.d),
+                coefficient(&h.analysis.d_sigma),
+                if h.analysis.haven_ratio.significant {
+                    format!(
+                        "{:.2} +- {:.2}",
+                        h.analysis.haven_ratio.value, h.analysis.haven_ratio.std
+                    )
+                } else {
+                    "not determined (D_sigma not significant)".into()
+                },
+                basis(&h.basis)
+            );
+        }
+        let _ = writeln!(m, "\n{}\n", fig("haven", "Haven ratio"));
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(m, "## Notes\n");
+        for n in &r.notes {
+            let _ = writeln!(m, "- {n}");
+        }
+    }
+    m
+}
+
+/// `report` for a study's output folder.
+pub fn run(study: &Study, runs: &[Run]) -> Result<StudyReport> {
+    std::fs::create_dir_all(&study.output)
+        .with_context(|| format!("cannot create {}", study.output.display()))?;
+    write(study, &study.output, runs)
+}
