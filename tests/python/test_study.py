@@ -3,6 +3,7 @@ killed part-way and resumed, it finishes with the same end states, bit for bit, 
 uninterrupted run; so do its Slurm scripts, run task by task with the variables Slurm sets; a
 run that fails on a bad input is reported with its log while the others finish and only the
 runs that need it are held back."""
+import json
 import os
 import signal
 import subprocess
@@ -36,7 +37,7 @@ sets = [{{ composition = {{ x = 0.125, variant = "w-vac" }}, temperatures_k = [6
 reps = 2
 npt_ps = 0.1
 nvt_ps = 0.04
-nve_ps = 0.1
+nve_ps = 0.3
 dump_every_fs = 20.0
 [haven]
 composition = {{ x = 0.125, variant = "w-vac" }}
@@ -73,6 +74,31 @@ def whole(tmp_path_factory):
     for r in FINISHED:
         assert (out / r / "done.json").exists(), r
     return out
+
+
+def test_report_of_the_finished_runs(whole, tmp_path):
+    """report.md and study.json from the finished runs; D from the same dump as allegro-diffusion
+    computes it on its own."""
+    toml = whole.parent / "tiny.toml"
+    p = subprocess.run([str(STUDY), "report", "--study", str(toml)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    md = (whole / "report.md").read_text()
+    for section in ("## 1. Temperature scans and T_C", "## 2. Composition variants", "## 3. Local structure",
+                    "## 4. Tracer diffusion", "## 5. Charge diffusion and Haven ratio"):
+        assert section in md
+    assert "not determined" in md  # two 0.1 ps scan points cannot give T_C: the report says so
+    assert (whole / "lattice_pristine.png").exists()
+    rep = json.loads((whole / "study.json").read_text())
+    assert rep["runs_finished"] == len(FINISHED)
+    point = rep["diffusion"][0]["points"][0]
+    d = tmp_path / "d.json"
+    subprocess.run([str(ROOT / "target" / "release" / "allegro-diffusion"), "--timestep", "0.002",
+                    "--species", "Na", "--types", "1=Na,2=Sb,3=W,4=S", "--temperature", "600",
+                    "--json", str(d), str(whole / point["id"] / "traj.bin")], check=True, capture_output=True)
+    alone = json.loads(d.read_text())
+    assert point["analysis"]["D"]["value"] == alone["D"]["value"]
+    assert point["analysis"]["D"]["std"] == alone["D"]["std"]
+    assert point["basis"] == {"runs": 1, "atoms": 126, "ps_each": 0.3}
 
 
 def same_results(out, other):
