@@ -123,7 +123,7 @@ void PairAllegro::coeff(int narg, char **arg)
   if (!ok) error->one(FLERR, "pair_style allegro: cannot load model on this rank: {}", allegro_last_error());
   MPI_Barrier(world);  // ranks that loaded wait here for an abort by one that did not
 
-  uintptr_t ntypes_model = 0;
+  size_t ntypes_model = 0;
   if (allegro_model_num_types(model, &ntypes_model) != ALLEGRO_SUCCESS)
     library_error("cannot read model types");
   num_model_types = static_cast<int>(ntypes_model);
@@ -133,7 +133,7 @@ void PairAllegro::coeff(int narg, char **arg)
 
   std::string known;
   std::vector<std::string> names(ntypes_model);
-  for (uintptr_t t = 0; t < ntypes_model; t++) {
+  for (size_t t = 0; t < ntypes_model; t++) {
     const char *name = nullptr;
     if (allegro_model_type_name(model, t, &name) != ALLEGRO_SUCCESS)
       library_error("cannot read model type names");
@@ -145,7 +145,7 @@ void PairAllegro::coeff(int narg, char **arg)
   int mapped = 0;
   for (int i = 1; i <= ntypes; i++) {
     if (strcmp(arg[2 + i], "NULL") == 0) continue;
-    for (uintptr_t t = 0; t < ntypes_model; t++)
+    for (size_t t = 0; t < ntypes_model; t++)
       if (names[t] == arg[2 + i]) type_map[i] = static_cast<int>(t);
     if (type_map[i] < 0)
       error->all(FLERR, "pair_style allegro: LAMMPS type {} is mapped to '{}', which is not a type of model {} (its types: {}, or NULL)",
@@ -165,8 +165,8 @@ void PairAllegro::coeff(int narg, char **arg)
     std::string map, cut;
     for (int i = 1; i <= ntypes; i++)
       map += fmt::format(" {}->{}", i, type_map[i] < 0 ? std::string("NULL") : names[type_map[i]]);
-    for (uintptr_t a = 0; a < ntypes_model; a++)
-      for (uintptr_t b = 0; b < ntypes_model; b++)
+    for (size_t a = 0; a < ntypes_model; a++)
+      for (size_t b = 0; b < ntypes_model; b++)
         cut += fmt::format(" {}-{} {:g}", names[a], names[b], model_cutoff[a * ntypes_model + b]);
     utils::logmesg(lmp,
                    "pair_style allegro: model {}\n  backend {}, dtype {}, {} thread(s) per MPI rank\n"

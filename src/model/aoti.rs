@@ -14,8 +14,9 @@ mod ffi {
 
         /// Loads a package; throws on failure (becomes `Err`).
         fn aoti_load(path: &str) -> Result<UniquePtr<AotiModel>>;
-        /// Metadata as alternating key, value strings.
-        fn aoti_metadata(model: &AotiModel) -> Vec<String>;
+        /// Metadata as alternating key, value strings; throws on a damaged package (becomes
+        /// `Err`, not std::terminate).
+        fn aoti_metadata(model: &AotiModel) -> Result<Vec<String>>;
         /// Runs the model on inputs given by name; `input_names` fixes their order.
         #[allow(clippy::too_many_arguments)]
         fn aoti_run(
@@ -66,7 +67,13 @@ impl Aoti {
                 super::first_line_of(e.what())
             ),
         })?;
-        let flat = ffi::aoti_metadata(&model);
+        let flat = ffi::aoti_metadata(&model).map_err(|e| Error::BadModel {
+            path: path.to_owned(),
+            reason: format!(
+                "AOTInductor metadata unreadable: {}",
+                super::first_line_of(e.what())
+            ),
+        })?;
         let map: HashMap<String, String> = flat
             .chunks_exact(2)
             .map(|kv| (kv[0].clone(), kv[1].clone()))

@@ -4,7 +4,7 @@ use serde::Serialize;
 use crate::diffusion::Estimate;
 
 /// Boltzmann constant in eV/K.
-pub const K_B_EV: f64 = 8.617_333_262e-5;
+pub use crate::units::K_B_EV;
 
 #[allow(non_snake_case)]
 #[derive(Clone, Debug, Serialize)]

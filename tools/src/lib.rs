@@ -21,6 +21,7 @@ pub mod rng;
 pub mod structure;
 pub mod study;
 pub mod trajectory;
+pub mod units;
 pub mod unwrap;
 
 /// Version of the tools.

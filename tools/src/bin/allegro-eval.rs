@@ -10,8 +10,7 @@ use allegro_tools::plot::{Figure, Series};
 use clap::Parser;
 use serde::Serialize;
 
-/// eV/A^3 in kbar.
-const EV_A3_TO_KBAR: f64 = 1_602.176_634;
+use allegro_tools::units::EV_A3_TO_KBAR;
 
 /// Evaluates a deployed Allegro/nequip model (.nequip.pth or .nequip.pt2) on every frame of
 /// extended XYZ files with reference energies, forces and stresses (ASE convention: stress in

@@ -16,11 +16,8 @@ use serde::Serialize;
 pub use load::{load_run, Selection};
 use moments::{Projection, Sym};
 
-/// Elementary charge (C), Boltzmann constant (J/K).
-const E_CHARGE: f64 = 1.602_176_634e-19;
-const K_B: f64 = 1.380_649e-23;
-/// 1 A^2/ps = 1e-4 cm^2/s.
-pub const A2_PER_PS_TO_CM2_PER_S: f64 = 1e-4;
+pub use crate::units::A2_PER_PS_TO_CM2_PER_S;
+use crate::units::{E_CHARGE, K_B};
 
 /// One run of one state: unwrapped positions of the diffusing atoms (A), drift removed.
 #[derive(Clone, Debug)]

@@ -4,8 +4,7 @@
 use super::force_constants::ForceConstants;
 use super::linalg::{hermitian_eigen, norm, reciprocal, to_cartesian, Mat3};
 
-/// sqrt(eV / (A^2 amu)) / (2 pi), in THz.
-pub const THZ: f64 = 15.633_302_3;
+pub use crate::units::THZ;
 
 /// Vectors ties within this many A count as the same length.
 const TIE: f64 = 1e-4;

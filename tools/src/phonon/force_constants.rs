@@ -53,7 +53,10 @@ impl ForceConstants {
         );
         ensure!(
             size.iter().all(|&n| (1..=20).contains(&n)),
-            "supercell {size:?}: each factor must be 1 to 20"
+            "supercell {} {} {}: each factor must be 1 to 20",
+            size[0],
+            size[1],
+            size[2]
         );
         unit.validate()?;
         let primitive = unit.primitive()?;

@@ -57,7 +57,10 @@ pub fn pattern(
 ) -> Result<(f64, Vec<[f64; 3]>)> {
     ensure!(
         q.iter().all(|v| (v - v.round()).abs() < 1e-6),
-        "q = {q:?} is not commensurate with the unit cell (it needs integer reciprocal coordinates)"
+        "q = {} {} {} is not commensurate with the unit cell (it needs integer reciprocal coordinates)",
+        q[0],
+        q[1],
+        q[2]
     );
     let modes = dynamical.modes(q);
     let qc = dynamical.cartesian_q(q);
@@ -114,7 +117,10 @@ pub fn pattern(
     }
     ensure!(
         !basis.is_empty(),
-        "the mode at q = {q:?} does not move the unit cell's atoms"
+        "the mode at q = {} {} {} does not move the unit cell's atoms",
+        q[0],
+        q[1],
+        q[2]
     );
     // Among degenerate partners, the one polarised most along the largest component of q
     // (for H = 0 0 1: the Na shuffle along [001] that makes the tetragonal phase).
