@@ -194,9 +194,87 @@ pub fn moving_average(x: &[f64], w: usize) -> Vec<f64> {
         .collect()
 }
 
+/// A stretch of time in which a window-averaged dihedral stays away from its long-time mean:
+/// the long-lived local deviations of the paper's Fig. 4a.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Excursion {
+    /// Which of the three dihedrals of the pair (0, 1, 2).
+    pub angle: usize,
+    pub start_ps: f64,
+    pub end_ps: f64,
+    /// The window average farthest from the mean inside the stretch, degrees.
+    pub peak_deg: f64,
+}
+
+/// Stretches where `averaged` (window averages at `time`) differs from `mean` by more than
+/// `threshold` degrees for at least `min_duration` ps.
+pub fn excursions(
+    angle: usize,
+    time: &[f64],
+    averaged: &[f64],
+    mean: f64,
+    threshold: f64,
+    min_duration: f64,
+) -> Vec<Excursion> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for i in 0..=averaged.len() {
+        let away = i < averaged.len() && (averaged[i] - mean).abs() > threshold;
+        match (away, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                let end = i - 1;
+                if time[end] - time[s] >= min_duration {
+                    let peak = averaged[s..=end].iter().cloned().fold(mean, |a, b| {
+                        if (b - mean).abs() > (a - mean).abs() {
+                            b
+                        } else {
+                            a
+                        }
+                    });
+                    out.push(Excursion {
+                        angle,
+                        start_ps: time[s],
+                        end_ps: time[end],
+                        peak_deg: peak,
+                    });
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_excursion_is_found_and_a_short_one_is_not() {
+        let time: Vec<f64> = (0..1000).map(|k| k as f64 * 0.02).collect();
+        let avg: Vec<f64> = time
+            .iter()
+            .map(|&t| {
+                if (5.0..9.0).contains(&t) {
+                    25.0
+                } else if (12.0..12.5).contains(&t) {
+                    -30.0
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let found = excursions(1, &time, &avg, 0.0, 10.0, 2.0);
+        assert_eq!(found.len(), 1);
+        let e = &found[0];
+        assert_eq!((e.angle, e.peak_deg), (1, 25.0));
+        assert!(
+            (e.start_ps - 5.0).abs() < 0.03 && (e.end_ps - 8.98).abs() < 0.03,
+            "{e:?}"
+        );
+    }
 
     #[test]
     fn torsion_of_known_geometry() {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use allegro_tools::cli;
 use allegro_tools::diffusion::Selection;
-use allegro_tools::dihedral::{moving_average, Tetrahedra, BODY_DIAGONALS};
+use allegro_tools::dihedral::{excursions, moving_average, Excursion, Tetrahedra, BODY_DIAGONALS};
 use allegro_tools::plot::{Figure, Series as PlotSeries};
 use allegro_tools::trajectory::{open_dump, Frame};
 use anyhow::Context;
@@ -49,6 +49,13 @@ struct Args {
     /// Histogram bin width, degrees
     #[arg(long, default_value_t = 2.0)]
     bin: f64,
+    /// A window average farther than this from the pair's long-time mean starts an excursion,
+    /// degrees
+    #[arg(long, default_value_t = 10.0)]
+    excursion_threshold: f64,
+    /// Shortest excursion reported (and shaded in the plot), ps [default: twice --window]
+    #[arg(long)]
+    excursion_min: Option<f64>,
     /// Write results as JSON
     #[arg(long)]
     json: Option<PathBuf>,
@@ -83,6 +90,8 @@ struct Series {
     time_ps: Vec<f64>,
     dihedrals_deg: Vec<[f64; 3]>,
     window_average_deg: Vec<[f64; 3]>,
+    /// Long-lived deviations of the window averages from the pair's long-time means.
+    excursions: Vec<Excursion>,
 }
 
 #[derive(Serialize)]
@@ -114,8 +123,8 @@ fn main() {
         cli::check_files_and_plot(&[&args.json, &args.csv], &args.plot)?;
         anyhow::ensure!(args.timestep > 0.0, "--timestep must be positive (ps)");
         anyhow::ensure!(
-            args.window > 0.0 && args.bin > 0.0,
-            "--window and --bin must be positive"
+            args.window > 0.0 && args.bin > 0.0 && args.excursion_threshold > 0.0,
+            "--window, --bin and --excursion-threshold must be positive"
         );
         let names = match &args.types {
             Some(t) => cli::parse_type_names(t)?,
@@ -322,6 +331,15 @@ fn main() {
             .iter()
             .map(|&p| {
                 let (k, a, b) = all_pairs[p];
+                let min = args.excursion_min.unwrap_or(2.0 * args.window);
+                let found = (0..3)
+                    .flat_map(|j| {
+                        let raw: Vec<f64> = values[p].iter().map(|d| d[j]).collect();
+                        let avg: Vec<f64> = averaged[p].iter().map(|d| d[j]).collect();
+                        let mean = raw.iter().sum::<f64>() / raw.len().max(1) as f64;
+                        excursions(j, &times, &avg, mean, args.excursion_threshold, min)
+                    })
+                    .collect();
                 Series {
                     pair: p,
                     atom_ids: [first.ids[tets.centres[a]], first.ids[tets.centres[b]]],
@@ -330,6 +348,7 @@ fn main() {
                     time_ps: times.clone(),
                     dihedrals_deg: values[p].clone(),
                     window_average_deg: averaged[p].clone(),
+                    excursions: found,
                 }
             })
             .collect();
@@ -355,6 +374,17 @@ fn main() {
                 ),
                 x_label: "time (ps)".into(),
                 y_label: "dihedral (degrees)".into(),
+                x_bands: s
+                    .excursions
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.start_ps,
+                            e.end_ps,
+                            format!("excursion (> {} deg)", args.excursion_threshold),
+                        )
+                    })
+                    .collect(),
                 ..Figure::default()
             };
             for k in 0..3 {
