@@ -130,6 +130,27 @@ def test_killed_study_resumes_to_the_same_results(tmp_path, whole):
     same_results(out, kout)
 
 
+def test_sigterm_stops_the_runs_it_started(tmp_path):
+    toml = study(tmp_path / "s")
+    out = tmp_path / "s" / "out"
+    proc = subprocess.Popen([str(STUDY), "run", "--study", str(toml)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob("**/pid")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "interrupted" in err, err
+    for pid in out.glob("**/pid"):
+        if not (pid.parent / "done.json").exists():
+            try:
+                os.killpg(int(pid.read_text()), 0)
+                alive = True
+            except ProcessLookupError:
+                alive = False
+            assert not alive, f"LAMMPS of {pid.parent} still runs"
+
+
 def test_slurm_scripts_run_as_slurm_runs_them(tmp_path, whole):
     toml = study(tmp_path / "s")
     jobs = tmp_path / "jobs"

@@ -199,6 +199,7 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let dir = out.join(&run.id);
     if dir.exists() {
+        stop_stale(&dir);
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -383,18 +384,64 @@ pub fn finish(p: &Prepared, success: bool, seconds: f64) -> Result<(), String> {
 }
 
 /// Starts LAMMPS for a prepared run (stdout and stderr to stdout.txt in its folder).
+/// Each LAMMPS runs in its own process group, recorded in PID, so that a stopped or crashed
+/// driver's runs can be found and stopped (the venv's `lmp` is a launcher with a child).
 pub fn spawn(p: &Prepared) -> Result<Child> {
+    use std::os::unix::process::CommandExt;
     let out = std::fs::File::create(p.dir.join("stdout.txt"))?;
     let err = out.try_clone()?;
-    Command::new(&p.command[0])
+    let child = Command::new(&p.command[0])
         .args(&p.command[1..])
         .current_dir(&p.dir)
         .env("OMP_NUM_THREADS", p.threads.to_string())
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
+        .process_group(0)
         .spawn()
-        .with_context(|| format!("cannot start {}", p.command[0]))
+        .with_context(|| format!("cannot start {}", p.command[0]))?;
+    std::fs::write(p.dir.join(PID), child.id().to_string())?;
+    Ok(child)
+}
+
+/// Process group of a run's LAMMPS, written when it starts.
+pub const PID: &str = "pid";
+
+fn signal_group(pgid: i32, signal: i32) -> bool {
+    // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
+    pgid > 1 && unsafe { libc::kill(-pgid, signal) } == 0
+}
+
+/// Stops a process group: SIGTERM, then SIGKILL if it is still there after 2 s; returns when
+/// it is gone (or after 7 s).
+fn stop_group(pgid: i32) {
+    for (signal, tries) in [(libc::SIGTERM, 20), (libc::SIGKILL, 50)] {
+        if !signal_group(pgid, signal) {
+            return;
+        }
+        for _ in 0..tries {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if !signal_group(pgid, 0) {
+                return;
+            }
+        }
+    }
+}
+
+/// Stops a LAMMPS that an earlier, interrupted driver left running in `dir`.
+fn stop_stale(dir: &Path) {
+    if let Some(pgid) = std::fs::read_to_string(dir.join(PID))
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+    {
+        stop_group(pgid);
+    }
+}
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
 pub fn is_done(out: &Path, run: &Run) -> bool {
@@ -422,6 +469,11 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
         } else {
             state.insert(r.id.clone(), None);
         }
+    }
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
     }
     let mut refinements: HashMap<String, Refinement> = HashMap::new();
     let mut running: Vec<(usize, Child, Prepared, Instant)> = Vec::new();
@@ -482,6 +534,16 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
+        if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+            for (_, child, _, _) in &mut running {
+                stop_group(child.id() as i32);
+                let _ = child.wait();
+            }
+            bail!(
+                "interrupted: {} running run(s) stopped; run again to resume (finished runs are kept)",
+                running.len()
+            );
+        }
         let mut k = 0;
         while k < running.len() {
             let exited = running[k].1.try_wait()?;
