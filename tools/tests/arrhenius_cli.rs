@@ -112,3 +112,56 @@ fn refuses_a_non_significant_point() {
         "{err}"
     );
 }
+
+/// Each tool reads the other tools' JSON through typed views: the wrong tool's file is one
+/// clear line naming what is missing.
+#[test]
+fn the_wrong_tools_json_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let lattice = dir.path().join("lat.json");
+    std::fs::write(
+        &lattice,
+        r#"{"runs": [], "T_C": {"value": 500.0, "halfwidth": 12.5}, "warnings": []}"#,
+    )
+    .unwrap();
+    let diffusion = dir.path().join("d.json");
+    std::fs::write(&diffusion, r#"{"temperature_K": 600.0, "directions": []}"#).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-arrhenius"))
+        .arg(&lattice)
+        .arg(&diffusion)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("lat.json: not an allegro-diffusion result (missing field `directions`"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-tc-plot"))
+        .args(["--plot", dir.path().join("tc").to_str().unwrap()])
+        .arg(format!("0.1={}", diffusion.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("d.json: not an allegro-lattice result (missing field `runs`"),
+        "{err}"
+    );
+    // a lattice result is read: T_C 500 K at x = 0.1
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-tc-plot"))
+        .args(["--plot", dir.path().join("tc").to_str().unwrap()])
+        .arg(format!("0.1={}", lattice.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("500"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

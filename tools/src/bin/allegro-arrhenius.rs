@@ -3,10 +3,10 @@ use std::path::PathBuf;
 
 use allegro_tools::arrhenius::{fit, ArrheniusFit, Point, K_B_EV};
 use allegro_tools::cli;
+use allegro_tools::diffusion::Coefficient;
 use allegro_tools::plot::{Figure, Series};
 use anyhow::Context;
 use clap::Parser;
-use serde_json::Value;
 
 /// Fits D = A exp(-Ea / (k_B T)) to allegro-diffusion JSON results at two or more temperatures,
 /// weighting each point by its uncertainty (weighted least squares of ln D against 1/T).
@@ -43,41 +43,57 @@ struct Args {
     inputs: Vec<String>,
 }
 
+/// What an Arrhenius fit reads from an allegro-diffusion JSON.
+#[derive(serde::Deserialize)]
+struct DiffusionFile {
+    #[serde(rename = "temperature_K")]
+    temperature: Option<f64>,
+    directions: Vec<DirectionEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct DirectionEntry {
+    direction: String,
+    #[serde(rename = "D")]
+    d: Coefficient,
+    #[serde(rename = "D_sigma")]
+    d_sigma: Coefficient,
+}
+
 fn point(input: &str, quantity: &str, direction: &str) -> anyhow::Result<Point> {
     let (path, t_arg) = match input.rsplit_once(':') {
         Some((p, t)) if t.parse::<f64>().is_ok() => (p, Some(t.parse::<f64>().unwrap())),
         _ => (input, None),
     };
     let text = std::fs::read_to_string(path).with_context(|| path.to_owned())?;
-    let json: Value = serde_json::from_str(&text).with_context(|| format!("{path}: not JSON"))?;
-    let temperature = t_arg
-        .or_else(|| json["temperature_K"].as_f64())
-        .ok_or_else(|| {
-            anyhow::anyhow!("{path}: no temperature_K in the file: give it as {path}:T")
-        })?;
-    let dirs = json["directions"].as_array().ok_or_else(|| {
-        anyhow::anyhow!("{path}: not an allegro-diffusion result (no 'directions')")
+    let _: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{path}: not JSON"))?;
+    let file: DiffusionFile = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{path}: not an allegro-diffusion result ({e})"))?;
+    let temperature = t_arg.or(file.temperature).ok_or_else(|| {
+        anyhow::anyhow!("{path}: no temperature_K in the file: give it as {path}:T")
     })?;
-    let entry = dirs
+    let entry = file
+        .directions
         .iter()
-        .find(|d| d["direction"] == direction)
+        .find(|d| d.direction == direction)
         .ok_or_else(|| anyhow::anyhow!("{path}: no direction '{direction}'"))?;
-    let est = &entry[quantity];
-    if est["significant"] == Value::Bool(false) {
+    let est = match quantity {
+        "D" => entry.d,
+        "D_sigma" => entry.d_sigma,
+        other => anyhow::bail!("--quantity {other}: choose D or D_sigma"),
+    };
+    if !est.significant {
         anyhow::bail!(
             "{path}: {quantity} ({direction}) is not significantly above zero (only {quantity} < {:.3e} cm^2/s at 95 %): leave this temperature out or run it longer",
-            est["upper_bound_95"].as_f64().unwrap_or(f64::NAN)
+            est.upper_bound_95.unwrap_or(f64::NAN)
         );
     }
-    let (value, std) = (est["value"].as_f64(), est["std"].as_f64());
-    match (value, std) {
-        (Some(value), Some(std)) => Ok(Point {
-            temperature_K: temperature,
-            value,
-            std,
-        }),
-        _ => anyhow::bail!("{path}: no {quantity} value/std for direction '{direction}'"),
-    }
+    Ok(Point {
+        temperature_K: temperature,
+        value: est.value,
+        std: est.std,
+    })
 }
 
 fn figure(f: &ArrheniusFit, quantity: &str, direction: &str) -> Figure {

@@ -40,19 +40,15 @@ fn points(spec: &[String]) -> anyhow::Result<Vec<(f64, f64, f64)>> {
         let x: f64 = x
             .parse()
             .with_context(|| format!("'{x}' is not a number"))?;
-        let v: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(path).with_context(|| path.to_owned())?)
-                .with_context(|| format!("{path}: not JSON"))?;
-        let t = &v["T_C"];
-        anyhow::ensure!(
-            !t.is_null(),
-            "{path}: T_C was not determined for this composition"
-        );
-        let (value, half) = (t["value"].as_f64(), t["halfwidth"].as_f64());
-        match (value, half) {
-            (Some(a), Some(b)) => out.push((x, a, b)),
-            _ => anyhow::bail!("{path}: not an allegro-lattice result"),
-        }
+        let bytes = std::fs::read(path).with_context(|| path.to_owned())?;
+        let _: serde_json::Value =
+            serde_json::from_slice(&bytes).with_context(|| format!("{path}: not JSON"))?;
+        let file: LatticeFile = serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("{path}: not an allegro-lattice result ({e})"))?;
+        let Some(t) = file.t_c else {
+            anyhow::bail!("{path}: T_C was not determined for this composition");
+        };
+        out.push((x, t.value, t.halfwidth));
     }
     out.sort_by(|a, b| a.0.total_cmp(&b.0));
     for w in out.windows(2).filter(|w| w[0].0 == w[1].0) {
@@ -62,6 +58,21 @@ fn points(spec: &[String]) -> anyhow::Result<Vec<(f64, f64, f64)>> {
         );
     }
     Ok(out)
+}
+
+/// What tc-plot reads from an allegro-lattice JSON.
+#[derive(serde::Deserialize)]
+struct LatticeFile {
+    #[serde(rename = "T_C")]
+    t_c: Option<TransitionTemperature>,
+    #[allow(dead_code)]
+    runs: Vec<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct TransitionTemperature {
+    value: f64,
+    halfwidth: f64,
 }
 
 fn main() {

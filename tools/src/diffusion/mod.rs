@@ -82,7 +82,7 @@ pub const Z95: f64 = 1.644_853_626_951_472_2;
 /// is not significant: only its upper bound at 95 % (value, or 0 if negative, + 1.645 std) is
 /// meaningful. A Haven ratio is significant when both D and D_sigma are; otherwise it carries
 /// the one-sided bound that follows from the significant one, if any.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Coefficient {
     pub value: f64,
     pub std: f64,
