@@ -12,6 +12,8 @@
 //! as large as the splitting itself, therefore no longer decide the phase.
 use serde::Serialize;
 
+use crate::plot::{Figure, Series as PlotSeries};
+
 /// A time average of a correlated series: the mean, the spread of the series about it (how much
 /// the quantity fluctuates), and the standard error of the mean (how well the mean is known:
 /// spread x sqrt(g / n), g the statistical inefficiency of the series).
@@ -444,6 +446,57 @@ pub fn analyse(series: &[Series], settings: &Settings) -> Result<LatticeResult, 
         T_C: t_c,
         warnings,
     })
+}
+
+/// a, b, c against T with error bars (standard errors of the time averages) and the T_C band;
+/// `name` (e.g. a composition) goes in front of the title.
+pub fn figure(r: &LatticeResult, name: Option<&str>) -> Figure {
+    let pick = |k: usize| -> PlotSeries {
+        let (label, values): (&str, Vec<_>) = match k {
+            0 => ("a", r.runs.iter().map(|x| x.a_A).collect()),
+            1 => ("b", r.runs.iter().map(|x| x.b_A).collect()),
+            _ => ("c (unique axis)", r.runs.iter().map(|x| x.c_A).collect()),
+        };
+        PlotSeries {
+            label: label.into(),
+            points: r
+                .runs
+                .iter()
+                .zip(&values)
+                .map(|(x, v)| (x.temperature_K.value, v.value))
+                .collect(),
+            // error of the time average (not the spread of the fluctuating lengths)
+            y_err: Some(values.iter().map(|v| v.standard_error).collect()),
+            markers: true,
+            color: k,
+            ..PlotSeries::default()
+        }
+    };
+    Figure {
+        title: format!(
+            "{}lattice parameters{}",
+            name.map_or(String::new(), |n| format!("{n}: ")),
+            r.T_C.as_ref().map_or(String::new(), |t| format!(
+                ", T_C = {:.1} ± {:.1} K",
+                t.value, t.halfwidth
+            ))
+        ),
+        x_label: "T (K)".into(),
+        y_label: "lattice parameter (Å)".into(),
+        series: (0..3).map(pick).collect(),
+        x_bands: r
+            .T_C
+            .iter()
+            .map(|t| {
+                (
+                    t.value - t.halfwidth,
+                    t.value + t.halfwidth,
+                    "T_C".to_string(),
+                )
+            })
+            .collect(),
+        ..Figure::default()
+    }
 }
 
 #[cfg(test)]

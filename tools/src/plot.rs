@@ -272,3 +272,10 @@ pub fn with_suffix(prefix: &Path, ext: &str) -> std::path::PathBuf {
     name.push(ext);
     name.into()
 }
+
+/// PREFIX_what: the file prefix of one of a tool's several figures (`run.600K` + `band` gives
+/// `run.600K_band`).
+pub fn sub_prefix(prefix: &Path, what: &str) -> std::path::PathBuf {
+    let name = prefix.file_name().unwrap_or_default().to_string_lossy();
+    prefix.with_file_name(format!("{name}_{what}"))
+}

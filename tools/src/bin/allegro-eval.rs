@@ -6,7 +6,7 @@ use allegro::graph::PeriodicGraph;
 use allegro::{BackendChoice, LoadOptions, Model};
 use allegro_tools::cli;
 use allegro_tools::extxyz::read_extxyz;
-use allegro_tools::plot::{Figure, Series};
+use allegro_tools::plot::{sub_prefix, Figure, Series};
 use clap::Parser;
 use serde::Serialize;
 
@@ -110,13 +110,6 @@ fn parity(
     let (lo, hi) = points.iter().fold((f64::MAX, f64::MIN), |(l, h), p| {
         (l.min(p.0).min(p.1), h.max(p.0).max(p.1))
     });
-    let name = format!(
-        "{}_{what}",
-        prefix
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    );
     Figure {
         title: format!("{what}: RMSE {:.3} {unit}, MAE {:.3} {unit}", m.rmse, m.mae),
         x_label: format!("reference {what}"),
@@ -139,20 +132,16 @@ fn parity(
         ],
         ..Figure::default()
     }
-    .save(&prefix.with_file_name(name))
+    .save(&sub_prefix(prefix, what))
 }
 
 fn main() {
     cli::run(|| {
         let args = Args::parse();
-        let parity_files = args.plot.iter().flat_map(|p| {
-            let name = p
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            cli::plot_files(&p.with_file_name(format!("{name}_energy")))
-        });
+        let parity_files = args
+            .plot
+            .iter()
+            .flat_map(|p| cli::plot_files(&sub_prefix(p, "energy")));
         cli::check_outputs(args.json.iter().cloned().chain(parity_files))?;
         anyhow::ensure!(args.threads >= 1, "--threads must be at least 1");
         allegro::model::set_threads(args.threads);

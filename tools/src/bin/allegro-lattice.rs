@@ -2,8 +2,7 @@
 use std::path::PathBuf;
 
 use allegro_tools::cli;
-use allegro_tools::lattice::{analyse, LatticeResult, Phase, Series as RunSeries, Settings};
-use allegro_tools::plot::{Figure, Series};
+use allegro_tools::lattice::{self, analyse, Phase, Series as RunSeries, Settings};
 use allegro_tools::trajectory::log::read_log;
 use allegro_tools::trajectory::open_dump;
 use anyhow::Context;
@@ -142,54 +141,6 @@ fn from_dump(path: &str, temperature: f64) -> anyhow::Result<RunSeries> {
     Ok(series)
 }
 
-fn figure(r: &LatticeResult) -> Figure {
-    let pick = |k: usize| -> Series {
-        let (label, values): (&str, Vec<_>) = match k {
-            0 => ("a", r.runs.iter().map(|x| x.a_A).collect()),
-            1 => ("b", r.runs.iter().map(|x| x.b_A).collect()),
-            _ => ("c (unique axis)", r.runs.iter().map(|x| x.c_A).collect()),
-        };
-        Series {
-            label: label.into(),
-            points: r
-                .runs
-                .iter()
-                .zip(&values)
-                .map(|(x, v)| (x.temperature_K.value, v.value))
-                .collect(),
-            // error of the time average (not the spread of the fluctuating lengths)
-            y_err: Some(values.iter().map(|v| v.standard_error).collect()),
-            markers: true,
-            color: k,
-            ..Series::default()
-        }
-    };
-    Figure {
-        title: match &r.T_C {
-            Some(t) => format!(
-                "lattice parameters, T_C = {:.1} ± {:.1} K",
-                t.value, t.halfwidth
-            ),
-            None => "lattice parameters".into(),
-        },
-        x_label: "T (K)".into(),
-        y_label: "lattice parameter (Å)".into(),
-        series: (0..3).map(pick).collect(),
-        x_bands: r
-            .T_C
-            .iter()
-            .map(|t| {
-                (
-                    t.value - t.halfwidth,
-                    t.value + t.halfwidth,
-                    "T_C".to_string(),
-                )
-            })
-            .collect(),
-        ..Figure::default()
-    }
-}
-
 fn main() {
     cli::run(|| {
         let args = Args::parse();
@@ -266,7 +217,7 @@ fn main() {
             )?;
         }
         if let Some(prefix) = &args.plot {
-            figure(&result).save(prefix)?;
+            lattice::figure(&result, None).save(prefix)?;
         }
         Ok(())
     });

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use allegro::{BackendChoice, LoadOptions, Model};
 use allegro_tools::cli;
 use allegro_tools::phonon::{self, input, model::Allegro, path, relax, Report};
-use allegro_tools::plot::{Figure, Series};
+use allegro_tools::plot::{sub_prefix, Figure, Series};
 use allegro_tools::structure::{CUBIC_A, TETRAGONAL_A, TETRAGONAL_C};
 use anyhow::{ensure, Context};
 use clap::Parser;
@@ -108,15 +108,6 @@ struct Args {
     plot: Option<PathBuf>,
 }
 
-fn suffixed(prefix: &std::path::Path, what: &str) -> PathBuf {
-    let name = prefix
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
-    prefix.with_file_name(format!("{name}_{what}"))
-}
-
 fn figures(r: &Report, prefix: &std::path::Path) -> anyhow::Result<()> {
     let b = &r.band;
     let branches = b.frequencies_thz.first().map_or(0, |f| f.len());
@@ -151,7 +142,7 @@ fn figures(r: &Report, prefix: &std::path::Path) -> anyhow::Result<()> {
         x_ticks: b.ticks.clone(),
         ..Figure::default()
     }
-    .save(&suffixed(prefix, "band"))?;
+    .save(&sub_prefix(prefix, "band"))?;
     Figure {
         title: format!(
             "density of states ({0}^3 mesh, sigma {1} THz)",
@@ -173,7 +164,7 @@ fn figures(r: &Report, prefix: &std::path::Path) -> anyhow::Result<()> {
         }],
         ..Figure::default()
     }
-    .save(&suffixed(prefix, "dos"))?;
+    .save(&sub_prefix(prefix, "dos"))?;
     if let Some(s) = &r.soft_mode {
         let pts = |v: &[f64]| {
             s.amplitude
@@ -214,7 +205,7 @@ fn figures(r: &Report, prefix: &std::path::Path) -> anyhow::Result<()> {
             ],
             ..Figure::default()
         }
-        .save(&suffixed(prefix, "soft_mode"))?;
+        .save(&sub_prefix(prefix, "soft_mode"))?;
     }
     Ok(())
 }
@@ -296,7 +287,7 @@ fn main() {
         let plots = args.plot.iter().flat_map(|p| {
             ["band", "dos", "soft_mode"]
                 .into_iter()
-                .flat_map(|w| cli::plot_files(&suffixed(p, w)))
+                .flat_map(|w| cli::plot_files(&sub_prefix(p, w)))
         });
         cli::check_outputs(
             args.json

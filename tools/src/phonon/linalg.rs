@@ -49,10 +49,8 @@ pub fn widths(cell: &Mat3) -> [f64; 3] {
     std::array::from_fn(|k| 1.0 / norm(r[k]))
 }
 
-/// Eigenvalues (ascending) and eigenvectors of a Hermitian matrix given as real and imaginary
-/// parts (n x n, row-major). Eigenvector k is `(re[k], im[k])`, normalised. Each eigenvalue of
-/// H appears twice in the real embedding [[A, -B], [B, A]]; one vector of each pair is kept.
-pub fn hermitian_eigen(n: usize, re: &[f64], im: &[f64]) -> (Vec<f64>, Vec<Vec<(f64, f64)>>) {
+/// The real symmetric 2n x 2n matrix [[A, -B], [B, A]] of H = A + iB (row-major).
+fn real_embedding(n: usize, re: &[f64], im: &[f64]) -> Vec<f64> {
     let m = 2 * n;
     let mut a = vec![0.0; m * m];
     for i in 0..n {
@@ -64,6 +62,15 @@ pub fn hermitian_eigen(n: usize, re: &[f64], im: &[f64]) -> (Vec<f64>, Vec<Vec<(
             a[(i + n) * m + j] = y;
         }
     }
+    a
+}
+
+/// Eigenvalues (ascending) and eigenvectors of a Hermitian matrix given as real and imaginary
+/// parts (n x n, row-major). Eigenvector k is `(re[k], im[k])`, normalised. Each eigenvalue of
+/// H appears twice in the real embedding [[A, -B], [B, A]]; one vector of each pair is kept.
+pub fn hermitian_eigen(n: usize, re: &[f64], im: &[f64]) -> (Vec<f64>, Vec<Vec<(f64, f64)>>) {
+    let m = 2 * n;
+    let a = real_embedding(n, re, im);
     let (values, vectors) = symmetric_eigen(m, a);
     let mut order: Vec<usize> = (0..m).collect();
     order.sort_by(|&p, &q| values[p].total_cmp(&values[q]));
@@ -119,16 +126,7 @@ pub fn hermitian_eigen(n: usize, re: &[f64], im: &[f64]) -> (Vec<f64>, Vec<Vec<(
 /// (densities of states need thousands of q points).
 pub fn hermitian_eigenvalues(n: usize, re: &[f64], im: &[f64]) -> Vec<f64> {
     let m = 2 * n;
-    let mut a = vec![0.0; m * m];
-    for i in 0..n {
-        for j in 0..n {
-            let (x, y) = (re[i * n + j], im[i * n + j]);
-            a[i * m + j] = x;
-            a[(i + n) * m + j + n] = x;
-            a[i * m + j + n] = -y;
-            a[(i + n) * m + j] = y;
-        }
-    }
+    let a = real_embedding(n, re, im);
     let mut values = symmetric_eigenvalues(m, a);
     values.sort_by(f64::total_cmp);
     // every eigenvalue of H appears twice in the embedding

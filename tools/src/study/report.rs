@@ -322,41 +322,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
 
 fn lattice_figure(s: &LatticeSection) -> Option<Figure> {
     let r = s.result.as_ref()?;
-    let pick = |k: usize, label: &str| Series {
-        label: label.into(),
-        points: r
-            .runs
-            .iter()
-            .map(|x| (x.temperature_K.value, [x.a_A, x.b_A, x.c_A][k].value))
-            .collect(),
-        y_err: Some(
-            r.runs
-                .iter()
-                .map(|x| [x.a_A, x.b_A, x.c_A][k].standard_error)
-                .collect(),
-        ),
-        markers: true,
-        color: k,
-        ..Series::default()
-    };
-    Some(Figure {
-        title: format!("{}: lattice parameters", s.composition.label()),
-        x_label: "T (K)".into(),
-        y_label: "lattice parameter (A)".into(),
-        series: vec![pick(0, "a"), pick(1, "b"), pick(2, "c (unique axis)")],
-        x_bands: r
-            .T_C
-            .iter()
-            .map(|t| {
-                (
-                    t.value - t.halfwidth,
-                    t.value + t.halfwidth,
-                    "T_C".to_string(),
-                )
-            })
-            .collect(),
-        ..Figure::default()
-    })
+    Some(lattice::figure(r, Some(&s.composition.label())))
 }
 
 fn figures(r: &StudyReport, study: &Study, out: &Path) -> Result<()> {
