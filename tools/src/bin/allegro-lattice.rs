@@ -16,9 +16,10 @@ use clap::Parser;
 /// concatenated) or dumps given as DUMP:T (cell from the dump, T in K). Per run: mean
 /// temperature (K) and a, b, c (A) after the equilibration cut, with c the unique axis (the one
 /// whose average stands out most). The phase comes from the time-averaged splitting s = (c -
-/// (a + b) / 2) / mean length with a standard error from 10 block averages (so correlated rows
-/// are not counted as independent): tetragonal when s is significantly above zero (95 %) and at
-/// least --threshold, cubic when it is significantly below --threshold, undetermined when the
+/// (a + b) / 2) / mean length with a standard error from 5 to 10 block averages, each two
+/// correlation times long (so correlated rows are not counted as independent): tetragonal when
+/// |s| is significantly above zero (95 %) and at least --threshold, cubic when |s| is
+/// significantly below --threshold, undetermined when the
 /// run cannot tell (too short or too small a cell: run longer), mixed when some blocks are on
 /// their own significantly tetragonal and others cubic (the run switches). T_C is the midpoint
 /// between the highest tetragonal and the lowest cubic temperature, with its half-width; runs
