@@ -1,6 +1,8 @@
 //! Ghost atoms and neighbour lists for a periodic cell: what LAMMPS builds for the plugin,
 //! done here for standalone evaluation (tests, `allegro-eval`). Atoms may see their own images,
 //! so cells smaller than twice the cutoff work.
+use std::collections::HashMap;
+
 use crate::error::{Error, Result};
 use crate::model::{NeighbourList, System};
 
@@ -58,49 +60,54 @@ impl PeriodicGraph {
             cross(cell[2], cell[0]).map(|v| v / volume),
             cross(cell[0], cell[1]).map(|v| v / volume),
         ];
-        // Shift range per direction: pairs of atoms whose fractional separation plus the shift
-        // could be within the cutoff (plane spacing d_k = 1 / |recip_k|).
-        let mut range = [0i64; 3];
-        for k in 0..3 {
-            let fracs = positions.iter().map(|x| dot(*x, recip[k]));
-            let (lo, hi) = fracs.fold((f64::MAX, f64::MIN), |(l, h), f| (l.min(f), h.max(f)));
-            let spread = if positions.is_empty() { 0.0 } else { hi - lo };
-            range[k] = (spread + cutoff * dot(recip[k], recip[k]).sqrt()).ceil() as i64;
-        }
+        // A pair within the cutoff has fractional separation |df_k| <= cutoff |recip_k| in each
+        // direction (plane spacing 1 / |recip_k|), so per pair only the image shifts s with
+        // |f_j + s - f_i| within that bound need a distance check.
+        let reach: [f64; 3] = std::array::from_fn(|k| cutoff * dot(recip[k], recip[k]).sqrt());
+        let frac: Vec<[f64; 3]> = positions
+            .iter()
+            .map(|x| std::array::from_fn(|k| dot(*x, recip[k])))
+            .collect();
         let n = positions.len();
         let cut2 = cutoff * cutoff;
         let mut all_pos = positions.to_vec();
         let mut all_types = types.to_vec();
         let mut owner: Vec<usize> = (0..n).collect();
+        let mut ghosts: HashMap<(usize, [i64; 3]), usize> = HashMap::new();
         let mut pairs: Vec<(usize, usize)> = Vec::new();
-        for s0 in -range[0]..=range[0] {
-            for s1 in -range[1]..=range[1] {
-                for s2 in -range[2]..=range[2] {
-                    let shift: [f64; 3] = std::array::from_fn(|d| {
-                        s0 as f64 * cell[0][d] + s1 as f64 * cell[1][d] + s2 as f64 * cell[2][d]
-                    });
-                    let home = s0 == 0 && s1 == 0 && s2 == 0;
-                    for j in 0..n {
-                        let p = std::array::from_fn(|d| positions[j][d] + shift[d]);
-                        let mut index = None;
-                        for (i, xi) in positions.iter().enumerate() {
+        for (i, xi) in positions.iter().enumerate() {
+            for j in 0..n {
+                let df: [f64; 3] = std::array::from_fn(|k| frac[j][k] - frac[i][k]);
+                let lo: [i64; 3] = std::array::from_fn(|k| (-reach[k] - df[k]).ceil() as i64);
+                let hi: [i64; 3] = std::array::from_fn(|k| (reach[k] - df[k]).floor() as i64);
+                for s0 in lo[0]..=hi[0] {
+                    for s1 in lo[1]..=hi[1] {
+                        for s2 in lo[2]..=hi[2] {
+                            let home = s0 == 0 && s1 == 0 && s2 == 0;
                             if home && i == j {
                                 continue;
                             }
+                            let p: [f64; 3] = std::array::from_fn(|d| {
+                                positions[j][d]
+                                    + s0 as f64 * cell[0][d]
+                                    + s1 as f64 * cell[1][d]
+                                    + s2 as f64 * cell[2][d]
+                            });
                             let d = [p[0] - xi[0], p[1] - xi[1], p[2] - xi[2]];
-                            if dot(d, d) < cut2 {
-                                let idx = *index.get_or_insert_with(|| {
-                                    if home {
-                                        j
-                                    } else {
-                                        all_pos.push(p);
-                                        all_types.push(types[j]);
-                                        owner.push(j);
-                                        all_pos.len() - 1
-                                    }
-                                });
-                                pairs.push((i, idx));
+                            if dot(d, d) >= cut2 {
+                                continue;
                             }
+                            let idx = if home {
+                                j
+                            } else {
+                                *ghosts.entry((j, [s0, s1, s2])).or_insert_with(|| {
+                                    all_pos.push(p);
+                                    all_types.push(types[j]);
+                                    owner.push(j);
+                                    all_pos.len() - 1
+                                })
+                            };
+                            pairs.push((i, idx));
                         }
                     }
                 }
@@ -183,5 +190,50 @@ mod tests {
         // second shell (a) adds 6
         let g = PeriodicGraph::build(cell, &[[0.0; 3]], &[0], a + 0.01).unwrap();
         assert_eq!(g.offsets, vec![0, 18]);
+    }
+
+    /// Every atom's neighbour distances in a sheared cell, thinner than the cutoff in one
+    /// direction and with atoms far outside it, equal a brute-force search over many images.
+    #[test]
+    fn matches_brute_force_in_a_sheared_cell() {
+        let cell = [[3.1, 0.0, 0.0], [1.7, 4.2, 0.0], [-0.9, 0.8, 6.5]];
+        let positions = [
+            [0.1, 0.2, 0.3],
+            [2.9, 3.7, -1.2],
+            [13.0, -4.0, 2.2],
+            [1.5, 1.5, 6.0],
+        ];
+        let cutoff = 4.6;
+        let g = PeriodicGraph::build(cell, &positions, &[0; 4], cutoff).unwrap();
+        for (i, xi) in positions.iter().enumerate() {
+            let mut got: Vec<f64> = (g.offsets[i]..g.offsets[i + 1])
+                .map(|e| {
+                    let p = g.positions[g.indices[e as usize] as usize];
+                    dot(sub(p, *xi), sub(p, *xi)).sqrt()
+                })
+                .collect();
+            let mut want = Vec::new();
+            for xj in &positions {
+                for s in (-8..=8)
+                    .flat_map(|a| (-8..=8).flat_map(move |b| (-8..=8).map(move |c| [a, b, c])))
+                {
+                    let p: [f64; 3] = std::array::from_fn(|d| {
+                        xj[d] + (0..3).map(|k| s[k] as f64 * cell[k][d]).sum::<f64>()
+                    });
+                    let r = dot(sub(p, *xi), sub(p, *xi)).sqrt();
+                    if r > 1e-9 && r < cutoff {
+                        want.push(r);
+                    }
+                }
+            }
+            got.sort_by(f64::total_cmp);
+            want.sort_by(f64::total_cmp);
+            assert_eq!(got.len(), want.len(), "atom {i}");
+            assert!(got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-9));
+        }
+    }
+
+    fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+        [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
     }
 }
