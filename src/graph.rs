@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::model::{NeighbourList, System};
+use crate::vec3::{cross, dot};
 
 /// Local atoms followed by the ghost images within `cutoff` of some local atom.
 #[derive(Clone, Debug)]
@@ -16,18 +17,6 @@ pub struct PeriodicGraph {
     pub n_local: usize,
     pub offsets: Vec<i64>,
     pub indices: Vec<i32>,
-}
-
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
-
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
 impl PeriodicGraph {
@@ -159,6 +148,7 @@ impl PeriodicGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vec3::sub;
 
     /// Simple cubic lattice, one atom, cutoff just above the spacing: 6 neighbours, all images.
     #[test]
@@ -231,9 +221,5 @@ mod tests {
             assert_eq!(got.len(), want.len(), "atom {i}");
             assert!(got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-9));
         }
-    }
-
-    fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-        [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
     }
 }

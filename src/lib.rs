@@ -14,6 +14,7 @@ pub mod error;
 pub mod graph;
 pub mod model;
 mod native;
+pub mod vec3;
 
 pub use error::Error;
 pub use model::{

@@ -87,6 +87,9 @@ def test_report_of_the_finished_runs(whole, tmp_path):
                     "## 4. Tracer diffusion", "## 5. Charge diffusion and Haven ratio"):
         assert section in md
     assert "not determined" in md  # two 0.1 ps scan points cannot give T_C: the report says so
+    assert "| T_C pristine | not determined" in md and "| E_a w-vac-x0.125 | not enough" in md  # summary
+    # the demo preset's barostat drag reaches LAMMPS' fix npt (the log echoes the substituted line)
+    assert "tri 1.0 1.0 2.0 drag 1" in (whole / "scan/pristine/T300/log.lammps").read_text()
     assert (whole / "lattice_pristine.png").exists()
     rep = json.loads((whole / "study.json").read_text())
     assert rep["runs_finished"] == len(FINISHED)

@@ -1,4 +1,7 @@
 //! Shared pieces of the command-line tools: progress bars, safe output files, error exit.
+//! The binaries' shell: like the binaries it reports with `anyhow`; the analyses themselves
+//! (every other module) return their own typed errors, and `write_atomic` a typed one as the
+//! library uses it too.
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -38,28 +41,41 @@ pub fn steps_bar(total: u64, label: &str) -> ProgressBar {
 
 /// Writes `contents` to `path` through a temporary file in the same folder and a rename, so a
 /// failure never leaves a half-written file.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    let fail = |source: std::io::Error| WriteError {
+        path: path.to_path_buf(),
+        source,
+    };
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow::anyhow!("{}: not a file name", path.display()))?;
+    let name = path.file_name().ok_or_else(|| {
+        fail(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a file name",
+        ))
+    })?;
     let tmp = dir.join(format!(
         ".{}.tmp{}",
         name.to_string_lossy(),
         std::process::id()
     ));
     // errors name the user's path, never the hidden temporary one
-    std::fs::write(&tmp, contents).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow::anyhow!("cannot write {}: {e}", path.display())
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow::anyhow!("cannot write {}: {e}", path.display())
-    })
+    std::fs::write(&tmp, contents)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            fail(e)
+        })
+}
+
+/// A file that could not be written (named as the user gave it).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct WriteError {
+    pub path: std::path::PathBuf,
+    pub source: std::io::Error,
 }
 
 /// Checks, before any work is done, that every output can be written: its folder exists, the

@@ -13,6 +13,8 @@
 use serde::Serialize;
 
 use crate::plot::{Figure, Series as PlotSeries};
+use crate::stats::mean_std;
+pub use crate::stats::statistical_inefficiency;
 
 /// A time average of a correlated series: the mean, the spread of the series about it (how much
 /// the quantity fluctuates), and the standard error of the mean (how well the mean is known:
@@ -133,45 +135,12 @@ pub struct LatticeResult {
 }
 
 fn time_average(v: &[f64]) -> TimeAverage {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
+    let (value, spread) = mean_std(v);
     TimeAverage {
-        value: m,
-        spread: var.sqrt(),
-        standard_error: (var * statistical_inefficiency(v) / n).sqrt(),
+        value,
+        spread,
+        standard_error: spread * (statistical_inefficiency(v) / v.len() as f64).sqrt(),
     }
-}
-
-/// Statistical inefficiency g = 1 + 2 sum_t (1 - t/n) C(t), summed until C drops below 0.
-pub fn statistical_inefficiency(x: &[f64]) -> f64 {
-    let n = x.len();
-    if n < 3 {
-        return 1.0;
-    }
-    let m = x.iter().sum::<f64>() / n as f64;
-    let var = x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n as f64;
-    if var <= 0.0 {
-        return 1.0;
-    }
-    let mut g = 1.0;
-    for t in 1..n - 1 {
-        let c = x[..n - t]
-            .iter()
-            .zip(&x[t..])
-            .map(|(a, b)| (a - m) * (b - m))
-            .sum::<f64>()
-            / ((n - t) as f64 * var);
-        if c <= 0.0 {
-            break;
-        }
-        g += 2.0 * c * (1.0 - t as f64 / n as f64);
-    }
-    g.max(1.0)
 }
 
 /// Start of production: the cut (among 20 candidates over the first half) that maximises the
@@ -278,33 +247,32 @@ fn phase_from_splitting(rows: &[[f64; 3]], threshold: f64) -> (Phase, Splitting,
         .map(|k| statistical_inefficiency(&rows.iter().map(|l| l[k]).collect::<Vec<_>>()))
         .fold(statistical_inefficiency(&s), f64::max);
     let nb = 10.min((n as f64 / (2.0 * g)) as usize);
+    let block_means: Vec<f64> = (0..nb.max(1))
+        .map(|b| {
+            let part = &s[b * n / nb.max(1)..(b + 1) * n / nb.max(1)];
+            part.iter().sum::<f64>() / part.len() as f64
+        })
+        .collect();
+    let x = s.iter().sum::<f64>() / n as f64;
+    // standard error from the block means (two blocks at least: a rough one with fewer than five)
+    let se = if nb >= 2 {
+        let bm = block_means.iter().sum::<f64>() / nb as f64;
+        (block_means.iter().map(|v| (v - bm).powi(2)).sum::<f64>() / ((nb - 1) * nb) as f64).sqrt()
+    } else {
+        f64::NAN
+    };
+    let splitting = Splitting {
+        value: x,
+        standard_error: se,
+        blocks: nb,
+    };
     if nb < 5 {
-        let splitting = Splitting {
-            value: s.iter().sum::<f64>() / n as f64,
-            standard_error: f64::NAN,
-            blocks: nb,
-        };
         let reason = format!(
             "{n} rows hold only {:.1} independent samples of the splitting (correlated over {g:.0} rows): run longer",
             n as f64 / g
         );
         return (Phase::Undetermined, splitting, reason, u);
     }
-    let block_means: Vec<f64> = (0..nb)
-        .map(|b| {
-            let part = &s[b * n / nb..(b + 1) * n / nb];
-            part.iter().sum::<f64>() / part.len() as f64
-        })
-        .collect();
-    let x = s.iter().sum::<f64>() / n as f64;
-    let bm = block_means.iter().sum::<f64>() / nb as f64;
-    let se =
-        (block_means.iter().map(|v| (v - bm).powi(2)).sum::<f64>() / ((nb - 1) * nb) as f64).sqrt();
-    let splitting = Splitting {
-        value: x,
-        standard_error: se,
-        blocks: nb,
-    };
     // Blocks on their own, each with the error of its correlated rows.
     let verdicts: Vec<Phase> = (0..nb)
         .map(|b| {
@@ -333,13 +301,19 @@ fn phase_from_splitting(rows: &[[f64; 3]], threshold: f64) -> (Phase, Splitting,
     (phase, splitting, reason, u)
 }
 
-pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, String> {
+#[derive(Debug, thiserror::Error)]
+pub enum LatticeError {
+    #[error("{run}: only {rows} thermo rows, need at least 10")]
+    TooFewRows { run: String, rows: usize },
+}
+
+pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, LatticeError> {
     let n = series.lengths.len();
     if n < 10 {
-        return Err(format!(
-            "{}: only {n} thermo rows, need at least 10",
-            series.name
-        ));
+        return Err(LatticeError::TooFewRows {
+            run: series.name.clone(),
+            rows: n,
+        });
     }
     let per_cell: Vec<[f64; 3]> = series
         .lengths
@@ -441,7 +415,7 @@ pub fn transition(runs: &[RunResult]) -> (Option<TransitionTemperature>, Vec<Str
     )
 }
 
-pub fn analyse(series: &[Series], settings: &Settings) -> Result<LatticeResult, String> {
+pub fn analyse(series: &[Series], settings: &Settings) -> Result<LatticeResult, LatticeError> {
     let mut runs = series
         .iter()
         .map(|s| analyse_run(s, settings))

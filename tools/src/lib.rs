@@ -18,6 +18,7 @@ pub mod lattice;
 pub mod phonon;
 pub mod plot;
 pub mod rng;
+pub mod stats;
 pub mod structure;
 pub mod study;
 pub mod trajectory;

@@ -238,7 +238,7 @@ impl Figure {
 
     /// Writes PREFIX.png and PREFIX.svg (through temporary files and renames). The prefix is
     /// kept whole: `run.600K` gives `run.600K.png`, not `run.png`.
-    pub fn save(&self, prefix: &Path) -> anyhow::Result<()> {
+    pub fn save(&self, prefix: &Path) -> Result<(), PlotError> {
         register_font();
         let size = (900, 620);
         for ext in ["png", "svg"] {
@@ -254,15 +254,35 @@ impl Figure {
             } else {
                 self.draw(SVGBackend::new(&tmp, size).into_drawing_area())
             };
-            result.map_err(|m| {
+            result.map_err(|what| {
                 let _ = std::fs::remove_file(&tmp);
-                anyhow::anyhow!("cannot draw {}: {m}", path.display())
+                PlotError::Draw {
+                    path: path.clone(),
+                    what,
+                }
             })?;
-            std::fs::rename(&tmp, &path)
-                .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
+            std::fs::rename(&tmp, &path).map_err(|source| PlotError::Write {
+                path: path.clone(),
+                source,
+            })?;
         }
         Ok(())
     }
+}
+
+/// A figure that could not be drawn (the plotting backend's message) or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    #[error("cannot draw {path}: {what}")]
+    Draw {
+        path: std::path::PathBuf,
+        what: String,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// PREFIX.ext, with PREFIX's own dots kept (Path::with_extension would replace `.600K`).

@@ -246,6 +246,24 @@ fn a_dump_without_its_temperature_says_how_to_give_it() {
     );
 }
 
+#[test]
+fn a_log_with_a_temperature_says_to_drop_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.lammps");
+    write_log(&log, 400.0, 40, 1, |_| (1.0, 2));
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-lattice"))
+        .arg(format!("{}:400", log.display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is a LAMMPS log, not a dump: give it without ':400'")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}
+
 /// The project's own inputs print lengths per conventional cell as `v_a v_b v_c`: read without
 /// --length-columns, and --reps does not divide them again.
 #[test]

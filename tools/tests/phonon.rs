@@ -26,7 +26,7 @@ fn deltas() -> Vec<[f64; 3]> {
 }
 
 impl ForceModel for Springs {
-    fn evaluate(&mut self, c: &Crystal) -> anyhow::Result<(f64, Vec<[f64; 3]>)> {
+    fn evaluate(&mut self, c: &Crystal) -> allegro_tools::phonon::Result<(f64, Vec<[f64; 3]>)> {
         // Each atom's ideal site: positions rounded to the a/2 grid (displacements are small).
         let h = A / 2.0;
         let dims: [i64; 3] = std::array::from_fn(|d| (c.cell[d][d] / h).round() as i64);

@@ -150,6 +150,12 @@ fn a_study_file_overrides_its_preset() {
     std::fs::write(&file, "[scan]\nfine_ps = -1.0\n").unwrap();
     let e = Study::load(Some(&file), None).unwrap_err().to_string();
     assert!(e.contains("scan.fine_ps must be positive"), "{e}");
+    std::fs::write(&file, "barostat_drag = -0.5\n").unwrap();
+    let e = Study::load(Some(&file), None).unwrap_err().to_string();
+    assert!(
+        e.contains("barostat_drag must be 0 (none) or positive"),
+        "{e}"
+    );
     std::fs::write(&file, "preset = \"huge\"\n").unwrap();
     let e = Study::load(Some(&file), None).unwrap_err().to_string();
     assert!(e.contains("unknown preset 'huge'"), "{e}");

@@ -158,13 +158,16 @@ fn main() {
             s.count(Element::Sb) as f64 / fu
         );
         let title = format!(
-            "{formula} {:?} {}x{}x{} seed {} ({:?}), allegro-build {}; types 1 Na 2 Sb 3 W 4 S",
-            args.phase,
+            "{formula} {} {}x{}x{} seed {} ({}), allegro-build {}; types 1 Na 2 Sb 3 W 4 S",
+            args.phase.name(),
             reps[0],
             reps[1],
             reps[2],
             args.seed,
-            args.placement,
+            match args.placement {
+                Placement::Sqs => "SQS",
+                Placement::Random => "random",
+            },
             allegro_tools::VERSION
         );
         cli::write_atomic(&args.data, write_lammps_data(&s, &title).as_bytes())?;

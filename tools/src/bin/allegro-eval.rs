@@ -133,6 +133,7 @@ fn parity(
         ..Figure::default()
     }
     .save(&sub_prefix(prefix, what))
+    .map_err(Into::into)
 }
 
 fn main() {

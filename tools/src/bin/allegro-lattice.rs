@@ -125,6 +125,12 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
 }
 
 fn from_dump(path: &str, temperature: f64) -> anyhow::Result<RunSeries> {
+    // a log given with a temperature: say what to write instead of failing to parse it as a dump
+    if read_log(path).is_ok_and(|log| !log.blocks.is_empty()) {
+        anyhow::bail!(
+            "{path} is a LAMMPS log, not a dump: give it without ':{temperature}' (the log has its own temperatures)"
+        );
+    }
     let mut source = open_dump(path)?;
     let mut series = RunSeries {
         name: path.to_owned(),
@@ -170,7 +176,7 @@ fn main() {
             threshold: args.threshold,
             window: args.window,
         };
-        let result = analyse(&series, &settings).map_err(anyhow::Error::msg)?;
+        let result = analyse(&series, &settings)?;
         println!(
             "{:>8} {:>7}  {:>9} {:>9} {:>9} {:>7}  {:>15}  {:<12} {:<12} {:>6}  run",
             "T (K)",

@@ -235,6 +235,9 @@ fn main() {
                 let s = Study::load(file.as_deref(), preset.as_deref())?;
                 let runs = study::plan(&s);
                 let r = study::report::run(&s, &runs)?;
+                for [q, v, b] in study::report::headline(&r) {
+                    println!("{q:<28} {v:<40} {b}");
+                }
                 println!(
                     "{} of {} runs analysed; report: {}",
                     r.runs_finished,

@@ -102,13 +102,17 @@ fn main() {
             y_label: "T_C (K)".into(),
             ..Figure::default()
         };
+        // every input read before anything is printed
+        let all: Vec<_> = groups
+            .iter()
+            .map(|(_, items)| points(items))
+            .collect::<anyhow::Result<_>>()?;
         println!(
             "{:<20} {:>8} {:>10} {:>8}",
             "series", args.x_label, "T_C (K)", "± (K)"
         );
-        for (k, (label, items)) in groups.iter().enumerate() {
-            let pts = points(items)?;
-            for p in &pts {
+        for (k, ((label, _), pts)) in groups.iter().zip(&all).enumerate() {
+            for p in pts {
                 println!("{:<20} {:>8.4} {:>10.1} {:>8.1}", label, p.0, p.1, p.2);
             }
             fig.series.push(Series {
@@ -121,6 +125,7 @@ fn main() {
                 ..Series::default()
             });
         }
-        fig.save(&args.plot)
+        fig.save(&args.plot)?;
+        Ok(())
     });
 }

@@ -1,6 +1,6 @@
 //! The crystal a phonon calculation starts from, its primitive cell (found from the pure
 //! translations that map the structure onto itself) and its supercells.
-use anyhow::{bail, ensure, Result};
+use super::error::Result;
 
 use super::linalg::{det, norm, reciprocal, to_cartesian, to_fractional, Mat3};
 
@@ -107,35 +107,35 @@ impl Crystal {
     /// Checks what every calculation relies on: a cell with volume, finite positions, no two
     /// atoms on one site.
     pub fn validate(&self) -> Result<()> {
-        ensure!(!self.is_empty(), "the structure has no atoms");
-        ensure!(
+        check!(Structure; !self.is_empty(), "the structure has no atoms");
+        check!(Structure;
             self.symbols.len() == self.len() && self.masses.len() == self.len(),
             "the structure has {} positions but {} symbols and {} masses",
             self.len(),
             self.symbols.len(),
             self.masses.len()
         );
-        ensure!(
+        check!(Structure;
             self.cell.iter().flatten().all(|v| v.is_finite()) && det(&self.cell) > 1e-6,
             "the cell has no positive volume ({:.4} A^3; rows are the lattice vectors, right-handed)",
             det(&self.cell)
         );
         for (i, p) in self.positions.iter().enumerate() {
-            ensure!(
+            check!(Structure;
                 p.iter().all(|v| v.is_finite()),
                 "atom {} has a non-finite position",
                 i + 1
             );
         }
         for (i, m) in self.masses.iter().enumerate() {
-            ensure!(*m > 0.0 && m.is_finite(), "atom {} has mass {m}", i + 1);
+            check!(Structure; *m > 0.0 && m.is_finite(), "atom {} has mass {m}", i + 1);
         }
         let recip = reciprocal(&self.cell);
         for i in 0..self.len() {
             for j in 0..i {
                 let d = self.min_image(&recip, self.positions[i], self.positions[j]);
                 if norm(d) < 0.1 {
-                    bail!(
+                    fail!(Structure;
                         "atoms {} and {} are {:.4} A apart (the same site?)",
                         j + 1,
                         i + 1,
@@ -221,7 +221,7 @@ impl Crystal {
             }
         }
         let nt = translations.len();
-        ensure!(
+        check!(Structure;
             self.len().is_multiple_of(nt),
             "the structure has {} pure translations that do not divide its {} atoms",
             nt,
@@ -252,7 +252,7 @@ impl Crystal {
             }
         }
         let Some(cell) = cell else {
-            bail!("no primitive basis found among the {nt} pure translations");
+            fail!(Structure; "no primitive basis found among the {nt} pure translations");
         };
         // Atoms related by a pure translation are one primitive atom; the first is kept.
         let mut class = vec![usize::MAX; self.len()];
@@ -270,7 +270,7 @@ impl Crystal {
             }
             atoms.push(i);
         }
-        ensure!(
+        check!(Structure;
             atoms.len() * nt == self.len(),
             "the pure translations do not split the atoms evenly (site tolerance {SITE_TOLERANCE} A)"
         );

@@ -2,7 +2,7 @@
 //! y and z inside the supercell (central differences cancel residual forces and the cubic
 //! term); the other atoms' constants follow from the translations. The acoustic sum rule is
 //! enforced on the self term and its violation reported.
-use anyhow::{ensure, Result};
+use super::error::Result;
 
 use super::crystal::{Crystal, Primitive};
 use super::linalg::{widths, Mat3};
@@ -47,11 +47,11 @@ impl ForceConstants {
         model: &mut dyn ForceModel,
         progress: Progress<'_>,
     ) -> Result<ForceConstants> {
-        ensure!(
+        check!(Settings;
             u > 0.0 && u <= 0.2,
             "displacement {u} A is outside (0, 0.2] A"
         );
-        ensure!(
+        check!(Settings;
             size.iter().all(|&n| (1..=20).contains(&n)),
             "supercell {} {} {}: each factor must be 1 to 20",
             size[0],
@@ -63,7 +63,7 @@ impl ForceConstants {
         let supercell = unit.supercell(size);
         let w = widths(&supercell.cell);
         let thin = w.iter().cloned().fold(f64::MAX, f64::min);
-        ensure!(
+        check!(Settings;
             thin >= min_width - 1e-9,
             "the {}x{}x{} supercell is {:.2} A wide, less than twice the model's cutoff ({:.2} A): \
              a displaced atom would see its own image; use a larger --supercell",
@@ -90,7 +90,7 @@ impl ForceConstants {
                     let mut displaced = supercell.clone();
                     displaced.positions[atom][alpha] += sign * u;
                     let (_, f) = model.evaluate(&displaced)?;
-                    ensure!(
+                    check!(Settings;
                         f.len() == n,
                         "the model returned {} forces for {n} atoms",
                         f.len()

@@ -2,7 +2,8 @@
 //! builder's cubic and tetragonal Na3SbS4 cells.
 use std::path::Path;
 
-use anyhow::{bail, ensure, Context, Result};
+use super::error::{PhononError, Result};
+use crate::trajectory::ReadError;
 
 use super::crystal::{standard_mass, Crystal};
 use crate::structure;
@@ -27,7 +28,13 @@ pub fn load(source: &Source<'_>, masses: &[(String, f64)]) -> Result<Crystal> {
             let name = path.to_string_lossy();
             if name.ends_with(".xyz") || name.ends_with(".extxyz") || name.ends_with(".xyz.gz") {
                 let frames = crate::extxyz::read_extxyz(path)?;
-                let f = frames.into_iter().next().context("the file has no frame")?;
+                let f = frames
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| PhononError::DataFile {
+                        path: path.to_path_buf(),
+                        what: "the file has no frame".into(),
+                    })?;
                 let n = f.positions.len();
                 let masses = match f.arrays.get("masses") {
                     Some(m) if m.len() == n && m.iter().all(|r| r.len() == 1) => {
@@ -50,8 +57,10 @@ pub fn load(source: &Source<'_>, masses: &[(String, f64)]) -> Result<Crystal> {
         if let Some((_, m)) = masses.iter().find(|(e, _)| e == s) {
             crystal.masses[i] = *m;
         } else if crystal.masses[i] <= 0.0 {
-            crystal.masses[i] = standard_mass(s).with_context(|| {
-                format!("no standard mass for element {s}: give --mass {s}=M (amu)")
+            crystal.masses[i] = standard_mass(s).ok_or_else(|| {
+                PhononError::Structure(format!(
+                    "no standard mass for element {s}: give --mass {s}=M (amu)"
+                ))
             })?;
         }
     }
@@ -70,8 +79,24 @@ fn from_builder(s: &structure::Structure) -> Crystal {
 
 /// A LAMMPS data file, atom_style atomic (id type x y z [ix iy iz]); orthogonal or triclinic.
 pub fn read_data(path: &Path, types: Option<&[String]>) -> Result<Crystal> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_data(&text, types).map_err(|e| match e {
+        PhononError::Structure(what) => PhononError::DataFile {
+            path: path.to_path_buf(),
+            what,
+        },
+        other => other,
+    })
+}
+
+fn missing(what: &str) -> PhononError {
+    PhononError::Structure(what.to_string())
+}
+
+fn parse_data(text: &str, types: Option<&[String]>) -> Result<Crystal> {
     let mut lines = text.lines().skip(1).map(|l| l.trim()).peekable();
     let (mut atoms, mut ntypes) = (None, None);
     let (mut lo, mut hi, mut tilt) = ([0.0; 3], [0.0; 3], [0.0; 3]);
@@ -82,7 +107,7 @@ pub fn read_data(path: &Path, types: Option<&[String]>) -> Result<Crystal> {
         w.parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
-            .with_context(|| format!("{what}: '{w}' is not a number"))
+            .ok_or_else(|| PhononError::Structure(format!("{what}: '{w}' is not a number")))
     };
     while let Some(line) = lines.next() {
         let body = line.split('#').next().unwrap_or("").trim();
@@ -100,7 +125,7 @@ pub fn read_data(path: &Path, types: Option<&[String]>) -> Result<Crystal> {
                     "xhi" => 0,
                     "yhi" => 1,
                     "zhi" => 2,
-                    _ => bail!("unknown box line '{line}'"),
+                    _ => fail!(Structure; "unknown box line '{line}'"),
                 };
                 lo[k] = num(w[0], "box")?;
                 hi[k] = num(w[1], "box")?;
@@ -111,22 +136,22 @@ pub fn read_data(path: &Path, types: Option<&[String]>) -> Result<Crystal> {
                 }
             }
             (_, _) if w[0] == "Masses" => {
-                let n = ntypes.context("Masses before the 'atom types' line")?;
+                let n = ntypes.ok_or_else(|| missing("Masses before the 'atom types' line"))?;
                 names = vec![None; n];
                 type_mass = vec![0.0; n];
                 let mut seen = 0;
                 while seen < n {
                     let Some(l) = lines.next() else {
-                        bail!("the Masses section ends early")
+                        fail!(Structure; "the Masses section ends early")
                     };
                     let mut parts = l.splitn(2, '#');
                     let v: Vec<&str> = parts.next().unwrap_or("").split_whitespace().collect();
                     if v.is_empty() {
                         continue;
                     }
-                    ensure!(v.len() >= 2, "Masses line '{l}' is not 'TYPE MASS'");
+                    check!(Structure; v.len() >= 2, "Masses line '{l}' is not 'TYPE MASS'");
                     let t = num(v[0], "Masses")? as usize;
-                    ensure!((1..=n).contains(&t), "Masses: type {t} is not 1 to {n}");
+                    check!(Structure; (1..=n).contains(&t), "Masses: type {t} is not 1 to {n}");
                     type_mass[t - 1] = num(v[1], "Masses")?;
                     names[t - 1] = parts
                         .next()
@@ -136,15 +161,15 @@ pub fn read_data(path: &Path, types: Option<&[String]>) -> Result<Crystal> {
                 }
             }
             (_, _) if w[0] == "Atoms" => {
-                ensure!(
+                check!(Structure;
                     w.len() == 1 || w[1] == "atomic",
                     "Atoms section of style '{}': only atom_style atomic is read",
                     w[1]
                 );
-                let n = atoms.context("Atoms before the 'atoms' line")?;
+                let n = atoms.ok_or_else(|| missing("Atoms before the 'atoms' line"))?;
                 while rows.len() < n {
                     let Some(l) = lines.next() else {
-                        bail!("the Atoms section has {} of {n} atoms", rows.len())
+                        fail!(Structure; "the Atoms section has {} of {n} atoms", rows.len())
                     };
                     let v: Vec<&str> = l
                         .split('#')
@@ -155,7 +180,7 @@ pub fn read_data(path: &Path, types: Option<&[String]>) -> Result<Crystal> {
                     if v.is_empty() {
                         continue;
                     }
-                    ensure!(
+                    check!(Structure;
                         v.len() == 5 || v.len() == 8,
                         "Atoms line '{l}' is not 'ID TYPE X Y Z [IX IY IZ]'"
                     );
@@ -173,26 +198,26 @@ pub fn read_data(path: &Path, types: Option<&[String]>) -> Result<Crystal> {
             _ => {}
         }
     }
-    let ntypes = ntypes.context("no 'atom types' line")?;
-    ensure!(!rows.is_empty(), "no Atoms section");
+    let ntypes = ntypes.ok_or_else(|| missing("no 'atom types' line"))?;
+    check!(Structure; !rows.is_empty(), "no Atoms section");
     rows.sort_by_key(|r| r.0);
     let name_of = |t: usize| -> Result<String> {
-        ensure!(
+        check!(Structure;
             (1..=ntypes).contains(&t),
             "atom type {t} is not 1 to {ntypes}"
         );
         if let Some(types) = types {
-            ensure!(
+            check!(Structure;
                 types.len() == ntypes,
                 "--types names {} elements for {ntypes} atom types",
                 types.len()
             );
             return Ok(types[t - 1].clone());
         }
-        names.get(t - 1).cloned().flatten().with_context(|| {
-            format!(
+        names.get(t - 1).cloned().flatten().ok_or_else(|| {
+            PhononError::Structure(format!(
                 "type {t} has no element name: add '# Element' to its Masses line or give --types"
-            )
+            ))
         })
     };
     let cell = [

@@ -2,27 +2,7 @@
 //! the matrices here are at most a few hundred rows, where Jacobi is exact to rounding and
 //! needs no LAPACK.
 
-pub type Mat3 = [[f64; 3]; 3];
-
-pub fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-
-pub fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
-
-pub fn norm(a: [f64; 3]) -> f64 {
-    dot(a, a).sqrt()
-}
-
-pub fn det(m: &Mat3) -> f64 {
-    dot(m[0], cross(m[1], m[2]))
-}
+pub use allegro::vec3::{cross, det, dot, norm, Mat3};
 
 /// Rows of the result are the reciprocal vectors without 2 pi: `frac_k = dot(x, r[k])`.
 pub fn reciprocal(cell: &Mat3) -> Mat3 {

@@ -5,6 +5,8 @@
 //!
 //! Units: A, eV, amu; frequencies in THz (imaginary ones negative); q in reciprocal
 //! coordinates of the unit cell the calculation was set up in.
+#[macro_use]
+mod error;
 pub mod crystal;
 pub mod dos;
 pub mod dynamical;
@@ -16,7 +18,7 @@ pub mod path;
 pub mod relax;
 pub mod soft_mode;
 
-use anyhow::{bail, Result};
+pub use error::{PhononError, Result};
 use serde::Serialize;
 
 pub use crystal::Crystal;
@@ -104,7 +106,7 @@ pub fn run(
     let points = match (&options.path, lattice) {
         (Some(p), _) => p.clone(),
         (None, Some(l)) => l.path(),
-        (None, None) => bail!(
+        (None, None) => fail!(Settings;
             "no default path for this cell (not an orthogonal cubic or tetragonal cell with P, I or F \
              centring): give --path 'LABEL QX QY QZ, ...'"
         ),
@@ -171,7 +173,7 @@ pub fn run(
     let (mut soft, mut tetragonal) = (None, None);
     if let Some(label) = soft_label {
         let Some(p) = points.iter().find(|p| p.label == label) else {
-            bail!("--soft-mode {label}: no path point has that label");
+            fail!(Settings; "--soft-mode {label}: no path point has that label");
         };
         let tet = options
             .tetrahedra

@@ -1,5 +1,5 @@
 //! The deployed Allegro model as a [`ForceModel`], evaluated in-process (no LAMMPS).
-use anyhow::{anyhow, ensure, Result};
+use super::error::{PhononError, Result};
 
 use allegro::graph::PeriodicGraph;
 use allegro::Model;
@@ -20,13 +20,13 @@ impl Allegro {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                meta.type_index(s).map(|t| t as i32).ok_or_else(|| {
-                    anyhow!(
-                        "atom {}: element {s} is not a type of the model (its types: {})",
-                        i + 1,
-                        meta.type_names.join(" ")
-                    )
-                })
+                meta.type_index(s)
+                    .map(|t| t as i32)
+                    .ok_or_else(|| PhononError::UnknownElement {
+                        atom: i + 1,
+                        element: s.clone(),
+                        types: meta.type_names.join(" "),
+                    })
             })
             .collect()
     }
@@ -44,10 +44,9 @@ impl ForceModel for Allegro {
         let out = self.model.compute(&graph.system())?;
         let forces = graph.fold_forces(&out.forces);
         let energy = out.energy();
-        ensure!(
-            energy.is_finite() && forces.iter().flatten().all(|f| f.is_finite()),
-            "the model gave a non-finite energy or force"
-        );
+        if !(energy.is_finite() && forces.iter().flatten().all(|f| f.is_finite())) {
+            return Err(PhononError::NonFinite);
+        }
         Ok((energy, forces))
     }
 }

@@ -1,6 +1,6 @@
 //! High-symmetry points and band paths. q is given in reciprocal coordinates of the unit cell
 //! (the conventional cell for centred lattices), so H = (0, 0, 1) for body-centred cubic.
-use anyhow::{bail, ensure, Context, Result};
+use super::error::Result;
 use serde::Serialize;
 
 use super::crystal::{Crystal, Primitive};
@@ -127,7 +127,7 @@ pub fn parse_path(text: &str) -> Result<Vec<Point>> {
     let mut points = Vec::new();
     for part in text.split(',') {
         let words: Vec<&str> = part.split_whitespace().collect();
-        ensure!(
+        check!(Path;
             words.len() == 4,
             "path point '{}' is not LABEL QX QY QZ (e.g. 'GAMMA 0 0 0, H 0 0 1')",
             part.trim()
@@ -138,18 +138,18 @@ pub fn parse_path(text: &str) -> Result<Vec<Point>> {
                 .parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .with_context(|| {
-                    format!(
+                .ok_or_else(|| {
+                    super::PhononError::Path(format!(
                         "path point '{}': '{}' is not a number",
                         part.trim(),
                         words[k + 1]
-                    )
+                    ))
                 })?;
         }
         points.push(point(words[0], q));
     }
     if points.len() < 2 {
-        bail!("a path needs at least two points");
+        fail!(Path; "a path needs at least two points");
     }
     Ok(points)
 }

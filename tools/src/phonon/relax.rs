@@ -1,6 +1,6 @@
 //! Relaxation of the positions at fixed cell (FIRE, Bitzek et al. 2006), so that the force
 //! constants are those of a minimum.
-use anyhow::Result;
+use super::error::Result;
 
 use super::crystal::Crystal;
 use super::force_constants::ForceModel;

@@ -3,7 +3,7 @@
 //! rotations of coordination tetrahedra.
 use std::collections::BTreeMap;
 
-use anyhow::{ensure, Result};
+use super::error::Result;
 use serde::Serialize;
 
 use super::crystal::Crystal;
@@ -55,7 +55,7 @@ pub fn pattern(
     dynamical: &Dynamical,
     q: [f64; 3],
 ) -> Result<(f64, Vec<[f64; 3]>)> {
-    ensure!(
+    check!(Settings;
         q.iter().all(|v| (v - v.round()).abs() < 1e-6),
         "q = {} {} {} is not commensurate with the unit cell (it needs integer reciprocal coordinates)",
         q[0],
@@ -115,7 +115,7 @@ pub fn pattern(
             basis.push(v.into_iter().map(|x| x.map(|c| c / n)).collect());
         }
     }
-    ensure!(
+    check!(Settings;
         !basis.is_empty(),
         "the mode at q = {} {} {} does not move the unit cell's atoms",
         q[0],
@@ -189,7 +189,7 @@ pub fn scan(
         points,
         tetrahedra,
     } = *scan;
-    ensure!(points >= 5, "the E(Q) scan needs at least 5 points");
+    check!(Settings; points >= 5, "the E(Q) scan needs at least 5 points");
     let (eigenvalue, pattern) = pattern(fc, dynamical, q)?;
     let unit = &fc.unit;
     let largest = pattern.iter().map(|v| norm(*v)).fold(0.0, f64::max);

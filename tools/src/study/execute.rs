@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use super::error::{io, Result, StudyError};
 use serde::{Deserialize, Serialize};
 
 use super::config::{Composition, Study};
@@ -72,7 +72,10 @@ pub fn lattice_series(log: &Path) -> Result<lattice::Series> {
         }
     }
     if s.lengths.is_empty() {
-        bail!("{}: no thermo rows with Temp v_a v_b v_c", log.display());
+        return Err(StudyError::Run {
+            run: log.display().to_string(),
+            what: "no thermo rows with Temp v_a v_b v_c".into(),
+        });
     }
     Ok(s)
 }
@@ -110,7 +113,7 @@ pub fn refine(
     for r in &scan {
         let t = r.temperature_K.unwrap_or(0.0);
         let result = lattice_series(&out.join(&r.id).join("log.lammps")).and_then(|s| {
-            lattice::analyse_run(&s, &lattice::Settings::default()).map_err(anyhow::Error::msg)
+            lattice::analyse_run(&s, &lattice::Settings::default()).map_err(Into::into)
         });
         match result {
             Ok(res) => phases.push((t, res.phase, r.id.clone())),
@@ -200,11 +203,11 @@ pub fn prepare(
     let dir = out.join(&run.id);
     if dir.exists() {
         stop_stale(&dir);
-        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+        std::fs::remove_dir_all(&dir).map_err(io("clear", &dir))?;
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
     let model = std::fs::canonicalize(&study.model.path)
-        .with_context(|| format!("model {}", study.model.path.display()))?;
+        .map_err(io("find the model", &study.model.path))?;
     let mut args: Vec<String> = vec![
         "-in".into(),
         "in.lmp".into(),
@@ -228,8 +231,7 @@ pub fn prepare(
     let start_text;
     let copy_end = |from: &str| -> Result<()> {
         let src = out.join(from).join("end.data");
-        std::fs::copy(&src, dir.join("start.data"))
-            .with_context(|| format!("cannot copy {}", src.display()))?;
+        std::fs::copy(&src, dir.join("start.data")).map_err(io("copy", &src))?;
         Ok(())
     };
     match (&run.start, refined) {
@@ -256,12 +258,16 @@ pub fn prepare(
             var(&mut args, "velocities", "keep");
             start_text = format!("end of {from}");
         }
-        (Start::ScanEndPoint { .. }, _) => bail!("{}: the scan has not decided this run", run.id),
+        (Start::ScanEndPoint { .. }, _) => {
+            return Err(StudyError::Run {
+                run: run.id.clone(),
+                what: "the scan has not decided this run".into(),
+            })
+        }
         (Start::AveragedCell { run: from, scale }, _) => {
             copy_end(from)?;
             let series = lattice_series(&out.join(from).join("log.lammps"))?;
-            let res = lattice::analyse_run(&series, &lattice::Settings::default())
-                .map_err(anyhow::Error::msg)?;
+            let res = lattice::analyse_run(&series, &lattice::Settings::default())?;
             // the averaged lengths along x, y, z (RunResult orders them a, b, c by unique axis)
             let u = res.unique_axis;
             let mut l = [0.0; 3];
@@ -283,12 +289,14 @@ pub fn prepare(
     var(&mut args, "temp", temperature);
     match run.ensemble {
         Ensemble::Npt => {
-            std::fs::write(dir.join("in.lmp"), NPT_IN)?;
+            std::fs::write(dir.join("in.lmp"), NPT_IN).map_err(io("write", dir.join("in.lmp")))?;
             var(&mut args, "steps", run.steps);
+            var(&mut args, "drag", study.barostat_drag);
             var(&mut args, "dump_every", run.dump_every.unwrap_or(0));
         }
         Ensemble::NvtNve => {
-            std::fs::write(dir.join("in.lmp"), NVT_NVE_IN)?;
+            std::fs::write(dir.join("in.lmp"), NVT_NVE_IN)
+                .map_err(io("write", dir.join("in.lmp")))?;
             var(&mut args, "nvt_steps", run.equilibration_steps);
             var(&mut args, "nve_steps", run.steps - run.equilibration_steps);
             var(&mut args, "dump_every", run.dump_every.unwrap_or(100));
@@ -323,7 +331,8 @@ pub fn prepare(
             study.launcher.threads,
             shell.join(" ")
         ),
-    )?;
+    )
+    .map_err(io("write", dir.join("run.sh")))?;
     Ok(Prepared {
         dir,
         command,
@@ -363,8 +372,9 @@ fn build(c: Composition, phase: Phase, reps: usize, seed: u64) -> Result<String>
     ))
 }
 
-/// Checks a finished LAMMPS process and writes the marker (or the failure note).
-pub fn finish(p: &Prepared, success: bool, seconds: f64) -> Result<(), String> {
+/// Checks a finished LAMMPS process and writes the marker (or the failure note); a failed run
+/// gives the last lines of its log and output.
+pub fn finish(p: &Prepared, success: bool, seconds: f64) -> std::result::Result<(), String> {
     let log = std::fs::read_to_string(p.dir.join("log.lammps")).unwrap_or_default();
     let complete = success && log.contains("Total wall time") && p.dir.join("end.data").exists();
     if complete {
@@ -388,8 +398,9 @@ pub fn finish(p: &Prepared, success: bool, seconds: f64) -> Result<(), String> {
 /// driver's runs can be found and stopped (the venv's `lmp` is a launcher with a child).
 pub fn spawn(p: &Prepared) -> Result<Child> {
     use std::os::unix::process::CommandExt;
-    let out = std::fs::File::create(p.dir.join("stdout.txt"))?;
-    let err = out.try_clone()?;
+    let stdout = p.dir.join("stdout.txt");
+    let out = std::fs::File::create(&stdout).map_err(io("create", &stdout))?;
+    let err = out.try_clone().map_err(io("open", &stdout))?;
     let child = Command::new(&p.command[0])
         .args(&p.command[1..])
         .current_dir(&p.dir)
@@ -399,8 +410,9 @@ pub fn spawn(p: &Prepared) -> Result<Child> {
         .stderr(err)
         .process_group(0)
         .spawn()
-        .with_context(|| format!("cannot start {}", p.command[0]))?;
-    std::fs::write(p.dir.join(PID), child.id().to_string())?;
+        .map_err(io("start", &p.command[0]))?;
+    let pid = p.dir.join(PID);
+    std::fs::write(&pid, child.id().to_string()).map_err(io("write", &pid))?;
     Ok(child)
 }
 
@@ -459,9 +471,9 @@ pub struct Summary {
 
 /// Runs every unfinished run of the plan, `parallel` at a time; progress on stderr.
 pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Result<Summary> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    std::fs::create_dir_all(out).map_err(io("create", out))?;
     let mut summary = Summary::default();
-    let mut state: HashMap<String, Option<Result<(), String>>> = HashMap::new();
+    let mut state: HashMap<String, Option<std::result::Result<(), String>>> = HashMap::new();
     for r in runs {
         if is_done(out, r) {
             state.insert(r.id.clone(), Some(Ok(())));
@@ -478,7 +490,7 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
     let mut refinements: HashMap<String, Refinement> = HashMap::new();
     let mut running: Vec<(usize, Child, Prepared, Instant)> = Vec::new();
     let started = Instant::now();
-    let total_work: f64 = runs
+    let mut total_work: f64 = runs
         .iter()
         .filter(|r| !is_done(out, r))
         .map(|r| r.atom_steps())
@@ -504,6 +516,7 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
                 .find(|a| matches!(state.get(*a), Some(Some(Err(_)))))
             {
                 let why = format!("waits for {failed}, which did not finish");
+                total_work -= r.atom_steps();
                 summary.held.push((r.id.clone(), why.clone()));
                 state.insert(r.id.clone(), Some(Err(why)));
                 continue;
@@ -515,6 +528,8 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
                 refinements.extend(refine(study, out, &r.composition, runs));
             }
             if let Some(Refinement::Skip(why)) = refinements.get(&r.id) {
+                // not run: the ETA should not wait for it
+                total_work -= r.atom_steps();
                 summary.held.push((r.id.clone(), why.clone()));
                 state.insert(r.id.clone(), Some(Err(why.clone())));
                 continue;
@@ -524,7 +539,8 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
             {
                 Ok((child, p)) => running.push((i, child, p, Instant::now())),
                 Err(e) => {
-                    let why = format!("{e:#}");
+                    let why = e.to_string();
+                    total_work -= r.atom_steps();
                     summary.failed.push((r.id.clone(), why.clone()));
                     state.insert(r.id.clone(), Some(Err(why)));
                 }
@@ -539,14 +555,14 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
                 stop_group(child.id() as i32);
                 let _ = child.wait();
             }
-            bail!(
-                "interrupted: {} running run(s) stopped; run again to resume (finished runs are kept)",
-                running.len()
-            );
+            return Err(StudyError::Interrupted(running.len()));
         }
         let mut k = 0;
         while k < running.len() {
-            let exited = running[k].1.try_wait()?;
+            let exited = running[k]
+                .1
+                .try_wait()
+                .map_err(io("wait for the LAMMPS of", &running[k].2.dir))?;
             if let Some(status) = exited {
                 let (i, _, p, t0) = running.remove(k);
                 let r = &runs[i];
@@ -558,6 +574,7 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
                         state.insert(r.id.clone(), Some(Ok(())));
                     }
                     Err(tail) => {
+                        total_work -= r.atom_steps();
                         eprintln!("failed: {} (its log ends:)\n{tail}", r.id);
                         summary.failed.push((r.id.clone(), tail.clone()));
                         state.insert(r.id.clone(), Some(Err(tail)));

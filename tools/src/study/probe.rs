@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Result;
+use super::error::Result;
 
 use crate::phonon::crystal::Crystal;
 use crate::phonon::model::Allegro;

@@ -1,10 +1,11 @@
 //! The study's report from whatever runs have finished: report.md with the paper's figures
 //! (PNG and SVG), study.json with every number, and, next to each number, the runs it rests on.
 //! Where the data cannot support a conclusion, the report says so instead of giving a number.
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use super::error::{io, Result};
 use serde::Serialize;
 
 use super::config::{Composition, Study};
@@ -12,6 +13,7 @@ use super::execute::{is_done, lattice_series, Done, DONE};
 use super::plan::{Run, Stage, Start};
 use crate::arrhenius::{self, ArrheniusFit, Point};
 use crate::diffusion::{self, Analysis, Selection};
+use crate::dihedral;
 use crate::lattice::{self, LatticeResult};
 use crate::plot::{Figure, Series};
 use crate::structure::Variant;
@@ -64,12 +66,27 @@ pub struct HavenPoint {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[allow(non_snake_case)]
+pub struct DihedralSection {
+    pub run: String,
+    pub temperature_K: f64,
+    pub basis: Basis,
+    /// Per pair type (e.g. SbS4-SbS4): mean, spread and mean |dihedral| over all pairs.
+    pub pair_types: BTreeMap<String, dihedral::TypeStats>,
+    /// Pairs whose time series were searched for excursions, and the excursions found.
+    pub pairs_followed: usize,
+    pub excursions: usize,
+    pub figure: Option<PathBuf>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
 pub struct StudyReport {
     pub preset: String,
     pub runs_planned: usize,
     pub runs_finished: usize,
     pub lattice: Vec<LatticeSection>,
-    pub dihedral: Vec<(String, Option<PathBuf>)>,
+    pub dihedral: Vec<DihedralSection>,
     pub diffusion: Vec<DiffusionSection>,
     pub haven: Vec<HavenPoint>,
     pub notes: Vec<String>,
@@ -149,7 +166,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
                     let note = r.T_C.is_none().then(|| r.warnings.join("; "));
                     (Some(r), note)
                 }
-                Err(e) => (None, Some(e)),
+                Err(e) => (None, Some(e.to_string())),
             }
         };
         lattice_sections.push(LatticeSection {
@@ -159,32 +176,55 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             note,
         });
     }
-    // Dihedrals: allegro-dihedral next to this executable draws them.
+    // Dihedrals of consecutive tetrahedra along [111], 2 ps window averages.
     let mut dihedral = Vec::new();
-    let tool = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(|d| d.join("allegro-dihedral")))
-        .filter(|p| p.exists());
     for r in finished.iter().filter(|r| r.stage == Stage::Dihedral) {
         let name = format!("dihedral_{}", r.id.replace('/', "_"));
-        let made = tool.as_ref().and_then(|t| {
-            std::process::Command::new(t)
-                .args(["--types", "1=Na,2=Sb,3=W,4=S", "--timestep"])
-                .arg((r.timestep_fs / 1000.0).to_string())
-                .arg("--plot")
-                .arg(out.join(&name))
-                .arg(out.join(&r.id).join("traj.bin"))
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-        });
-        if made.is_none() {
-            notes.push(format!(
-                "dihedrals of {} could not be drawn (allegro-dihedral failed or is missing)",
-                r.id
-            ));
-        }
-        dihedral.push((r.id.clone(), made.map(|_| PathBuf::from(name))));
+        let traj = out.join(&r.id).join("traj.bin");
+        let settings = dihedral::Settings::new(r.timestep_fs / 1000.0, type_names());
+        let result = crate::trajectory::open_dump(&traj)
+            .map_err(dihedral::DihedralError::from)
+            .and_then(|mut src| dihedral::analyse(src.as_mut(), &traj, &settings, &|_| {}));
+        let section = match result {
+            Ok(a) => {
+                let figure = match a.figure(settings.excursion_threshold_deg) {
+                    Some(f) => {
+                        f.save(&out.join(&name))?;
+                        Some(PathBuf::from(&name))
+                    }
+                    None => None,
+                };
+                DihedralSection {
+                    run: r.id.clone(),
+                    temperature_K: r.temperature_K.unwrap_or(f64::NAN),
+                    basis: Basis {
+                        runs: 1,
+                        atoms: r.atoms,
+                        ps_each: r.steps as f64 * r.timestep_fs / 1000.0,
+                    },
+                    excursions: a.series.iter().map(|s| s.excursions.len()).sum(),
+                    pairs_followed: a.series.len(),
+                    pair_types: a.pair_types,
+                    figure,
+                    note: None,
+                }
+            }
+            Err(e) => DihedralSection {
+                run: r.id.clone(),
+                temperature_K: r.temperature_K.unwrap_or(f64::NAN),
+                basis: Basis {
+                    runs: 1,
+                    atoms: r.atoms,
+                    ps_each: r.steps as f64 * r.timestep_fs / 1000.0,
+                },
+                excursions: 0,
+                pairs_followed: 0,
+                pair_types: Default::default(),
+                figure: None,
+                note: Some(format!("could not be analysed: {e}")),
+            },
+        };
+        dihedral.push(section);
     }
     // Tracer diffusion per set, temperature and lattice scale.
     let mut diffusion_sections = Vec::new();
@@ -212,7 +252,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
                         ps_each: production_ps(r),
                     },
                 }),
-                Err(e) => set_notes.push(format!("{}: {e:#}", r.id)),
+                Err(e) => set_notes.push(format!("{}: {e}", r.id)),
             }
         }
         points.sort_by(|a, b| a.temperature_K.total_cmp(&b.temperature_K));
@@ -284,7 +324,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
                     ps_each: production_ps(at[0]),
                 },
             }),
-            Err(e) => notes.push(format!("Haven ratio at {t} K: {e:#}")),
+            Err(e) => notes.push(format!("Haven ratio at {t} K: {e}")),
         }
     }
     let failed: Vec<String> = runs
@@ -583,6 +623,58 @@ fn pct(v: f64) -> String {
     }
 }
 
+/// The study's main numbers, one row each: (quantity, value with error or why there is
+/// none, the runs it rests on).
+pub fn headline(r: &StudyReport) -> Vec<[String; 3]> {
+    let mut rows = Vec::new();
+    for s in &r.lattice {
+        let value = match s.result.as_ref().and_then(|x| x.T_C.as_ref()) {
+            Some(t) => format!("{:.0} +- {:.0} K", t.value, t.halfwidth),
+            None => "not determined (see section 1)".into(),
+        };
+        rows.push([
+            format!("T_C {}", s.composition.label()),
+            value,
+            basis(&s.basis),
+        ]);
+    }
+    for d in &r.diffusion {
+        let runs = d
+            .points
+            .first()
+            .map(|p| basis(&p.basis))
+            .unwrap_or_default();
+        for (scale, f) in &d.arrhenius {
+            let value = match f {
+                Some(f) => format!("{:.3} +- {:.3} eV", f.Ea_eV.value, f.Ea_eV.std),
+                None => "not enough significant D values".into(),
+            };
+            let what = if *scale == 1.0 {
+                format!("E_a {}", d.composition.label())
+            } else {
+                format!("E_a {} (lattice x {scale})", d.composition.label())
+            };
+            rows.push([what, value, format!("{runs} per temperature")]);
+        }
+    }
+    for h in &r.haven {
+        let value = if h.analysis.haven_ratio.significant {
+            format!(
+                "{:.2} +- {:.2}",
+                h.analysis.haven_ratio.value, h.analysis.haven_ratio.std
+            )
+        } else {
+            "not determined (D_sigma not significant)".into()
+        };
+        rows.push([
+            format!("H_R at {:.0} K", h.temperature_K),
+            value,
+            basis(&h.basis),
+        ]);
+    }
+    rows
+}
+
 fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
     let mut m = String::new();
     // a figure only when it was drawn
@@ -604,6 +696,14 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
     );
     let _ = writeln!(
         m,
+        "## Summary\n\n| quantity | value | from |\n|---|---|---|"
+    );
+    for [q, v, b] in headline(r) {
+        let _ = writeln!(m, "| {q} | {v} | {b} |");
+    }
+    let _ = writeln!(m);
+    let _ = writeln!(
+        m,
         "## 1. Temperature scans and T_C (NPT, fully flexible cell)\n"
     );
     let _ = writeln!(m, "Coarse grid, then a fine grid between the last tetragonal and the first cubic point, run from both end points; a temperature counts when both starts agree. Phase per run from the time-averaged axis splitting with a block-average error.\n");
@@ -620,6 +720,40 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
             tc,
             basis(&s.basis)
         );
+    }
+    // The trend at each coarse temperature across compositions, decided or not.
+    let mut by_t: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, s) in r.lattice.iter().enumerate() {
+        for x in s.result.iter().flat_map(|res| &res.runs) {
+            let Some(t) = x
+                .name
+                .strip_prefix("scan/")
+                .and_then(|n| n.rsplit('/').next())
+            else {
+                continue;
+            };
+            let row = by_t
+                .entry(format!("{:>8}", t.trim_start_matches('T')))
+                .or_insert_with(|| vec![String::new(); r.lattice.len()]);
+            row[k] = format!(
+                "{} +- {} % ({})",
+                pct(x.splitting.value),
+                pct(x.splitting.standard_error),
+                x.phase.name()
+            );
+        }
+    }
+    if r.lattice.len() > 1 && !by_t.is_empty() {
+        let names: Vec<String> = r.lattice.iter().map(|s| s.composition.label()).collect();
+        let _ = writeln!(
+            m,
+            "\nAxis splitting s = (c - (a + b) / 2) / mean length of the coarse runs, side by side (0 in the cubic phase; the tetragonal cell starts near 2 %). Where the phase stays undetermined, the splitting still shows the trend with composition.\n\n| T (K) | {} |\n|---{}|",
+            names.join(" | "),
+            "|---".repeat(names.len())
+        );
+        for (t, row) in &by_t {
+            let _ = writeln!(m, "| {} | {} |", t.trim(), row.join(" | "));
+        }
     }
     for s in &r.lattice {
         if let Some(res) = &s.result {
@@ -652,18 +786,36 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
     if r.dihedral.is_empty() {
         let _ = writeln!(m, "No dihedral run has finished.\n");
     }
-    for (id, fig) in &r.dihedral {
-        match fig {
-            Some(f) => {
-                let _ = writeln!(
-                    m,
-                    "{id}: ![dihedrals]({}.png) (raw and 2 ps window averages)\n",
-                    f.display()
-                );
-            }
-            None => {
-                let _ = writeln!(m, "{id}: could not be analysed.\n");
-            }
+    for d in &r.dihedral {
+        if let Some(note) = &d.note {
+            let _ = writeln!(m, "{}: {note}\n", d.run);
+            continue;
+        }
+        let _ = writeln!(
+            m,
+            "{} ({:.0} K; {}): all dihedrals between consecutive tetrahedra along [111], the paper's Fig. 4a. Aligned tetrahedra (ideal cubic) give 0; the tetragonal phase gives one large and two small angles.\n\n| pair type | pairs | mean \\|dihedral\\| (deg) | spread (deg) | spread of 2 ps averages (deg) |\n|---|---|---|---|---|",
+            d.run,
+            d.temperature_K,
+            basis(&d.basis)
+        );
+        for (name, t) in &d.pair_types {
+            let _ = writeln!(
+                m,
+                "| {name} | {} | {:.1} | {:.1} | {:.1} |",
+                t.pairs, t.mean_abs_deg, t.std_deg, t.window_average_std_deg
+            );
+        }
+        let _ = writeln!(
+            m,
+            "\n{} long-lived excursion(s) (2 ps average more than 10 deg from the long-time mean for at least 4 ps) in the {} pair(s) followed.\n",
+            d.excursions, d.pairs_followed
+        );
+        if let Some(f) = &d.figure {
+            let _ = writeln!(
+                m,
+                "![dihedrals]({}.png) (raw and 2 ps window averages of the first pair)\n",
+                f.display()
+            );
         }
     }
     let _ = writeln!(
@@ -775,7 +927,6 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
 
 /// `report` for a study's output folder.
 pub fn run(study: &Study, runs: &[Run]) -> Result<StudyReport> {
-    std::fs::create_dir_all(&study.output)
-        .with_context(|| format!("cannot create {}", study.output.display()))?;
+    std::fs::create_dir_all(&study.output).map_err(io("create", &study.output))?;
     write(study, &study.output, runs)
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use super::error::{io, Result};
 
 use super::config::Study;
 use super::plan::{Run, Stage};
@@ -36,13 +36,12 @@ pub fn write(
     exe: &Path,
     res: &Resources,
 ) -> Result<Vec<String>> {
-    std::fs::create_dir_all(dir.join("logs"))
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-    let dir = std::fs::canonicalize(dir)?;
+    std::fs::create_dir_all(dir.join("logs")).map_err(io("create", dir))?;
+    let dir = std::fs::canonicalize(dir).map_err(io("find", dir))?;
     let mut study = study.clone();
-    study.output = std::path::absolute(&study.output)?;
+    study.output = std::path::absolute(&study.output).map_err(io("find", &study.output))?;
     study.model.path = std::fs::canonicalize(&study.model.path)
-        .with_context(|| format!("model {}", study.model.path.display()))?;
+        .map_err(io("find the model", &study.model.path))?;
     if study.launcher.ranks > 1 && study.launcher.mpirun == "mpirun" {
         study.launcher.mpirun = "srun".into();
     }
@@ -65,40 +64,41 @@ pub fn write(
             .filter(|r| r.stage == *stage)
             .map(|r| r.id.as_str())
             .collect();
-        std::fs::write(dir.join(format!("{name}.ids")), ids.join("\n") + "\n")?;
+        let ids_path = dir.join(format!("{name}.ids"));
+        std::fs::write(&ids_path, ids.join("\n") + "\n").map_err(io("write", &ids_path))?;
         let mut s = String::new();
-        writeln!(s, "#!/bin/bash")?;
-        writeln!(
+        let _ = writeln!(s, "#!/bin/bash");
+        let _ = writeln!(
             s,
             "# Stage '{name}' of the study: {} runs, one per array task.",
             ids.len()
-        )?;
-        writeln!(s, "#SBATCH --job-name=allegro-{name}")?;
-        writeln!(s, "#SBATCH --array=1-{}", ids.len())?;
-        writeln!(s, "#SBATCH --ntasks={}", study.launcher.ranks)?;
-        writeln!(s, "#SBATCH --cpus-per-task={}", study.launcher.threads)?;
-        writeln!(s, "#SBATCH --time={}", res.time)?;
+        );
+        let _ = writeln!(s, "#SBATCH --job-name=allegro-{name}");
+        let _ = writeln!(s, "#SBATCH --array=1-{}", ids.len());
+        let _ = writeln!(s, "#SBATCH --ntasks={}", study.launcher.ranks);
+        let _ = writeln!(s, "#SBATCH --cpus-per-task={}", study.launcher.threads);
+        let _ = writeln!(s, "#SBATCH --time={}", res.time);
         if let Some(p) = &res.partition {
-            writeln!(s, "#SBATCH --partition={p}")?;
+            let _ = writeln!(s, "#SBATCH --partition={p}");
         }
         if let Some(a) = &res.account {
-            writeln!(s, "#SBATCH --account={a}")?;
+            let _ = writeln!(s, "#SBATCH --account={a}");
         }
-        writeln!(s, "#SBATCH --output={}/logs/{name}-%a.out", dir.display())?;
-        writeln!(s, "set -euo pipefail")?;
-        writeln!(
+        let _ = writeln!(s, "#SBATCH --output={}/logs/{name}-%a.out", dir.display());
+        let _ = writeln!(s, "set -euo pipefail");
+        let _ = writeln!(
             s,
             "id=$(sed -n \"${{SLURM_ARRAY_TASK_ID}}p\" \"{}/{name}.ids\")",
             dir.display()
-        )?;
-        writeln!(
+        );
+        let _ = writeln!(
             s,
             "exec \"{}\" exec --study \"{}\" \"$id\"",
             exe.display(),
             toml_path.display()
-        )?;
+        );
         let script = dir.join(format!("{name}.sbatch"));
-        std::fs::write(&script, s)?;
+        std::fs::write(&script, s).map_err(io("write", &script))?;
         files.push(script.display().to_string());
         let deps: Vec<String> = waits_for(*stage)
             .iter()
@@ -106,26 +106,27 @@ pub fn write(
             .map(|d| format!("${}", d.name()))
             .collect();
         if deps.is_empty() {
-            writeln!(submit, "{name}=$(sbatch --parsable {name}.sbatch)")?;
+            let _ = writeln!(submit, "{name}=$(sbatch --parsable {name}.sbatch)");
         } else {
-            writeln!(
+            let _ = writeln!(
                 submit,
                 "{name}=$(sbatch --parsable --dependency=afterany:{} {name}.sbatch)",
                 deps.join(":")
-            )?;
+            );
         }
-        writeln!(submit, "echo \"stage {name}: job ${name}\"")?;
+        let _ = writeln!(submit, "echo \"stage {name}: job ${name}\"");
     }
-    writeln!(
+    let _ = writeln!(
         submit,
         "echo \"when they have finished: {} report --study {}\"",
         exe.display(),
         toml_path.display()
-    )?;
+    );
     let submit_path = dir.join("submit.sh");
-    std::fs::write(&submit_path, submit)?;
+    std::fs::write(&submit_path, submit).map_err(io("write", &submit_path))?;
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&submit_path, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::set_permissions(&submit_path, std::fs::Permissions::from_mode(0o755))
+        .map_err(io("make executable", &submit_path))?;
     files.push(submit_path.display().to_string());
     Ok(files)
 }

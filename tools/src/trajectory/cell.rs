@@ -6,17 +6,7 @@ pub struct Cell {
     pub origin: [f64; 3],
 }
 
-pub fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-
-pub fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
+pub use allegro::vec3::{cross, dot};
 
 impl Cell {
     /// A LAMMPS (restricted triclinic) box: a = (lx,0,0), b = (xy,ly,0), c = (xz,yz,lz).

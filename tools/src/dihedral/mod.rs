@@ -7,7 +7,25 @@
 //! ligands off the A-B axis, each paired with the off-axis ligand of B nearest in azimuth about
 //! the axis, give torsions S_A - A - B - S_B (atan2 form, degrees, in (-180, 180]). Aligned
 //! (ideal cubic) tetrahedra give 0; rotating B's tetrahedron by t about the axis gives t.
-use crate::trajectory::{cell::cross, cell::dot, Cell, Frame};
+mod analysis;
+
+pub use analysis::{analyse, Analysis, DihedralError, PairSeries, Settings, TypeStats};
+
+use crate::trajectory::{Cell, Frame};
+use allegro::vec3::{cross, dot, norm, sub};
+
+/// Why the first frame holds no usable tetrahedra.
+#[derive(Debug, thiserror::Error)]
+pub enum GeometryError {
+    #[error("found {0} tetrahedron centres, need at least 2")]
+    TooFewCentres(usize),
+    #[error("found {0} ligand atoms, need at least 4")]
+    TooFewLigands(usize),
+    #[error("atom id {id}: its 4th and 5th nearest ligands are {fourth:.3} and {fifth:.3} A away: not a tetrahedron")]
+    NotTetrahedral { id: i64, fourth: f64, fifth: f64 },
+    #[error("no centre has a partner along the requested <111> direction(s)")]
+    NoPairs,
+}
 
 pub struct Tetrahedra {
     pub centres: Vec<usize>,
@@ -16,14 +34,6 @@ pub struct Tetrahedra {
     /// Pairs (index into centres of A, of B) per direction.
     pub pairs: Vec<Vec<(usize, usize)>>,
     pub directions: Vec<[f64; 3]>,
-}
-
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-
-fn norm(a: [f64; 3]) -> f64 {
-    dot(a, a).sqrt()
 }
 
 /// Torsion angle p0-p1-p2-p3 in degrees, given the bond vectors b1 = p1-p0, b2 = p2-p1, b3 = p3-p2.
@@ -42,22 +52,16 @@ impl Tetrahedra {
         is_centre: &dyn Fn(usize) -> bool,
         is_ligand: &dyn Fn(usize) -> bool,
         directions: Vec<[f64; 3]>,
-    ) -> Result<Tetrahedra, String> {
+    ) -> Result<Tetrahedra, GeometryError> {
         let cell = &frame.cell;
         let x = &frame.positions;
         let centres: Vec<usize> = (0..frame.len()).filter(|&i| is_centre(i)).collect();
         let ligand_atoms: Vec<usize> = (0..frame.len()).filter(|&i| is_ligand(i)).collect();
         if centres.len() < 2 {
-            return Err(format!(
-                "found {} tetrahedron centres, need at least 2",
-                centres.len()
-            ));
+            return Err(GeometryError::TooFewCentres(centres.len()));
         }
         if ligand_atoms.len() < 4 {
-            return Err(format!(
-                "found {} ligand atoms, need at least 4",
-                ligand_atoms.len()
-            ));
+            return Err(GeometryError::TooFewLigands(ligand_atoms.len()));
         }
         let mut ligands = Vec::with_capacity(centres.len());
         for &c in &centres {
@@ -71,10 +75,11 @@ impl Tetrahedra {
             // a fifth ligand almost as close means the centre is not tetrahedral
             if let Some(fifth) = d[4..].iter().map(|p| p.0).min_by(f64::total_cmp) {
                 if fifth < four[3].0 * 1.05 {
-                    return Err(format!(
-                        "atom id {}: its 4th and 5th nearest ligands are {:.3} and {:.3} A away: not a tetrahedron",
-                        frame.ids[c], four[3].0, fifth
-                    ));
+                    return Err(GeometryError::NotTetrahedral {
+                        id: frame.ids[c],
+                        fourth: four[3].0,
+                        fifth,
+                    });
                 }
             }
             ligands.push(four.map(|p| p.1));
@@ -107,7 +112,7 @@ impl Tetrahedra {
             }
         }
         if pairs.iter().all(|p| p.is_empty()) {
-            return Err("no centre has a partner along the requested <111> direction(s)".into());
+            return Err(GeometryError::NoPairs);
         }
         Ok(Tetrahedra {
             centres,
