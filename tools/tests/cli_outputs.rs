@@ -132,6 +132,33 @@ fn every_help_has_examples_that_use_real_options() {
     }
 }
 
+/// `-h` opens with what the tool itself does, not the crate's one-line description.
+#[test]
+fn short_help_says_what_each_tool_does() {
+    for exe in [
+        env!("CARGO_BIN_EXE_allegro-arrhenius"),
+        env!("CARGO_BIN_EXE_allegro-build"),
+        env!("CARGO_BIN_EXE_allegro-diffusion"),
+        env!("CARGO_BIN_EXE_allegro-dihedral"),
+        env!("CARGO_BIN_EXE_allegro-eval"),
+        env!("CARGO_BIN_EXE_allegro-phonon"),
+        env!("CARGO_BIN_EXE_allegro-lattice"),
+        env!("CARGO_BIN_EXE_allegro-study"),
+        env!("CARGO_BIN_EXE_allegro-tc-plot"),
+    ] {
+        let out = Command::new(exe).arg("-h").output().unwrap();
+        let first = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            out.status.success() && !first.contains(env!("CARGO_PKG_DESCRIPTION")),
+            "{exe} -h opens with: {first}"
+        );
+    }
+}
+
 #[test]
 fn tc_plot_notes_a_composition_given_twice() {
     let dir = tempfile::tempdir().unwrap();

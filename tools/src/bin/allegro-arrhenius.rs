@@ -20,7 +20,6 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(
     version,
-    about,
     long_about,
     allow_negative_numbers = true,
     after_long_help = "Examples:\n  allegro-arrhenius --plot arrhenius d500.json d600.json d700.json\n  allegro-arrhenius --quantity D --direction c --json ea_c.json d500.json:500 d600.json:600\n"

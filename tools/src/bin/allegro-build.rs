@@ -22,7 +22,6 @@ enum Placement {
 #[derive(Parser)]
 #[command(
     version,
-    about,
     long_about,
     allow_negative_numbers = true,
     after_long_help = "Examples:\n  allegro-build --phase tetragonal --reps 12 12 12 --data pristine.data\n  allegro-build --variant w-vac --x 0.1 --reps 8 8 8 --seed 2 --data x010.data --xyz x010.xyz\n"

@@ -31,7 +31,6 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(
     version,
-    about,
     long_about,
     allow_negative_numbers = true,
     after_long_help = "Examples:\n  allegro-diffusion --timestep 0.002 --species Na --types 1=Na,2=Sb,3=W,4=S --temperature 600 --json d600.json --plot msd600 run1.dump run2.dump run3.dump\n  allegro-diffusion --timestep 0.002 --species 1 --start 20 --end-fraction 0.4 nve.bin\n"
@@ -89,8 +88,16 @@ fn fmt(e: &Coefficient, digits: usize) -> String {
 
 fn print_table(a: &Analysis, species: &Selection) {
     println!(
-        "{} run(s), {} {species} atoms, frames {:?}, {} ps between frames, mean volume {:.1} A^3",
-        a.runs, a.atoms, a.frames, a.timestep_between_frames_ps, a.volume_A3
+        "{} run(s), {} {species} atoms, frames {}, {} ps between frames, mean volume {:.1} A^3",
+        a.runs,
+        a.atoms,
+        a.frames
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>()
+            .join(" + "),
+        a.timestep_between_frames_ps,
+        a.volume_A3
     );
     println!(
         "fit: {:.3} - {:.3} ps ({} lags); c axis = cell vector {} ({:+.2} % vs the other two)",

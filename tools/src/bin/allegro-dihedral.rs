@@ -16,7 +16,6 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(
     version,
-    about,
     long_about,
     allow_negative_numbers = true,
     after_long_help = "Examples:\n  allegro-dihedral --types 1=Na,2=Sb,3=W,4=S --timestep 0.002 --plot dih --json dih.json run.dump\n"

@@ -20,7 +20,6 @@ use allegro_tools::units::EV_A3_TO_KBAR;
 #[derive(Parser)]
 #[command(
     version,
-    about,
     long_about,
     allow_negative_numbers = true,
     after_long_help = "Examples:\n  allegro-eval --model models/nawsbs.nequip.pth --plot parity models/data/test.xyz.gz\n"

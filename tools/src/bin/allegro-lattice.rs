@@ -29,7 +29,6 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(
     version,
-    about,
     long_about,
     allow_negative_numbers = true,
     after_long_help = "Examples:\n  allegro-lattice --reps 12 12 12 --json lat.json --plot lat log.T400.lammps log.T450.lammps log.T500.lammps\n  allegro-lattice --reps 4 4 4 npt400.dump:400 npt500.dump:500\n"

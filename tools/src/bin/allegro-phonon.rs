@@ -24,7 +24,6 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(
     version,
-    about,
     long_about,
     allow_negative_numbers = true,
     after_long_help = "Examples:\n  allegro-phonon --model models/nawsbs.nequip.pth --structure cubic --json cubic.json --plot cubic\n  allegro-phonon --model M --structure CELL.xyz --supercell 2 2 2 --displacement 0.02 --relax 0.001 --json OUT.json\n  allegro-phonon --model M --structure tetragonal --path 'GAMMA 0 0 0, Z 0 0 0.5' --soft-mode none\n"

@@ -20,7 +20,6 @@ use serde::Serialize;
 #[derive(Parser)]
 #[command(
     version,
-    about,
     long_about,
     after_long_help = "Examples:\n  allegro-study plan --preset paper --json > paper-plan.json\n  allegro-study run --study my-study.toml\n  allegro-study slurm cluster-jobs --preset paper --partition compute\n"
 )]

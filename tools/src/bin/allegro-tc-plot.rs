@@ -12,7 +12,6 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(
     version,
-    about,
     long_about,
     allow_negative_numbers = true,
     after_long_help = "Examples:\n  allegro-tc-plot --plot tc 0.0=lat0.json 0.05=lat5.json 0.1=lat10.json\n"

@@ -1,0 +1,158 @@
+//! The report on a synthetic finished study with known answers: four composition variants whose
+//! lattice logs turn cubic at known temperatures, and diffusion dumps whose D follows an
+//! Arrhenius law with a known E_a at three lattice scales. Every figure of the paper's set is
+//! drawn (lattice parameters per composition, T_C against x, the variants, Arrhenius with the
+//! +-1.5 % band), T_C brackets the truth and E_a comes back within its error.
+mod common;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use allegro_tools::structure::Variant;
+use allegro_tools::study::config::{Composition, DiffusionSet};
+use allegro_tools::study::plan::Start;
+use allegro_tools::study::{plan, report, Stage, Study};
+use common::{random_walks, write_dump, Box3, Rng, WalkSpec};
+
+const KB: f64 = 8.617_333_262e-5;
+const EA: f64 = 0.15;
+
+fn comp(x: f64, variant: Variant) -> Composition {
+    Composition { x, variant }
+}
+
+/// T_C of each variant in the synthetic data.
+fn truth(c: &Composition) -> f64 {
+    match c.variant {
+        Variant::Pristine => 480.0,
+        Variant::WVac => 330.0,
+        Variant::Vac => 380.0,
+        Variant::W => 470.0,
+    }
+}
+
+fn finish(dir: &Path, atoms: usize, steps: u64, temperature: f64) {
+    let done = format!("{{\"seconds\": 1.0, \"atoms\": {atoms}, \"steps\": {steps}, \"temperature_k\": {temperature}, \"start\": \"synthetic\"}}");
+    std::fs::write(dir.join("done.json"), done).unwrap();
+    std::fs::write(dir.join("end.data"), "synthetic\n").unwrap();
+}
+
+fn lattice_log(dir: &Path, temperature: f64, tetragonal: bool, rng: &mut Rng) {
+    let mut log = String::from("LAMMPS (22 Jul 2025)\nPer MPI rank memory allocation (min/avg/max) = 3 | 3 | 3 Mbytes\n   Step          Time           Temp          v_a            v_b            v_c\n");
+    let a = 7.2 * (1.0 + 2e-5 * temperature);
+    for r in 0..600 {
+        let c = if tetragonal { 1.015 } else { 1.0 };
+        let l = [a, a, a * c].map(|x| x * (1.0 + 0.001 * rng.normal()));
+        let t = temperature + rng.normal();
+        writeln!(
+            log,
+            "{} {} {t} {} {} {}",
+            25 * r,
+            0.05 * r as f64,
+            l[0],
+            l[1],
+            l[2]
+        )
+        .unwrap();
+    }
+    log.push_str(
+        "Loop time of 1 on 1 procs for 15000 steps with 432 atoms\nTotal wall time: 0:00:01\n",
+    );
+    std::fs::write(dir.join("log.lammps"), log).unwrap();
+}
+
+#[test]
+fn every_figure_from_a_synthetic_study_with_known_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    let mut s = Study::preset("demo").unwrap();
+    s.output = out.to_path_buf();
+    s.timestep_fs = 100.0; // dump frames 10 steps apart: 1 ps
+    s.scan.compositions = vec![
+        comp(0.0, Variant::Pristine),
+        comp(0.05, Variant::WVac),
+        comp(0.05, Variant::Vac),
+        comp(0.05, Variant::W),
+    ];
+    s.scan.coarse_temperatures_k = (0..7).map(|k| 300.0 + 50.0 * k as f64).collect();
+    s.scan.fine_step_k = 50.0;
+    s.dihedral.runs.clear();
+    s.haven.temperatures_k.clear();
+    let doped = comp(0.05, Variant::WVac);
+    s.diffusion.sets = vec![DiffusionSet {
+        composition: doped,
+        temperatures_k: vec![400.0, 500.0, 600.0],
+        lattice_scales: vec![0.985, 1.0, 1.015],
+    }];
+    let runs = plan(&s);
+    assert!(!runs.iter().any(|r| r.stage == Stage::Refine));
+    let mut rng = Rng::new(9);
+    for r in &runs {
+        let dir = out.join(&r.id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = r.temperature_K.unwrap();
+        match r.stage {
+            Stage::Scan => {
+                lattice_log(&dir, t, t < truth(&r.composition), &mut rng);
+                finish(&dir, r.atoms, r.steps, t);
+            }
+            Stage::Diffusion => {
+                // a larger cell diffuses faster: the band's prefactor grows with the scale
+                let Start::AveragedCell { scale, .. } = r.start else {
+                    panic!("{}", r.id)
+                };
+                let d = (1.0 + 20.0 * (scale - 1.0)) * (-EA / (KB * t)).exp();
+                let spec = WalkSpec {
+                    atoms: 60,
+                    frames: 400,
+                    dt: 1.0,
+                    d_own: [d; 3],
+                    d_shared: 0.0,
+                    boxes: Box::new(|_| Box3::cubic(10.0)),
+                };
+                let frames = random_walks(&spec, &mut rng);
+                write_dump(&dir.join("traj.bin"), &frames, &[1; 60], "x", &mut rng);
+                finish(&dir, 60, r.steps, t);
+            }
+            _ => {}
+        }
+    }
+    let rep = report::write(&s, out, &runs).unwrap();
+    for sec in &rep.lattice {
+        let t_c = sec.result.as_ref().unwrap().T_C.as_ref().expect("T_C");
+        let want = truth(&sec.composition);
+        assert!(
+            (t_c.value - want).abs() <= t_c.halfwidth + 1.0,
+            "{}: {} +- {} vs {want}",
+            sec.composition.label(),
+            t_c.value,
+            t_c.halfwidth
+        );
+    }
+    let fits = &rep.diffusion[0].arrhenius;
+    assert_eq!(fits.len(), 3);
+    for (scale, fit) in fits {
+        let ea = &fit.as_ref().expect("E_a").Ea_eV;
+        assert!(
+            (ea.value - EA).abs() < 3.0 * ea.std,
+            "scale {scale}: {ea:?}"
+        );
+    }
+    for name in [
+        "lattice_pristine",
+        "lattice_w-vac-x0.050",
+        "lattice_vac-x0.050",
+        "lattice_w-x0.050",
+        "tc_vs_x",
+        "variants",
+        "arrhenius_w-vac-x0.050",
+        "anisotropy_w-vac-x0.050",
+    ] {
+        for ext in ["png", "svg"] {
+            assert!(out.join(format!("{name}.{ext}")).exists(), "{name}.{ext}");
+        }
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| T_C w-vac-x0.050 | 325 +- 25 K |"), "{md}");
+    assert!(!md.contains("no figure"), "{md}");
+}
