@@ -247,17 +247,16 @@ fn phase_from_splitting(rows: &[[f64; 3]], threshold: f64) -> (Phase, Splitting,
         .map(|k| statistical_inefficiency(&rows.iter().map(|l| l[k]).collect::<Vec<_>>()))
         .fold(statistical_inefficiency(&s), f64::max);
     let nb = 10.min((n as f64 / (2.0 * g)) as usize);
-    let block_means: Vec<f64> = (0..nb.max(1))
+    let block_means: Vec<f64> = (0..nb)
         .map(|b| {
-            let part = &s[b * n / nb.max(1)..(b + 1) * n / nb.max(1)];
+            let part = &s[b * n / nb..(b + 1) * n / nb];
             part.iter().sum::<f64>() / part.len() as f64
         })
         .collect();
     let x = s.iter().sum::<f64>() / n as f64;
     // standard error from the block means (two blocks at least: a rough one with fewer than five)
     let se = if nb >= 2 {
-        let bm = block_means.iter().sum::<f64>() / nb as f64;
-        (block_means.iter().map(|v| (v - bm).powi(2)).sum::<f64>() / ((nb - 1) * nb) as f64).sqrt()
+        mean_std(&block_means).1 / (nb as f64).sqrt()
     } else {
         f64::NAN
     };

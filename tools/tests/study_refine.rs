@@ -2,7 +2,8 @@
 //! (480 K): the coarse scan brackets it between 450 and 500 K, the fine grid (12.5 K) is run
 //! from both end points, and T_C comes out as the midpoint of the last tetragonal and the first
 //! cubic fine point; a temperature whose two starts disagree does not count.
-use std::fmt::Write as _;
+mod common;
+
 use std::path::Path;
 
 use allegro_tools::rng::Rng;
@@ -15,29 +16,8 @@ fn write_run(out: &Path, id: &str, temperature: f64, tetragonal: bool, seed: u64
     let dir = out.join(id);
     std::fs::create_dir_all(&dir).unwrap();
     let mut rng = Rng::new(seed);
-    let mut log = String::from("LAMMPS (22 Jul 2025)\nPer MPI rank memory allocation (min/avg/max) = 3 | 3 | 3 Mbytes\n   Step          Time           Temp          v_a            v_b            v_c\n");
-    for r in 0..600 {
-        let c = if tetragonal { 1.015 } else { 1.0 };
-        let l = [7.2, 7.2, 7.2 * c].map(|x| x * (1.0 + 0.001 * rng.normal()));
-        writeln!(
-            log,
-            "{} {} {} {} {} {}",
-            25 * r,
-            0.05 * r as f64,
-            temperature + rng.normal(),
-            l[0],
-            l[1],
-            l[2]
-        )
-        .unwrap();
-    }
-    log.push_str(
-        "Loop time of 1 on 1 procs for 15000 steps with 432 atoms\nTotal wall time: 0:00:01\n",
-    );
-    std::fs::write(dir.join("log.lammps"), log).unwrap();
-    std::fs::write(dir.join("end.data"), "synthetic\n").unwrap();
-    let done = format!("{{\"seconds\": 1.0, \"atoms\": 432, \"steps\": 15000, \"temperature_k\": {temperature}, \"start\": \"synthetic\"}}");
-    std::fs::write(dir.join("done.json"), done).unwrap();
+    common::write_lattice_log(&dir, temperature, 7.2, tetragonal, &mut || rng.normal());
+    common::mark_done(&dir, 432, 15000, temperature);
 }
 
 fn study(out: &Path) -> Study {

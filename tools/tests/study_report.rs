@@ -5,9 +5,6 @@
 //! +-1.5 % band), T_C brackets the truth and E_a comes back within its error.
 mod common;
 
-use std::fmt::Write as _;
-use std::path::Path;
-
 use allegro_tools::structure::Variant;
 use allegro_tools::study::config::{Composition, DiffusionSet};
 use allegro_tools::study::plan::Start;
@@ -29,36 +26,6 @@ fn truth(c: &Composition) -> f64 {
         Variant::Vac => 380.0,
         Variant::W => 470.0,
     }
-}
-
-fn finish(dir: &Path, atoms: usize, steps: u64, temperature: f64) {
-    let done = format!("{{\"seconds\": 1.0, \"atoms\": {atoms}, \"steps\": {steps}, \"temperature_k\": {temperature}, \"start\": \"synthetic\"}}");
-    std::fs::write(dir.join("done.json"), done).unwrap();
-    std::fs::write(dir.join("end.data"), "synthetic\n").unwrap();
-}
-
-fn lattice_log(dir: &Path, temperature: f64, tetragonal: bool, rng: &mut Rng) {
-    let mut log = String::from("LAMMPS (22 Jul 2025)\nPer MPI rank memory allocation (min/avg/max) = 3 | 3 | 3 Mbytes\n   Step          Time           Temp          v_a            v_b            v_c\n");
-    let a = 7.2 * (1.0 + 2e-5 * temperature);
-    for r in 0..600 {
-        let c = if tetragonal { 1.015 } else { 1.0 };
-        let l = [a, a, a * c].map(|x| x * (1.0 + 0.001 * rng.normal()));
-        let t = temperature + rng.normal();
-        writeln!(
-            log,
-            "{} {} {t} {} {} {}",
-            25 * r,
-            0.05 * r as f64,
-            l[0],
-            l[1],
-            l[2]
-        )
-        .unwrap();
-    }
-    log.push_str(
-        "Loop time of 1 on 1 procs for 15000 steps with 432 atoms\nTotal wall time: 0:00:01\n",
-    );
-    std::fs::write(dir.join("log.lammps"), log).unwrap();
 }
 
 #[test]
@@ -93,8 +60,10 @@ fn every_figure_from_a_synthetic_study_with_known_answers() {
         let t = r.temperature_K.unwrap();
         match r.stage {
             Stage::Scan => {
-                lattice_log(&dir, t, t < truth(&r.composition), &mut rng);
-                finish(&dir, r.atoms, r.steps, t);
+                let a = 7.2 * (1.0 + 2e-5 * t);
+                let tetragonal = t < truth(&r.composition);
+                common::write_lattice_log(&dir, t, a, tetragonal, &mut || rng.normal());
+                common::mark_done(&dir, r.atoms, r.steps, t);
             }
             Stage::Diffusion => {
                 // a larger cell diffuses faster: the band's prefactor grows with the scale
@@ -112,7 +81,7 @@ fn every_figure_from_a_synthetic_study_with_known_answers() {
                 };
                 let frames = random_walks(&spec, &mut rng);
                 write_dump(&dir.join("traj.bin"), &frames, &[1; 60], "x", &mut rng);
-                finish(&dir, 60, r.steps, t);
+                common::mark_done(&dir, 60, r.steps, t);
             }
             _ => {}
         }

@@ -490,11 +490,6 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
     let mut refinements: HashMap<String, Refinement> = HashMap::new();
     let mut running: Vec<(usize, Child, Prepared, Instant)> = Vec::new();
     let started = Instant::now();
-    let mut total_work: f64 = runs
-        .iter()
-        .filter(|r| !is_done(out, r))
-        .map(|r| r.atom_steps())
-        .sum();
     let mut work_done = 0.0;
     loop {
         // start what is ready
@@ -516,7 +511,6 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
                 .find(|a| matches!(state.get(*a), Some(Some(Err(_)))))
             {
                 let why = format!("waits for {failed}, which did not finish");
-                total_work -= r.atom_steps();
                 summary.held.push((r.id.clone(), why.clone()));
                 state.insert(r.id.clone(), Some(Err(why)));
                 continue;
@@ -528,8 +522,6 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
                 refinements.extend(refine(study, out, &r.composition, runs));
             }
             if let Some(Refinement::Skip(why)) = refinements.get(&r.id) {
-                // not run: the ETA should not wait for it
-                total_work -= r.atom_steps();
                 summary.held.push((r.id.clone(), why.clone()));
                 state.insert(r.id.clone(), Some(Err(why.clone())));
                 continue;
@@ -540,7 +532,6 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
                 Ok((child, p)) => running.push((i, child, p, Instant::now())),
                 Err(e) => {
                     let why = e.to_string();
-                    total_work -= r.atom_steps();
                     summary.failed.push((r.id.clone(), why.clone()));
                     state.insert(r.id.clone(), Some(Err(why)));
                 }
@@ -574,7 +565,6 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
                         state.insert(r.id.clone(), Some(Ok(())));
                     }
                     Err(tail) => {
-                        total_work -= r.atom_steps();
                         eprintln!("failed: {} (its log ends:)\n{tail}", r.id);
                         summary.failed.push((r.id.clone(), tail.clone()));
                         state.insert(r.id.clone(), Some(Err(tail)));
@@ -582,8 +572,14 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
                 }
                 let left = state.values().filter(|s| s.is_none()).count() - running.len();
                 let elapsed = started.elapsed().as_secs_f64();
+                // still to run: neither finished nor given up (skipped, held, failed)
+                let work_left: f64 = runs
+                    .iter()
+                    .filter(|r| state[&r.id].is_none())
+                    .map(|r| r.atom_steps())
+                    .sum();
                 let eta = if work_done > 0.0 {
-                    (total_work - work_done) / (work_done / elapsed)
+                    work_left / (work_done / elapsed)
                 } else {
                     f64::NAN
                 };

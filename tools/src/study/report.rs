@@ -185,45 +185,32 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
         let result = crate::trajectory::open_dump(&traj)
             .map_err(dihedral::DihedralError::from)
             .and_then(|mut src| dihedral::analyse(src.as_mut(), &traj, &settings, &|_| {}));
-        let section = match result {
-            Ok(a) => {
-                let figure = match a.figure(settings.excursion_threshold_deg) {
-                    Some(f) => {
-                        f.save(&out.join(&name))?;
-                        Some(PathBuf::from(&name))
-                    }
-                    None => None,
-                };
-                DihedralSection {
-                    run: r.id.clone(),
-                    temperature_K: r.temperature_K.unwrap_or(f64::NAN),
-                    basis: Basis {
-                        runs: 1,
-                        atoms: r.atoms,
-                        ps_each: r.steps as f64 * r.timestep_fs / 1000.0,
-                    },
-                    excursions: a.series.iter().map(|s| s.excursions.len()).sum(),
-                    pairs_followed: a.series.len(),
-                    pair_types: a.pair_types,
-                    figure,
-                    note: None,
-                }
-            }
-            Err(e) => DihedralSection {
-                run: r.id.clone(),
-                temperature_K: r.temperature_K.unwrap_or(f64::NAN),
-                basis: Basis {
-                    runs: 1,
-                    atoms: r.atoms,
-                    ps_each: r.steps as f64 * r.timestep_fs / 1000.0,
-                },
-                excursions: 0,
-                pairs_followed: 0,
-                pair_types: Default::default(),
-                figure: None,
-                note: Some(format!("could not be analysed: {e}")),
+        let mut section = DihedralSection {
+            run: r.id.clone(),
+            temperature_K: r.temperature_K.unwrap_or(f64::NAN),
+            basis: Basis {
+                runs: 1,
+                atoms: r.atoms,
+                ps_each: production_ps(r),
             },
+            excursions: 0,
+            pairs_followed: 0,
+            pair_types: Default::default(),
+            figure: None,
+            note: None,
         };
+        match result {
+            Ok(a) => {
+                if let Some(f) = a.figure(settings.excursion_threshold_deg) {
+                    f.save(&out.join(&name))?;
+                    section.figure = Some(PathBuf::from(&name));
+                }
+                section.excursions = a.series.iter().map(|s| s.excursions.len()).sum();
+                section.pairs_followed = a.series.len();
+                section.pair_types = a.pair_types;
+            }
+            Err(e) => section.note = Some(format!("could not be analysed: {e}")),
+        }
         dihedral.push(section);
     }
     // Tracer diffusion per set, temperature and lattice scale.

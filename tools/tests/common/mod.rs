@@ -383,3 +383,42 @@ pub fn small_dump(path: &Path) {
     let frames = random_walks(&spec, &mut rng);
     write_dump(path, &frames, &[1, 1, 1, 2, 2, 2], "x", &mut rng);
 }
+
+/// A LAMMPS log of an NPT run as the study's inputs write it (Temp, v_a v_b v_c per conventional
+/// cell): 600 rows at `temperature`, lengths a, a, a (cubic) or a, a, 1.015 a (tetragonal), each
+/// with 0.1 % noise; `noise` gives standard normal numbers.
+pub fn write_lattice_log(
+    dir: &Path,
+    temperature: f64,
+    a: f64,
+    tetragonal: bool,
+    noise: &mut dyn FnMut() -> f64,
+) {
+    let mut log = String::from("LAMMPS (22 Jul 2025)\nPer MPI rank memory allocation (min/avg/max) = 3 | 3 | 3 Mbytes\n   Step          Time           Temp          v_a            v_b            v_c\n");
+    for r in 0..600 {
+        let c = if tetragonal { 1.015 } else { 1.0 };
+        let l = [a, a, a * c].map(|x| x * (1.0 + 0.001 * noise()));
+        let t = temperature + noise();
+        writeln!(
+            log,
+            "{} {} {t} {} {} {}",
+            25 * r,
+            0.05 * r as f64,
+            l[0],
+            l[1],
+            l[2]
+        )
+        .unwrap();
+    }
+    log.push_str(
+        "Loop time of 1 on 1 procs for 15000 steps with 432 atoms\nTotal wall time: 0:00:01\n",
+    );
+    std::fs::write(dir.join("log.lammps"), log).unwrap();
+}
+
+/// The completion marker and end state of a finished study run.
+pub fn mark_done(dir: &Path, atoms: usize, steps: u64, temperature: f64) {
+    let done = format!("{{\"seconds\": 1.0, \"atoms\": {atoms}, \"steps\": {steps}, \"temperature_k\": {temperature}, \"start\": \"synthetic\"}}");
+    std::fs::write(dir.join("done.json"), done).unwrap();
+    std::fs::write(dir.join("end.data"), "synthetic\n").unwrap();
+}
