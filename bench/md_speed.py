@@ -1,17 +1,22 @@
 """MD speed in one run, same model, same structures, same thread count: LAMMPS + pair_style
-allegro with the native Rust engine (`backend native`), the same plugin on libtorch
-(`backend torch`, TorchScript), and nequip's own Python/ASE molecular dynamics.
+allegro with the native Rust engine (`backend native`, each instruction set it has), the same
+engine of an earlier revision (`--baseline REV`), the plugin on libtorch (`backend torch`,
+TorchScript), and nequip's own Python/ASE molecular dynamics.
 
     .venv/bin/python bench/md_speed.py [--model M.nequip.pth] [--sizes 2 4 8 12] [--threads 1 2]
-                                       [--runs native torch ase]
+                                       [--runs native torch ase] [--isa avx512 avx2 baseline]
+                                       [--baseline REV] [--mpi]
 
 Cubic Na3SbS4 supercells NxNxN (16 N^3 atoms: 2 -> 128, 4 -> 1,024, 8 -> 8,192, 12 -> 27,648),
 rattled, velocity Verlet, 1 fs, 300 K start; warm-up steps (TorchScript optimises during its
 first calls) are excluded from every timing. Each run is its own process, so its peak RSS is
-its own. Prints atom-steps/s, the ratios native/torch and native/ASE, peak RSS, and the
-fraction of the FLOP budget the native engine reaches: dense-layer FLOPs per atom-step (forward
-+ input-gradient backward, 4 x multiply-adds per edge x edges per atom; 97 % of the work) over
-96 GFLOP/s per thread (one AVX2 core: 2 FMA units x 8 f32 lanes x 2 x 3 GHz).
+its own. Prints atom-steps/s, ratios, peak RSS, and the fraction of this machine's measured peak
+the native engine reaches: the peak comes from `examples/peak_flops.rs` (a register-resident
+FMA loop per instruction set, run first), the work is the dense-layer FLOPs per atom-step
+(forward + input-gradient backward: 4 x multiply-adds of every linear layer per edge x edges per
+atom; 97 % of the work). `--baseline REV` builds that revision's torch-free plugin in
+build/baseline-REV (its own cargo target folder) and times it in the same run; `--mpi` adds
+2 MPI ranks x 1 thread beside 1 rank x 2 threads.
 Needs the test setup (torch and nequip): `bash scripts/setup.sh test`.
 """
 import argparse
@@ -28,7 +33,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "python"))
 VENV_BIN = Path(sys.executable).parent
-PEAK_PER_THREAD = 96e9
 
 
 def steps_for(n_atoms):
@@ -56,10 +60,10 @@ PLUGINS = {"native": ROOT / "build" / "plugin-run" / "allegroplugin.so",
            "torch": SITE / "allegro_lammps" / "plugins" / "allegroplugin.so"}
 
 
-def lammps_rate(model, backend, atoms, steps, threads, work):
+def lammps_rate(model, backend, atoms, steps, threads, work, plugin=None, isa=None, ranks=1):
     import structures
 
-    plugin = PLUGINS[backend]
+    plugin = plugin or PLUGINS[backend]
     if not plugin.exists():
         sys.exit(f"error: {plugin} missing: bash scripts/setup.sh test builds both plugins")
     structures.write_lammps_data(atoms, work / "data.lmp")
@@ -78,9 +82,46 @@ run 3
 run {steps}
 """)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), LD_LIBRARY_PATH=str(VENV_BIN.parent / "lib"))
-    out, rss = run_measured([str(RAW_LMP), "-in", "in.lmp", "-nocite", "-log", "none"], work, env)
+    env.pop("ALLEGRO_ISA", None)
+    if isa:
+        env["ALLEGRO_ISA"] = isa
+    cmd = [str(RAW_LMP), "-in", "in.lmp", "-nocite", "-log", "none"]
+    if ranks > 1:
+        cmd = [str(VENV_BIN / "mpirun"), "-np", str(ranks)] + cmd
+    out, rss = run_measured(cmd, work, env)
     loop = re.findall(r"Loop time of ([\d.eE+-]+) on", out)[-1]
     return len(atoms) * steps / float(loop), rss
+
+
+def measured_peak():
+    """GFLOP/s of one core per (isa, dtype), from examples/peak_flops.rs."""
+    subprocess.check_call(["cargo", "build", "--quiet", "--release", "--example", "peak_flops"], cwd=ROOT)
+    out = subprocess.check_output([str(ROOT / "target" / "release" / "examples" / "peak_flops"), "--json"])
+    return {(r["isa"], r["dtype"]): r["gflops"] for r in json.loads(out)}
+
+
+def baseline_plugin(rev):
+    """The torch-free plugin of revision `rev`, built in build/baseline-REV (cached by commit)."""
+    commit = subprocess.check_output(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT,
+                                     text=True).strip()
+    home = ROOT / "build" / f"baseline-{commit[:12]}"
+    plugin = home / "plugin" / "allegroplugin.so"
+    if plugin.exists():
+        return plugin, commit
+    src = home / "src"
+    if not src.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", commit], cwd=ROOT, check=True, capture_output=True).stdout
+        src.mkdir()
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    print(f"building the baseline engine {commit[:12]} in {home} (first time: ~2 min)", flush=True)
+    env = dict(os.environ, CARGO_TARGET_DIR=str(home / "target"))
+    subprocess.check_call(["cargo", "build", "--quiet", "--release", "--lib", "-p", "allegro-rs"], cwd=src, env=env)
+    lib = home / "target" / "release" / "liballegro.a"
+    subprocess.check_call(["cmake", "-S", str(src / "cpp"), "-B", str(home / "plugin"), f"-DALLEGRO_PYTHON={sys.executable}",
+                           "-DALLEGRO_WITH_TORCH=OFF", f"-DALLEGRO_LIBRARY={lib}"], stdout=subprocess.DEVNULL)
+    subprocess.check_call(["cmake", "--build", str(home / "plugin"), "-j", "2"], stdout=subprocess.DEVNULL)
+    return plugin, commit
 
 
 def ase_worker(model, size, steps, threads):
@@ -150,16 +191,36 @@ def main():
                    help="timed MD steps per run (default: 40,000 atom-steps, 5 to 200 steps)")
     p.add_argument("--runs", nargs="+", default=["native", "torch", "ase"], choices=["native", "torch", "ase"],
                    help="what to time (default all three)")
+    p.add_argument("--isa", nargs="+", default=None,
+                   help="instruction sets of the native engine to time, best first (default: every one this "
+                        "CPU has among avx512 avx2); the first is the main native column")
+    p.add_argument("--baseline", metavar="REV", help="also time the native engine of git revision REV")
+    p.add_argument("--mpi", action="store_true", help="also time MPI ranks x 1 thread for every thread count > 1")
     args = p.parse_args()
     if max(args.threads) > (os.cpu_count() or 1):
         sys.exit(f"error: {max(args.threads)} threads but only {os.cpu_count()} cores")
     import structures
 
     model = Path(args.model).resolve()
-    print(f"model {model}")
-    head = (f"{'atoms':>7} {'thr':>3} {'steps':>5} {'native':>9} {'torch':>9} {'ASE':>9} {'nat/torch':>9} "
-            f"{'nat/ASE':>8} {'RSS nat MB':>10} {'RSS torch MB':>12} {'GFLOP/s':>8} {'% budget':>8}")
-    print("atom-steps/s per run; RSS = peak resident memory of the LAMMPS process")
+    with zipfile.ZipFile(model) as z:
+        dtype = next(z.read(n).decode().strip() for n in z.namelist() if n.endswith("/extra/model_dtype"))
+    dtype = {"float32": "f32", "float64": "f64"}[dtype]
+    peak = measured_peak()
+    isas = args.isa or [i for i in ("avx512", "avx2") if (i, dtype) in peak] or ["baseline"]
+    print(f"model {model} ({dtype})")
+    print("measured peak of one core (GFLOP/s): " + ", ".join(f"{i} {t} {g:.1f}" for (i, t), g in peak.items()))
+    base = None
+    if args.baseline:
+        base, commit = baseline_plugin(args.baseline)
+        print(f"baseline: the native engine of {commit[:12]} ({args.baseline})")
+    cols = [f"nat {isas[0]}"] + [f"nat {i}" for i in isas[1:]] + (["baseline"] if base else []) + \
+           (["torch"] if "torch" in args.runs else []) + (["ASE"] if "ase" in args.runs else [])
+    print("atom-steps/s per run; x base = ratio to the baseline engine; RSS = peak resident memory (MB) of the "
+          "LAMMPS process; % peak = GFLOP/s of the first native column over threads x the measured peak of its ISA")
+    head = f"{'atoms':>7} {'thr':>3} {'steps':>5} " + " ".join(f"{c:>11}" for c in cols)
+    if base:
+        head += " " + " ".join(f"{'x base ' + i:>13}" for i in isas)
+    head += f" {'nat/torch':>9} {'nat/ASE':>8} {'RSS nat':>8} {'RSS base':>8} {'GFLOP/s':>8} {'% peak':>7}"
     print(head, flush=True)
     for n in args.sizes:
         atoms = structures.cubic((n, n, n))
@@ -169,22 +230,41 @@ def main():
         for threads in args.threads:
             rate, rss = {}, {}
             with tempfile.TemporaryDirectory() as tmp:
-                for backend in ("native", "torch"):
-                    if backend in args.runs:
-                        work = Path(tmp) / backend
-                        work.mkdir()
-                        rate[backend], rss[backend] = lammps_rate(model, backend, atoms, steps, threads, work)
+                def timed(key, *a, **kw):
+                    work = Path(tmp) / key.replace(" ", "_")
+                    work.mkdir()
+                    rate[key], rss[key] = lammps_rate(model, *a, atoms, steps, threads, work, **kw)
+                if "native" in args.runs:
+                    for i in isas:
+                        timed(f"nat {i}", "native", isa=i)
+                    if base:
+                        timed("baseline", "native", plugin=base)
+                if "torch" in args.runs:
+                    timed("torch", "torch")
                 if "ase" in args.runs:
                     work = Path(tmp) / "ase"
                     work.mkdir()
-                    rate["ase"], rss["ase"] = ase_rate(model, n, steps, threads, work)
-            f = lambda k: f"{rate[k]:9.0f}" if k in rate else f"{'-':>9}"  # noqa: E731
+                    rate["ASE"], rss["ASE"] = ase_rate(model, n, steps, threads, work)
+                if args.mpi and threads > 1 and "native" in args.runs:
+                    work = Path(tmp) / "mpi"
+                    work.mkdir()
+                    rate["mpi"], rss["mpi"] = lammps_rate(model, "native", atoms, steps, 1, work, ranks=threads)
+            f = lambda k: f"{rate[k]:11.0f}" if k in rate else f"{'-':>11}"  # noqa: E731
             ratio = lambda a, b, w: f"{rate[a] / rate[b]:{w}.2f}" if a in rate and b in rate else f"{'-':>{w}}"  # noqa: E731
             mem = lambda k, w: f"{rss[k]:{w}.0f}" if k in rss else f"{'-':>{w}}"  # noqa: E731
-            gflops = rate.get("native", 0) * flops / 1e9
-            print(f"{len(atoms):7d} {threads:3d} {steps:5d} {f('native')} {f('torch')} {f('ase')} "
-                  f"{ratio('native', 'torch', 9)} {ratio('native', 'ase', 8)} {mem('native', 10)} {mem('torch', 12)} "
-                  f"{gflops:8.1f} {100 * gflops * 1e9 / (PEAK_PER_THREAD * threads):7.0f}%", flush=True)
+            main_col = f"nat {isas[0]}"
+            gflops = rate.get(main_col, 0) * flops / 1e9
+            top = peak.get((isas[0], dtype))
+            line = f"{len(atoms):7d} {threads:3d} {steps:5d} " + " ".join(f(c) for c in cols)
+            if base:
+                line += " " + " ".join(ratio(f"nat {i}", "baseline", 13) for i in isas)
+            line += (f" {ratio(main_col, 'torch', 9)} {ratio(main_col, 'ASE', 8)} {mem(main_col, 8)} "
+                     f"{mem('baseline', 8)} {gflops:8.1f} "
+                     + (f"{100 * gflops / (top * threads):6.0f}%" if top else f"{'-':>7}"))
+            print(line, flush=True)
+            if "mpi" in rate:
+                print(f"{'':>7} {threads:3d} ranks x 1 thread (MPI): {rate['mpi']:.0f} atom-steps/s = "
+                      f"{rate['mpi'] / rate[main_col]:.2f} x 1 rank x {threads} threads", flush=True)
     print(f"dense-layer FLOPs per atom-step of this model on the largest cell: {flops / 1e6:.2f} M")
 
 

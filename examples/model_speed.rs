@@ -33,7 +33,15 @@ fn main() {
             break;
         }
     }
-    let mut model = Model::load_with(model_path, LoadOptions { backend, threads }).unwrap();
+    let mut model = Model::load_with(
+        model_path,
+        LoadOptions {
+            backend,
+            threads,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
     let graph = PeriodicGraph::build(cell, &positions, &types, model.metadata().r_max).unwrap();
     let system = graph.system();
     let out = model.compute(&system).unwrap();

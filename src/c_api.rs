@@ -171,6 +171,7 @@ pub unsafe extern "C" fn allegro_model_load_with(
         let options = LoadOptions {
             backend,
             threads: threads as usize,
+            ..LoadOptions::default()
         };
         let model = Model::load_with(path, options)?;
         let type_names = model

@@ -20,6 +20,7 @@ pub use error::Error;
 pub use model::{
     BackendChoice, LoadOptions, Metadata, Model, ModelDtype, NeighbourList, Output, System,
 };
+pub use native::Isa;
 
 /// Version of this library, also returned by `allegro_version()` in the C ABI.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -18,6 +18,7 @@ fn native(path: &Path, threads: usize) -> Result<Model, allegro::Error> {
         LoadOptions {
             backend: BackendChoice::Native,
             threads,
+            ..LoadOptions::default()
         },
     )
 }

@@ -4,7 +4,7 @@
 //! for every backend of the build: the native engine always, libtorch with the `torch` feature.
 
 use allegro::graph::PeriodicGraph;
-use allegro::{BackendChoice, LoadOptions, Model, ModelDtype};
+use allegro::{BackendChoice, Isa, LoadOptions, Model, ModelDtype};
 use serde_json::Value;
 
 struct Case {
@@ -92,28 +92,56 @@ fn max_abs(values: impl Iterator<Item = f64>) -> f64 {
     values.fold(0.0, |m, v| m.max(v.abs()))
 }
 
-/// The backends that can evaluate `model` in this build.
-fn backends(model: &str) -> Vec<BackendChoice> {
+/// A backend, and for the native engine the instruction set of its kernels.
+#[derive(Clone, Copy, PartialEq)]
+struct Engine {
+    backend: BackendChoice,
+    isa: Option<Isa>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.isa {
+            Some(isa) => write!(f, "{:?}-{}", self.backend, isa.name()),
+            None => write!(f, "{:?}", self.backend),
+        }
+    }
+}
+
+/// The engines that can evaluate `model` in this build: the native engine on every
+/// instruction set this CPU has, libtorch with the `torch` feature.
+fn backends(model: &str) -> Vec<Engine> {
     let mut out = Vec::new();
     if model.ends_with(".pth") {
-        out.push(BackendChoice::Native);
+        for isa in [Isa::Avx512, Isa::Avx2, Isa::Baseline] {
+            if isa.available() {
+                out.push(Engine {
+                    backend: BackendChoice::Native,
+                    isa: Some(isa),
+                });
+            }
+        }
     }
     if cfg!(feature = "torch") {
-        out.push(BackendChoice::Torch);
+        out.push(Engine {
+            backend: BackendChoice::Torch,
+            isa: None,
+        });
     }
     out
 }
 
-fn load(path: &str, backend: BackendChoice) -> Model {
+fn load(path: &str, backend: Engine) -> Model {
     let model = Model::load_with(
         path,
         LoadOptions {
-            backend,
+            backend: backend.backend,
             threads: 1,
+            isa: backend.isa,
         },
     )
     .unwrap_or_else(|e| panic!("{path} with {backend:?}: {e}"));
-    let expected = match backend {
+    let expected = match backend.backend {
         BackendChoice::Native => "native",
         _ if path.ends_with(".pt2") => "aoti",
         _ => "torchscript",
@@ -130,7 +158,7 @@ fn library_matches_nequip_python() {
         "expected >= 3 models x 5 structures, got {}",
         cases.len()
     );
-    let mut models: Vec<(String, BackendChoice, Model)> = Vec::new();
+    let mut models: Vec<(String, Engine, Model)> = Vec::new();
     let mut checked = 0;
     // Worst relative errors per (model, backend): energy, per-atom energy, force, virial.
     let mut worst: std::collections::BTreeMap<(String, String), [f64; 4]> = Default::default();
@@ -208,7 +236,7 @@ fn library_matches_nequip_python() {
     eprintln!("worst relative error vs nequip: energy, per-atom energy, forces, virial");
     for ((model, backend), w) in &worst {
         eprintln!(
-            "  {model:34} {backend:7} {:.1e} {:.1e} {:.1e} {:.1e}",
+            "  {model:34} {backend:16} {:.1e} {:.1e} {:.1e} {:.1e}",
             w[0], w[1], w[2], w[3]
         );
     }

@@ -15,7 +15,7 @@ mod torchscript;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::native::Native;
+use crate::native::{Isa, Native};
 pub use metadata::{Metadata, ModelDtype};
 
 /// Neighbours of the local atoms in compressed-row form: the neighbours of local atom `i` are
@@ -110,6 +110,9 @@ pub struct LoadOptions {
     pub backend: BackendChoice,
     /// Threads of the native engine's pool (the libtorch backends use [`set_threads`]).
     pub threads: usize,
+    /// Instruction set of the native engine's kernels; `None`: `ALLEGRO_ISA` when set, else
+    /// the best of this CPU.
+    pub isa: Option<Isa>,
 }
 
 impl Default for LoadOptions {
@@ -117,6 +120,7 @@ impl Default for LoadOptions {
         LoadOptions {
             backend: BackendChoice::Auto,
             threads: 1,
+            isa: None,
         }
     }
 }
@@ -146,6 +150,17 @@ impl Model {
         if options.threads == 0 {
             return Err(Error::Input("threads must be at least 1".into()));
         }
+        // A bad ALLEGRO_ISA is the user's error on every backend (auto must not hide it).
+        let isa = match options.isa {
+            Some(isa) if !isa.available() => {
+                return Err(Error::Input(format!(
+                    "instruction set {} is not available on this CPU",
+                    isa.name()
+                )))
+            }
+            Some(isa) => isa,
+            None => Isa::from_env()?,
+        };
         let name = path.to_string_lossy();
         let (metadata, backend, backend_name) = if name.ends_with(".pth") {
             let metadata = Metadata::from_torchscript_archive(path)?;
@@ -155,10 +170,10 @@ impl Model {
                     (metadata, backend, "torchscript")
                 }
                 BackendChoice::Native => {
-                    let backend = Native::load(path, &metadata, options.threads)?;
+                    let backend = Native::load(path, &metadata, options.threads, isa)?;
                     (metadata, Box::new(backend) as Box<dyn Backend>, "native")
                 }
-                BackendChoice::Auto => match Native::load(path, &metadata, options.threads) {
+                BackendChoice::Auto => match Native::load(path, &metadata, options.threads, isa) {
                     Ok(backend) => (metadata, Box::new(backend) as Box<dyn Backend>, "native"),
                     // Unsupported by the native engine: libtorch when built in, else its error.
                     Err(_) if cfg!(feature = "torch") => {

@@ -4,10 +4,13 @@
 //! common centre atom. A block of whole centres is therefore evaluated exactly on its own, with
 //! every activation kept in the block's workspace for the backward pass. Per-edge rows are
 //! laid out edge-major; tensor features as [edge][component][channel] (channels contiguous).
+use super::gemm::{Epilogue, Operand};
 use super::geometry::{bessel, polynomial_cutoff, spherical_harmonics, spherical_harmonics_grad};
-use super::mlp::MlpCache;
+use super::isa::Isa;
+use super::mlp::{MlpCache, OutBlock};
 use super::network::Network;
 use super::real::Real;
+use super::weighting::Weights;
 
 /// A block of centre atoms and their edges, grouped by centre.
 pub struct Block<'a> {
@@ -38,28 +41,27 @@ pub struct Workspace<T> {
     h: Vec<T>,
     w_env: Vec<T>,
     proj: Vec<T>,
-    cat: Vec<T>,
     /// Input of each layer's tensor product (V^0, V^1, ...) and its output of the last layer.
     v: Vec<Vec<T>>,
     /// Environment sums per layer, [centre][component][channel].
     a: Vec<Vec<T>>,
-    lin: Vec<Vec<T>>,
+    /// 1/sqrt(avg_num_neighbors) of each centre of the block.
+    centre_norm: Vec<T>,
+    /// Output of each latent MLP: [x^{l+1}, environment weights of layer l + 1].
     lat: Vec<Vec<T>>,
     caches: Vec<MlpCache<T>>,
     scalar_cache: MlpCache<T>,
     readout_cache: MlpCache<T>,
     eps: Vec<T>,
     // gradients
-    dcat: Vec<T>,
-    dlat: Vec<T>,
-    dlin: Vec<T>,
+    /// dE/dx^l of every scalar block x^0 .. x^L.
+    dx: Vec<Vec<T>>,
     dv_out: Vec<T>,
     dv_in: Vec<T>,
     da: Vec<T>,
     denvw: Vec<T>,
     denvw_next: Vec<T>,
     dsh: Vec<T>,
-    dproj: Vec<T>,
     dh: Vec<T>,
     dw_env: Vec<T>,
     dh0: Vec<T>,
@@ -76,27 +78,6 @@ fn zeroed<T: Real>(v: &mut Vec<T>, n: usize) {
 /// Sets the length to `n`, contents unspecified (buffers every element of which is written).
 fn sized<T: Real>(v: &mut Vec<T>, n: usize) {
     v.resize(n, T::ZERO);
-}
-
-/// `out += a * b * w`, elementwise over one channel row.
-#[inline(always)]
-fn fma3<T: Real>(out: &mut [T], a: &[T], b: &[T], w: &[T]) {
-    for (((o, &a), &b), &w) in out.iter_mut().zip(a).zip(b).zip(w) {
-        *o += a * b * w;
-    }
-}
-
-/// `out += s * a`.
-#[inline(always)]
-fn axpy<T: Real>(out: &mut [T], s: T, a: &[T]) {
-    for (o, &a) in out.iter_mut().zip(a) {
-        *o += s * a;
-    }
-}
-
-#[inline(always)]
-fn dot<T: Real>(a: &[T], b: &[T]) -> T {
-    a.iter().zip(b).fold(T::ZERO, |acc, (&x, &y)| acc + x * y)
 }
 
 impl<T: Real> Network<T> {
@@ -117,54 +98,39 @@ impl<T: Real> Network<T> {
         }
     }
 
-    /// Environment weighting + sum to the centres: `A[c][m][u] = norm_c sum_e Y[e][m] w[e](u, irrep(m))`,
-    /// with `w` the rows of `envw` (row stride `ld`).
+    /// The per-edge environment weights of layer `l`, in chunks: the columns after the scalars
+    /// of the two-body projection (layer 0) or of the previous latent MLP's output.
     #[inline(always)]
-    fn env_sum(
-        &self,
-        sh: &[T],
-        envw: &[T],
-        ld: usize,
-        block: &Block,
-        centre_of: &[usize],
-        a: &mut Vec<T>,
-    ) {
-        let (d, u_n) = (self.irrep_of.len(), self.num_tensor);
-        let wt = &self.env_weighter;
-        let n_centres = block.centre_types.len();
-        zeroed(a, n_centres * d * u_n);
-        for (e, &c) in centre_of.iter().enumerate() {
-            let w = &envw[e * ld..e * ld + wt.width];
-            let y = &sh[e * d..(e + 1) * d];
-            let out = &mut a[c * d * u_n..(c + 1) * d * u_n];
-            for (m, row) in out.chunks_exact_mut(u_n).enumerate() {
-                let off = wt.offset(self.irrep_of[m]);
-                axpy(row, y[m] * wt.alpha, &w[off..off + u_n]);
-            }
-        }
-        for c in 0..n_centres {
-            let norm = Self::per_type(&self.env_norm, block.centre_types[c]);
-            for x in &mut a[c * d * u_n..(c + 1) * d * u_n] {
-                *x *= norm;
-            }
+    fn env_weights_of_layer<'a, const CH: usize>(
+        &'a self,
+        l: usize,
+        sh: &'a [T],
+        proj: &'a [T],
+        lat: &'a [Vec<T>],
+    ) -> Weights<'a, T, CH> {
+        let s_n = self.num_scalar;
+        let (rows, ld) = if l == 0 {
+            (proj, s_n + self.env_weighter.width)
+        } else {
+            (&lat[l - 1][..], self.layers[l - 1].mlp.n_out())
+        };
+        Weights {
+            sh,
+            irrep_of: &self.irrep_of,
+            w: &chunks::<T, CH>(rows)[s_n / CH..],
+            ldq: ld / CH,
         }
     }
 
-    /// The per-edge environment weights layer `l` uses and their row stride: the columns after
-    /// the scalars of the two-body projection (layer 0) or of the previous latent MLP's output.
-    #[inline(always)]
-    fn env_weights_of_layer<'a>(
-        &self,
-        l: usize,
-        proj: &'a [T],
-        lat: &'a [Vec<T>],
-    ) -> (&'a [T], usize) {
+    /// The scalar blocks [x^0, x^1, ..] the latent MLPs and the readout read: x^0 from the
+    /// two-body projection, x^{l+1} from the first columns of latent MLP l's output.
+    fn scalar_blocks<'a>(&self, proj: &'a [T], lat: &'a [Vec<T>]) -> Vec<Operand<'a, T>> {
         let s_n = self.num_scalar;
-        if l == 0 {
-            (&proj[s_n..], s_n + self.env_weighter.width)
-        } else {
-            (&lat[l - 1][s_n..], self.layers[l - 1].mlp.n_out())
+        let mut blocks = vec![Operand::new(proj, s_n + self.env_weighter.width, s_n)];
+        for (l, out) in lat.iter().enumerate() {
+            blocks.push(Operand::new(&out[..], self.layers[l].mlp.n_out(), s_n));
         }
+        blocks
     }
 
     /// `out[e] = t_e (.) x[e]`, with `t_e` = [centre type embedding, neighbour type embedding].
@@ -192,9 +158,9 @@ impl<T: Real> Network<T> {
     }
 
     /// Evaluates the block: the energy of every centre (eV, with its scale and shift) and
-    /// dE/d(vector) of every edge. Compiled twice: for the baseline CPU and, chosen at run time,
-    /// with AVX2 (the elementwise loops vectorise 8-wide; no FMA contraction, so both paths give
-    /// the same numbers).
+    /// dE/d(vector) of every edge. Compiled once per instruction set, so that the elementwise
+    /// loops vectorise as wide as the CPU allows (no FMA contraction there: the kernels of the
+    /// dense products are where the instruction sets round differently).
     pub fn evaluate(
         &self,
         ws: &mut Workspace<T>,
@@ -202,17 +168,31 @@ impl<T: Real> Network<T> {
         energy: &mut [f64],
         grad: &mut [[f64; 3]],
     ) {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            unsafe { self.evaluate_avx2(ws, block, energy, grad) };
-            return;
+        match self.isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the ISA was checked against the CPU when the model was loaded.
+            Isa::Avx512 => unsafe { self.evaluate_avx512(ws, block, energy, grad) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Isa::Avx2 => unsafe { self.evaluate_avx2(ws, block, energy, grad) },
+            _ => self.evaluate_chunked(ws, block, energy, grad),
         }
-        self.evaluate_any(ws, block, energy, grad);
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx512f,fma")]
+    unsafe fn evaluate_avx512(
+        &self,
+        ws: &mut Workspace<T>,
+        block: &Block,
+        energy: &mut [f64],
+        grad: &mut [[f64; 3]],
+    ) {
+        self.evaluate_chunked(ws, block, energy, grad);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn evaluate_avx2(
         &self,
         ws: &mut Workspace<T>,
@@ -220,11 +200,27 @@ impl<T: Real> Network<T> {
         energy: &mut [f64],
         grad: &mut [[f64; 3]],
     ) {
-        self.evaluate_any(ws, block, energy, grad);
+        self.evaluate_chunked(ws, block, energy, grad);
+    }
+
+    /// Channels in chunks of 8 when every row width allows it, else one by one.
+    #[inline(always)]
+    fn evaluate_chunked(
+        &self,
+        ws: &mut Workspace<T>,
+        block: &Block,
+        energy: &mut [f64],
+        grad: &mut [[f64; 3]],
+    ) {
+        if self.num_tensor.is_multiple_of(8) && self.num_scalar.is_multiple_of(8) {
+            self.evaluate_any::<8>(ws, block, energy, grad)
+        } else {
+            self.evaluate_any::<1>(ws, block, energy, grad)
+        }
     }
 
     #[inline(always)]
-    fn evaluate_any(
+    fn evaluate_any<const CH: usize>(
         &self,
         ws: &mut Workspace<T>,
         block: &Block,
@@ -241,7 +237,6 @@ impl<T: Real> Network<T> {
         );
         let c_n = 2 * self.half;
         let l_n = self.layers.len();
-        let cat_w = s_n * (l_n + 1);
         let envw_w = self.env_weighter.width;
         let (ew, embed_w) = (&self.embed_weighter, self.embed_weighter.width);
 
@@ -290,99 +285,102 @@ impl<T: Real> Network<T> {
         }
 
         // Two-body scalar embedding.
+        let isa = self.isa;
         sized(&mut ws.basis, n * c_n);
-        self.basis.forward(n, &ws.e0, b_n, &mut ws.basis);
+        self.basis.forward(
+            isa,
+            n,
+            &whole::<T>(&ws.e0, b_n),
+            &mut ws.basis,
+            c_n,
+            Epilogue::Store,
+        );
         self.type_product(block, &ws.centre_of, &ws.basis, &mut ws.h0);
         sized(&mut ws.h, n * s_n);
-        self.scalar_mlp
-            .forward(n, &ws.h0, c_n, &mut ws.h, &mut ws.scalar_cache);
+        self.scalar_mlp.forward(
+            isa,
+            n,
+            &whole::<T>(&ws.h0, c_n),
+            &mut ws.h,
+            s_n,
+            &mut ws.scalar_cache,
+        );
 
         // Initial tensor features V^0[e][m][u] = Y[e][m] w[e](u, irrep(m)).
         sized(&mut ws.w_env, n * embed_w);
-        self.env_embed.forward(n, &ws.h, s_n, &mut ws.w_env);
+        self.env_embed.forward(
+            isa,
+            n,
+            &whole::<T>(&ws.h, s_n),
+            &mut ws.w_env,
+            embed_w,
+            Epilogue::Store,
+        );
         ws.v.resize_with(l_n + 1, Vec::new);
-        {
-            let v0 = &mut ws.v[0];
-            sized(v0, n * d * u_n);
-            for e in 0..n {
-                let w = &ws.w_env[e * embed_w..(e + 1) * embed_w];
-                for (m, row) in v0[e * d * u_n..(e + 1) * d * u_n]
-                    .chunks_exact_mut(u_n)
-                    .enumerate()
-                {
-                    let ym = ws.sh[e * d + m] * ew.alpha;
-                    let off = ew.offset(self.irrep_of[m]);
-                    for (o, &wu) in row.iter_mut().zip(&w[off..off + u_n]) {
-                        *o = ym * wu;
-                    }
-                }
-            }
-        }
+        let embed = Weights {
+            sh: &ws.sh,
+            irrep_of: &self.irrep_of,
+            w: chunks::<T, CH>(&ws.w_env),
+            ldq: embed_w / CH,
+        };
+        sized(&mut ws.v[0], n * d * u_n);
+        ew.weight::<CH>(&embed, chunks_mut(&mut ws.v[0]));
 
         // Allegro layers.
         let proj_w = s_n + envw_w;
         sized(&mut ws.proj, n * proj_w);
-        self.proj.forward(n, &ws.h, s_n, &mut ws.proj);
-        sized(&mut ws.cat, n * cat_w);
-        for e in 0..n {
-            ws.cat[e * cat_w..e * cat_w + s_n]
-                .copy_from_slice(&ws.proj[e * proj_w..e * proj_w + s_n]);
-        }
+        self.proj.forward(
+            isa,
+            n,
+            &whole::<T>(&ws.h, s_n),
+            &mut ws.proj,
+            proj_w,
+            Epilogue::Store,
+        );
         ws.a.resize_with(l_n, Vec::new);
-        ws.lin.resize_with(l_n, Vec::new);
+        ws.centre_norm.clear();
+        ws.centre_norm.extend(
+            block
+                .centre_types
+                .iter()
+                .map(|&t| Self::per_type(&self.env_norm, t)),
+        );
         ws.lat.resize_with(l_n, Vec::new);
         ws.caches.resize_with(l_n, MlpCache::default);
         for (l, layer) in self.layers.iter().enumerate() {
-            let (envw, ld) = self.env_weights_of_layer(l, &ws.proj, &ws.lat);
-            let mut a = std::mem::take(&mut ws.a[l]);
-            self.env_sum(&ws.sh, envw, ld, block, &ws.centre_of, &mut a);
+            let env = self.env_weights_of_layer::<CH>(l, &ws.sh, &ws.proj, &ws.lat);
+            let a = &mut ws.a[l];
+            sized(a, n_c * d * u_n);
+            self.env_weighter.sum_to_centres::<CH>(
+                &env,
+                &ws.centre_of,
+                &ws.centre_norm,
+                chunks_mut(a),
+            );
             // Tensor product V^{l+1} = TP(V^l, A of the centre).
             let tp = &layer.tp;
             let (vin, vout) = split_pair(&mut ws.v, l);
-            zeroed(vout, n * tp.dout * u_n);
-            for e in 0..n {
-                let c = ws.centre_of[e];
-                let x1 = &vin[e * tp.d1 * u_n..(e + 1) * tp.d1 * u_n];
-                let x2 = &a[c * d * u_n..(c + 1) * d * u_n];
-                let out = &mut vout[e * tp.dout * u_n..(e + 1) * tp.dout * u_n];
-                for (&[i, j, k], w) in tp.couplings.iter().zip(tp.weights.chunks_exact(u_n)) {
-                    fma3(
-                        &mut out[k * u_n..(k + 1) * u_n],
-                        &x1[i * u_n..(i + 1) * u_n],
-                        &x2[j * u_n..(j + 1) * u_n],
-                        w,
-                    );
-                }
-            }
-            ws.a[l] = a;
+            sized(vout, n * tp.dout * u_n);
+            tp.forward::<CH>(chunks(vin), chunks(a), &ws.centre_of, chunks_mut(vout));
             // Latent MLP on [x^0 .. x^l, scalars of V^{l+1}] (scalars as [component][channel],
-            // the order the MLP's input rows were permuted to at load).
+            // the order the MLP's input rows were permuted to at load), read in place.
             let ns = tp.n_scalar_out * u_n;
-            let in_w = layer.mlp.n_in();
-            let prefix = s_n * (l + 1);
-            let lin = &mut ws.lin[l];
-            sized(lin, n * in_w);
-            for e in 0..n {
-                let row = &mut lin[e * in_w..(e + 1) * in_w];
-                row[..prefix].copy_from_slice(&ws.cat[e * cat_w..e * cat_w + prefix]);
-                row[prefix..].copy_from_slice(&vout[e * tp.dout * u_n..e * tp.dout * u_n + ns]);
-            }
+            let (done, rest) = ws.lat.split_at_mut(l);
+            let mut input = self.scalar_blocks(&ws.proj, done);
+            input.push(Operand::new(&vout[..], tp.dout * u_n, ns));
             let out_w = layer.mlp.n_out();
-            let lat = &mut ws.lat[l];
+            let lat = &mut rest[0];
             sized(lat, n * out_w);
             layer
                 .mlp
-                .forward(n, &ws.lin[l], in_w, lat, &mut ws.caches[l]);
-            for e in 0..n {
-                ws.cat[e * cat_w + prefix..e * cat_w + prefix + s_n]
-                    .copy_from_slice(&lat[e * out_w..e * out_w + s_n]);
-            }
+                .forward(isa, n, &input, lat, out_w, &mut ws.caches[l]);
         }
 
         // Edge energies, summed to the centres.
         sized(&mut ws.eps, n);
+        let input = self.scalar_blocks(&ws.proj, &ws.lat);
         self.readout
-            .forward(n, &ws.cat, cat_w, &mut ws.eps, &mut ws.readout_cache);
+            .forward(isa, n, &input, &mut ws.eps, 1, &mut ws.readout_cache);
         let mut d_eps_of_centre = Vec::with_capacity(n_c);
         for c in 0..n_c {
             let ti = block.centre_types[c];
@@ -404,136 +402,152 @@ impl<T: Real> Network<T> {
         for e in 0..n {
             ws.eps[e] = d_eps_of_centre[ws.centre_of[e]];
         }
-        sized(&mut ws.dcat, n * cat_w);
-        self.readout.backward(
-            n,
-            &ws.eps,
-            &mut ws.dcat,
-            cat_w,
-            false,
-            &mut ws.readout_cache,
-        );
+        ws.dx.resize_with(l_n + 1, Vec::new);
+        {
+            let mut blocks: Vec<OutBlock<T>> = ws
+                .dx
+                .iter_mut()
+                .map(|dx| {
+                    sized(dx, n * s_n);
+                    OutBlock {
+                        data: &mut dx[..],
+                        ld: s_n,
+                        cols: s_n,
+                        add: false,
+                    }
+                })
+                .collect();
+            self.readout.backward(
+                isa,
+                n,
+                &whole::<T>(&ws.eps, 1),
+                &mut blocks,
+                &mut ws.readout_cache,
+            );
+        }
         zeroed(&mut ws.dsh, n * d);
         ws.denvw_next.clear();
         for l in (0..l_n).rev() {
             let layer = &self.layers[l];
             let tp = &layer.tp;
             let out_w = layer.mlp.n_out();
-            let in_w = layer.mlp.n_in();
-            let prefix = s_n * (l + 1);
             let ns = tp.n_scalar_out * u_n;
-            // d(latent output) = [dx^{l+1}, d envw^{l+1} from layer l + 1].
-            sized(&mut ws.dlat, n * out_w);
-            for e in 0..n {
-                let row = &mut ws.dlat[e * out_w..(e + 1) * out_w];
-                row[..s_n].copy_from_slice(&ws.dcat[e * cat_w + prefix..e * cat_w + prefix + s_n]);
-                if out_w > s_n {
-                    row[s_n..].copy_from_slice(&ws.denvw_next[e * envw_w..(e + 1) * envw_w]);
-                }
-            }
-            sized(&mut ws.dlin, n * in_w);
-            layer
-                .mlp
-                .backward(n, &ws.dlat, &mut ws.dlin, in_w, false, &mut ws.caches[l]);
             // dV^{l+1}: from layer l + 1's tensor product (dv_in of the last iteration) plus scalars.
             if l + 1 == l_n {
                 zeroed(&mut ws.dv_out, n * tp.dout * u_n);
             } else {
                 std::mem::swap(&mut ws.dv_out, &mut ws.dv_in);
             }
-            for e in 0..n {
-                let dlin = &ws.dlin[e * in_w..(e + 1) * in_w];
-                for (o, &g) in ws.dcat[e * cat_w..e * cat_w + prefix]
+            // d(latent output) = [dx^{l+1}, d envw^{l+1} from layer l + 1]; its input gradient
+            // goes to dx^0 .. dx^l and to the scalars of dV^{l+1}.
+            {
+                let (before, after) = ws.dx.split_at_mut(l + 1);
+                let mut dy = vec![Operand::new(&after[0][..], s_n, s_n)];
+                if out_w > s_n {
+                    dy.push(Operand::new(&ws.denvw_next[..], envw_w, envw_w));
+                }
+                let mut blocks: Vec<OutBlock<T>> = before
                     .iter_mut()
-                    .zip(&dlin[..prefix])
-                {
-                    *o += g;
-                }
-                let dv = &mut ws.dv_out[e * tp.dout * u_n..e * tp.dout * u_n + ns];
-                for (o, &g) in dv.iter_mut().zip(&dlin[prefix..]) {
-                    *o += g;
-                }
+                    .map(|dx| OutBlock {
+                        data: &mut dx[..],
+                        ld: s_n,
+                        cols: s_n,
+                        add: true,
+                    })
+                    .collect();
+                blocks.push(OutBlock {
+                    data: &mut ws.dv_out[..],
+                    ld: tp.dout * u_n,
+                    cols: ns,
+                    add: true,
+                });
+                layer
+                    .mlp
+                    .backward(isa, n, &dy, &mut blocks, &mut ws.caches[l]);
             }
             // Tensor product backward: dV^l per edge, dA per centre.
-            let vin = &ws.v[l];
-            let a = &ws.a[l];
-            zeroed(&mut ws.dv_in, n * tp.d1 * u_n);
+            sized(&mut ws.dv_in, n * tp.d1 * u_n);
             zeroed(&mut ws.da, n_c * d * u_n);
-            let mut g = vec![T::ZERO; u_n];
-            for e in 0..n {
-                let c = ws.centre_of[e];
-                let x1 = &vin[e * tp.d1 * u_n..(e + 1) * tp.d1 * u_n];
-                let x2 = &a[c * d * u_n..(c + 1) * d * u_n];
-                let dout = &ws.dv_out[e * tp.dout * u_n..(e + 1) * tp.dout * u_n];
-                let dx1 = &mut ws.dv_in[e * tp.d1 * u_n..(e + 1) * tp.d1 * u_n];
-                let dx2 = &mut ws.da[c * d * u_n..(c + 1) * d * u_n];
-                for (&[i, j, k], w) in tp.couplings.iter().zip(tp.weights.chunks_exact(u_n)) {
-                    for ((g, &o), &w) in g.iter_mut().zip(&dout[k * u_n..(k + 1) * u_n]).zip(w) {
-                        *g = o * w;
-                    }
-                    mul_add(
-                        &mut dx1[i * u_n..(i + 1) * u_n],
-                        &g,
-                        &x2[j * u_n..(j + 1) * u_n],
-                    );
-                    mul_add(
-                        &mut dx2[j * u_n..(j + 1) * u_n],
-                        &g,
-                        &x1[i * u_n..(i + 1) * u_n],
-                    );
-                }
-            }
+            tp.backward::<CH>(
+                chunks(&ws.v[l]),
+                chunks(&ws.a[l]),
+                &ws.centre_of,
+                chunks(&ws.dv_out),
+                chunks_mut(&mut ws.dv_in),
+                chunks_mut(&mut ws.da),
+            );
             // Environment sum backward: d envw^l per edge and dY.
-            let (envw, ld) = self.env_weights_of_layer(l, &ws.proj, &ws.lat);
-            zeroed(&mut ws.denvw, n * envw_w);
-            let wt = &self.env_weighter;
-            for e in 0..n {
-                let c = ws.centre_of[e];
-                let norm = Self::per_type(&self.env_norm, block.centre_types[c]);
-                let da = &ws.da[c * d * u_n..(c + 1) * d * u_n];
-                let w = &envw[e * ld..e * ld + envw_w];
-                let dw = &mut ws.denvw[e * envw_w..(e + 1) * envw_w];
-                for m in 0..d {
-                    let off = wt.offset(self.irrep_of[m]);
-                    let ym = ws.sh[e * d + m] * wt.alpha * norm;
-                    let dam = &da[m * u_n..(m + 1) * u_n];
-                    axpy(&mut dw[off..off + u_n], ym, dam);
-                    ws.dsh[e * d + m] += dot(dam, &w[off..off + u_n]) * norm * wt.alpha;
-                }
-            }
+            let env = self.env_weights_of_layer::<CH>(l, &ws.sh, &ws.proj, &ws.lat);
+            sized(&mut ws.denvw, n * envw_w);
+            self.env_weighter.sum_backward::<CH>(
+                &env,
+                &ws.centre_of,
+                &ws.centre_norm,
+                chunks(&ws.da),
+                chunks_mut(&mut ws.denvw),
+                &mut ws.dsh,
+            );
             std::mem::swap(&mut ws.denvw, &mut ws.denvw_next);
         }
         // Projection of the two-body embedding: [x^0, envw^0].
-        sized(&mut ws.dproj, n * proj_w);
-        for e in 0..n {
-            let row = &mut ws.dproj[e * proj_w..(e + 1) * proj_w];
-            row[..s_n].copy_from_slice(&ws.dcat[e * cat_w..e * cat_w + s_n]);
-            row[s_n..].copy_from_slice(&ws.denvw_next[e * envw_w..(e + 1) * envw_w]);
-        }
         sized(&mut ws.dh, n * s_n);
-        self.proj.backward(n, &ws.dproj, &mut ws.dh, s_n, false);
+        let dproj = [
+            Operand::new(&ws.dx[0][..], s_n, s_n),
+            Operand::new(&ws.denvw_next[..], envw_w, envw_w),
+        ];
+        self.proj
+            .backward(isa, n, &dproj, 0, s_n, &mut ws.dh, s_n, Epilogue::Store);
         // V^0 backward (ws.dv_in now holds dV^0).
-        zeroed(&mut ws.dw_env, n * embed_w);
-        for e in 0..n {
-            let w = &ws.w_env[e * embed_w..(e + 1) * embed_w];
-            let dw = &mut ws.dw_env[e * embed_w..(e + 1) * embed_w];
-            for m in 0..d {
-                let off = ew.offset(self.irrep_of[m]);
-                let ym = ws.sh[e * d + m] * ew.alpha;
-                let g = &ws.dv_in[(e * d + m) * u_n..(e * d + m + 1) * u_n];
-                axpy(&mut dw[off..off + u_n], ym, g);
-                ws.dsh[e * d + m] += dot(g, &w[off..off + u_n]) * ew.alpha;
-            }
-        }
-        self.env_embed
-            .backward(n, &ws.dw_env, &mut ws.dh, s_n, true);
+        let embed = Weights {
+            sh: &ws.sh,
+            irrep_of: &self.irrep_of,
+            w: chunks::<T, CH>(&ws.w_env),
+            ldq: embed_w / CH,
+        };
+        sized(&mut ws.dw_env, n * embed_w);
+        ew.weight_backward::<CH>(
+            &embed,
+            chunks(&ws.dv_in),
+            chunks_mut(&mut ws.dw_env),
+            &mut ws.dsh,
+        );
+        self.env_embed.backward(
+            isa,
+            n,
+            &whole::<T>(&ws.dw_env, embed_w),
+            0,
+            s_n,
+            &mut ws.dh,
+            s_n,
+            Epilogue::Add,
+        );
         sized(&mut ws.dh0, n * c_n);
-        self.scalar_mlp
-            .backward(n, &ws.dh, &mut ws.dh0, c_n, false, &mut ws.scalar_cache);
+        let mut dh0 = [OutBlock {
+            data: &mut ws.dh0[..],
+            ld: c_n,
+            cols: c_n,
+            add: false,
+        }];
+        self.scalar_mlp.backward(
+            isa,
+            n,
+            &whole::<T>(&ws.dh, s_n),
+            &mut dh0,
+            &mut ws.scalar_cache,
+        );
         // h0 = t (.) basis is linear in basis: its backward is the same product.
         self.type_product(block, &ws.centre_of, &ws.dh0, &mut ws.dbasis);
         sized(&mut ws.de0, n * b_n);
-        self.basis.backward(n, &ws.dbasis, &mut ws.de0, b_n, false);
+        self.basis.backward(
+            isa,
+            n,
+            &whole::<T>(&ws.dbasis, c_n),
+            0,
+            b_n,
+            &mut ws.de0,
+            b_n,
+            Epilogue::Store,
+        );
 
         // Back to the edge vectors, in f64.
         let mut dy64 = [0.0; 16];
@@ -579,12 +593,24 @@ impl<T: Real> Network<T> {
     }
 }
 
-/// `out += a * b`.
+/// A buffer as chunks of `CH` (its length is a multiple of `CH` by construction).
 #[inline(always)]
-fn mul_add<T: Real>(out: &mut [T], a: &[T], b: &[T]) {
-    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-        *o += a * b;
-    }
+fn chunks<T, const CH: usize>(x: &[T]) -> &[[T; CH]] {
+    let (c, rest) = x.as_chunks::<CH>();
+    debug_assert!(rest.is_empty());
+    c
+}
+
+#[inline(always)]
+fn chunks_mut<T, const CH: usize>(x: &mut [T]) -> &mut [[T; CH]] {
+    let (c, rest) = x.as_chunks_mut::<CH>();
+    debug_assert!(rest.is_empty());
+    c
+}
+
+/// A buffer of rows of width `w` as one operand block.
+fn whole<T>(x: &[T], w: usize) -> [Operand<'_, T>; 1] {
+    [Operand::new(x, w, w)]
 }
 
 /// `(&v[l], &mut v[l + 1])`.

@@ -1,17 +1,38 @@
 //! nequip's bias-free MLPs: `y = x @ (W * alpha)` per layer, SiLU between layers (none after the
 //! last), with the activations kept for the backward pass.
+use super::gemm::{gemm, Epilogue, Operand};
+use super::isa::Isa;
 use super::real::Real;
 
 /// A linear layer with its `alpha` already folded into the weights (as nequip does, in the
-/// model's dtype), stored (in, out) row-major.
+/// model's dtype), stored (in, out) row-major, and transposed (out, in) for the backward pass.
 #[derive(Clone, Debug)]
 pub struct Linear<T> {
     pub n_in: usize,
     pub n_out: usize,
     pub w: Vec<T>,
+    wt: Vec<T>,
 }
 
 impl<T: Real> Linear<T> {
+    pub fn new(n_in: usize, n_out: usize, w: Vec<T>) -> Linear<T> {
+        let mut layer = Linear {
+            n_in,
+            n_out,
+            w,
+            wt: Vec::new(),
+        };
+        layer.transpose();
+        layer
+    }
+
+    fn transpose(&mut self) {
+        let (n_in, n_out) = (self.n_in, self.n_out);
+        self.wt = (0..n_out * n_in)
+            .map(|p| self.w[(p % n_in) * n_out + p / n_in])
+            .collect();
+    }
+
     /// Reorders output columns `from..`: new column `from + c` is old column `from + perm[c]`.
     pub fn permute_outputs(&mut self, from: usize, perm: &[usize]) {
         let old = self.w.clone();
@@ -20,6 +41,7 @@ impl<T: Real> Linear<T> {
                 self.w[r * self.n_out + from + c] = old[r * self.n_out + from + p];
             }
         }
+        self.transpose();
     }
 
     /// Reorders input rows `from..`: new row `from + c` is old row `from + perm[c]`.
@@ -30,33 +52,46 @@ impl<T: Real> Linear<T> {
             self.w[(from + c) * n..(from + c + 1) * n]
                 .copy_from_slice(&old[(from + p) * n..(from + p + 1) * n]);
         }
+        self.transpose();
     }
 
-    /// `y (rows x n_out) = x (rows x n_in, row stride ldx) @ W`.
-    pub fn forward(&self, rows: usize, x: &[T], ldx: usize, y: &mut [T]) {
-        T::gemm(
-            rows,
-            self.n_in,
-            self.n_out,
-            x,
-            ldx,
-            1,
-            &self.w,
-            self.n_out,
-            1,
-            T::ZERO,
-            y,
-            self.n_out,
-        );
+    /// `y (rows x n_out, row stride ldy) = [x_1 | x_2 | ..] @ W`, then the epilogue.
+    pub fn forward(
+        &self,
+        isa: Isa,
+        rows: usize,
+        x: &[Operand<'_, T>],
+        y: &mut [T],
+        ldy: usize,
+        ep: Epilogue<'_, T>,
+    ) {
+        gemm(isa, rows, x, &self.w, self.n_out, self.n_out, y, ldy, ep);
     }
 
-    /// `dx (rows x n_in, row stride ldx) (+)= dy (rows x n_out) @ W^T`; `accumulate` adds.
-    pub fn backward(&self, rows: usize, dy: &[T], dx: &mut [T], ldx: usize, accumulate: bool) {
-        let beta = if accumulate { T::ONE } else { T::ZERO };
-        T::gemm(
-            rows, self.n_out, self.n_in, dy, self.n_out, 1, &self.w, 1, self.n_out, beta, dx, ldx,
-        );
+    /// Columns `from..from + n` of `dy @ W^T` into `dx` (row stride ldx), then the epilogue.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &self,
+        isa: Isa,
+        rows: usize,
+        dy: &[Operand<'_, T>],
+        from: usize,
+        n: usize,
+        dx: &mut [T],
+        ldx: usize,
+        ep: Epilogue<'_, T>,
+    ) {
+        gemm(isa, rows, dy, &self.wt[from..], self.n_in, n, dx, ldx, ep);
     }
+}
+
+/// A block of columns of an MLP's input gradient: `rows x cols` with row stride `ld`, written
+/// or (`add`) accumulated.
+pub struct OutBlock<'a, T> {
+    pub data: &'a mut [T],
+    pub ld: usize,
+    pub cols: usize,
+    pub add: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -64,15 +99,13 @@ pub struct Mlp<T> {
     pub layers: Vec<Linear<T>>,
 }
 
-/// Activations of one MLP call: pre-activations of every hidden layer and the layer inputs.
+/// Activations of one MLP call: every hidden layer's SiLU output and derivative.
 #[derive(Default)]
 pub struct MlpCache<T> {
-    /// `pre[k]`: output of linear k (before SiLU) for the hidden layers.
-    pre: Vec<Vec<T>>,
-    /// `act[k]`: SiLU(pre[k]), the input of linear k + 1.
+    /// `act[k]`: SiLU of linear k's output, the input of linear k + 1.
     act: Vec<Vec<T>>,
-    /// `sig[k]`: sigmoid(pre[k]).
-    sig: Vec<Vec<T>>,
+    /// `deriv[k]`: SiLU'(linear k's output).
+    deriv: Vec<Vec<T>>,
     grad: Vec<T>,
     grad2: Vec<T>,
 }
@@ -86,71 +119,80 @@ impl<T: Real> Mlp<T> {
         self.layers.last().unwrap().n_out
     }
 
-    /// `y (rows x n_out) = MLP(x)`, `x` with row stride `ldx`.
-    #[inline(always)]
-    pub fn forward(&self, rows: usize, x: &[T], ldx: usize, y: &mut [T], cache: &mut MlpCache<T>) {
+    /// `y (rows x n_out, row stride ldy) = MLP([x_1 | x_2 | ..])`; SiLU fused into the products.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &self,
+        isa: Isa,
+        rows: usize,
+        x: &[Operand<'_, T>],
+        y: &mut [T],
+        ldy: usize,
+        cache: &mut MlpCache<T>,
+    ) {
         let hidden = self.layers.len() - 1;
-        cache.pre.resize_with(hidden, Vec::new);
         cache.act.resize_with(hidden, Vec::new);
-        cache.sig.resize_with(hidden, Vec::new);
+        cache.deriv.resize_with(hidden, Vec::new);
         for (k, layer) in self.layers.iter().enumerate() {
-            if k == hidden {
-                let (input, ld) = if k == 0 {
-                    (x, ldx)
-                } else {
-                    (&cache.act[k - 1][..], layer.n_in)
-                };
-                layer.forward(rows, input, ld, &mut y[..rows * layer.n_out]);
+            let (done, rest) = cache.act.split_at_mut(k.min(hidden));
+            let prev;
+            let input: &[Operand<'_, T>] = if k == 0 {
+                x
             } else {
-                let mut pre = std::mem::take(&mut cache.pre[k]);
-                pre.resize(rows * layer.n_out, T::ZERO);
-                if k == 0 {
-                    layer.forward(rows, x, ldx, &mut pre);
-                } else {
-                    layer.forward(rows, &cache.act[k - 1], layer.n_in, &mut pre);
-                }
-                let (act, sig) = (&mut cache.act[k], &mut cache.sig[k]);
-                act.resize(pre.len(), T::ZERO);
-                sig.resize(pre.len(), T::ZERO);
-                T::silu(&pre, act, sig);
-                cache.pre[k] = pre;
+                prev = [Operand::new(&done[k - 1][..], layer.n_in, layer.n_in)];
+                &prev
+            };
+            if k == hidden {
+                layer.forward(isa, rows, input, y, ldy, Epilogue::Store);
+            } else {
+                let (act, deriv) = (&mut rest[0], &mut cache.deriv[k]);
+                act.resize(rows * layer.n_out, T::ZERO);
+                deriv.resize(rows * layer.n_out, T::ZERO);
+                layer.forward(isa, rows, input, act, layer.n_out, Epilogue::Silu(deriv));
             }
         }
     }
 
-    /// Given `dy = dE/dy` of the last [`Mlp::forward`], writes (or adds) `dE/dx` into `dx`.
-    #[inline(always)]
+    /// Given `dy = dE/dy` of the last [`Mlp::forward`] (as column blocks), writes or adds
+    /// `dE/dx` into the column blocks `dx` (which cover the input's columns in order).
     pub fn backward(
         &self,
+        isa: Isa,
         rows: usize,
-        dy: &[T],
-        dx: &mut [T],
-        ldx: usize,
-        accumulate: bool,
+        dy: &[Operand<'_, T>],
+        dx: &mut [OutBlock<'_, T>],
         cache: &mut MlpCache<T>,
     ) {
         let mut grad = std::mem::take(&mut cache.grad);
         let mut grad2 = std::mem::take(&mut cache.grad2);
-        grad.clear();
-        grad.extend_from_slice(&dy[..rows * self.n_out()]);
-        for k in (0..self.layers.len()).rev() {
+        let last = self.layers.len() - 1;
+        // Through linear k and the SiLU before it, for k = last .. 1.
+        for k in (1..=last).rev() {
             let layer = &self.layers[k];
-            if k == 0 {
-                layer.backward(rows, &grad, dx, ldx, accumulate);
+            grad2.resize(rows * layer.n_in, T::ZERO);
+            let scale = Epilogue::Scale(&cache.deriv[k - 1][..]);
+            if k == last {
+                layer.backward(isa, rows, dy, 0, layer.n_in, &mut grad2, layer.n_in, scale);
             } else {
-                // Through linear k, then through SiLU of hidden layer k - 1.
-                grad2.resize(rows * layer.n_in, T::ZERO);
-                layer.backward(rows, &grad, &mut grad2, layer.n_in, false);
-                for ((g, &z), &s) in grad2
-                    .iter_mut()
-                    .zip(&cache.pre[k - 1])
-                    .zip(&cache.sig[k - 1])
-                {
-                    *g *= s * (T::ONE + z * (T::ONE - s));
-                }
-                std::mem::swap(&mut grad, &mut grad2);
+                let g = [Operand::new(&grad[..], layer.n_out, layer.n_out)];
+                layer.backward(isa, rows, &g, 0, layer.n_in, &mut grad2, layer.n_in, scale);
             }
+            std::mem::swap(&mut grad, &mut grad2);
         }
+        let first = &self.layers[0];
+        let g = [Operand::new(&grad[..], first.n_out, first.n_out)];
+        let input: &[Operand<'_, T>] = if last == 0 { dy } else { &g };
+        let mut from = 0;
+        for block in dx.iter_mut() {
+            let ep = if block.add {
+                Epilogue::Add
+            } else {
+                Epilogue::Store
+            };
+            first.backward(isa, rows, input, from, block.cols, block.data, block.ld, ep);
+            from += block.cols;
+        }
+        debug_assert_eq!(from, first.n_in);
         cache.grad = grad;
         cache.grad2 = grad2;
     }
@@ -160,7 +202,8 @@ impl<T: Real> Mlp<T> {
 mod tests {
     use super::*;
 
-    /// The backward pass of a 3-layer MLP against central differences of sum(g * y).
+    /// The backward pass of a 3-layer MLP against central differences of sum(g * y), on every
+    /// instruction set, with the input read as two column blocks and the gradient written so.
     #[test]
     fn backward_matches_finite_differences() {
         let mut seed = 7u64;
@@ -173,33 +216,61 @@ mod tests {
         let dims = [5, 7, 6, 3];
         let layers = dims
             .windows(2)
-            .map(|d| Linear {
-                n_in: d[0],
-                n_out: d[1],
-                w: (0..d[0] * d[1]).map(|_| rand()).collect(),
-            })
+            .map(|d| Linear::new(d[0], d[1], (0..d[0] * d[1]).map(|_| rand()).collect()))
             .collect();
         let mlp = Mlp::<f64> { layers };
         let rows = 4;
         let x: Vec<f64> = (0..rows * 5).map(|_| 2.0 * rand()).collect();
         let g: Vec<f64> = (0..rows * 3).map(|_| rand()).collect();
-        let mut cache = MlpCache::default();
-        let f = |x: &[f64], cache: &mut MlpCache<f64>| {
-            let mut y = vec![0.0; rows * 3];
-            mlp.forward(rows, x, 5, &mut y, cache);
-            y.iter().zip(&g).map(|(a, b)| a * b).sum::<f64>()
-        };
-        f(&x, &mut cache);
-        let mut dx = vec![0.0; rows * 5];
-        mlp.backward(rows, &g, &mut dx, 5, false, &mut cache);
-        let h = 1e-6;
-        for k in 0..x.len() {
-            let (mut p, mut m) = (x.clone(), x.clone());
-            p[k] += h;
-            m[k] -= h;
-            let fd =
-                (f(&p, &mut MlpCache::default()) - f(&m, &mut MlpCache::default())) / (2.0 * h);
-            assert!((fd - dx[k]).abs() < 1e-8, "x[{k}]: {} vs {fd}", dx[k]);
+        for isa in [Isa::Avx512, Isa::Avx2, Isa::Baseline] {
+            if !isa.available() {
+                continue;
+            }
+            let f = |x: &[f64], cache: &mut MlpCache<f64>| {
+                let mut y = vec![0.0; rows * 3];
+                let ops = [Operand::new(x, 5, 2), Operand::new(&x[2..], 5, 3)];
+                mlp.forward(isa, rows, &ops, &mut y, 3, cache);
+                y.iter().zip(&g).map(|(a, b)| a * b).sum::<f64>()
+            };
+            let mut cache = MlpCache::default();
+            f(&x, &mut cache);
+            let (mut d0, mut d1) = (vec![0.0; rows * 2], vec![1.0; rows * 3]);
+            let mut blocks = [
+                OutBlock {
+                    data: &mut d0,
+                    ld: 2,
+                    cols: 2,
+                    add: false,
+                },
+                OutBlock {
+                    data: &mut d1,
+                    ld: 3,
+                    cols: 3,
+                    add: true,
+                },
+            ];
+            mlp.backward(
+                isa,
+                rows,
+                &[Operand::new(&g, 3, 3)],
+                &mut blocks,
+                &mut cache,
+            );
+            let h = 1e-6;
+            for k in 0..x.len() {
+                let (mut p, mut m) = (x.clone(), x.clone());
+                p[k] += h;
+                m[k] -= h;
+                let fd =
+                    (f(&p, &mut MlpCache::default()) - f(&m, &mut MlpCache::default())) / (2.0 * h);
+                let (r, c) = (k / 5, k % 5);
+                let got = if c < 2 {
+                    d0[r * 2 + c]
+                } else {
+                    d1[r * 3 + c - 2] - 1.0
+                };
+                assert!((fd - got).abs() < 1e-8, "{isa:?} x[{k}]: {got} vs {fd}");
+            }
         }
     }
 }

@@ -3,11 +3,15 @@
 //! models (geometry, radial basis and harmonics in f64, as nequip does) and in f64 for float64.
 mod archive;
 mod evaluate;
+mod gemm;
 mod geometry;
+mod isa;
 mod mlp;
 mod network;
 mod pickle;
 mod real;
+mod tensor_product;
+mod weighting;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -15,6 +19,7 @@ use std::sync::Mutex;
 use archive::Archive;
 pub use archive::LoadError;
 use evaluate::{Block, Workspace};
+pub use isa::Isa;
 use network::Network;
 use real::Real;
 
@@ -53,7 +58,12 @@ pub(crate) struct Native {
 
 impl Native {
     /// Loads the model for the native engine, or says why it cannot.
-    pub(crate) fn load(path: &Path, metadata: &Metadata, threads: usize) -> Result<Native> {
+    pub(crate) fn load(
+        path: &Path,
+        metadata: &Metadata,
+        threads: usize,
+        isa: Isa,
+    ) -> Result<Native> {
         let bad = |e: LoadError| Error::BadModel {
             path: path.to_owned(),
             reason: e.to_string(),
@@ -63,11 +73,11 @@ impl Native {
         let t = metadata.num_types();
         let net = match metadata.dtype {
             ModelDtype::Float32 => AnyNetwork::F32(Typed::new(
-                Network::from_root(&archive.root, t, divisor).map_err(bad)?,
+                Network::from_root(&archive.root, t, divisor, isa).map_err(bad)?,
                 threads,
             )),
             ModelDtype::Float64 => AnyNetwork::F64(Typed::new(
-                Network::from_root(&archive.root, t, divisor).map_err(bad)?,
+                Network::from_root(&archive.root, t, divisor, isa).map_err(bad)?,
                 threads,
             )),
         };

@@ -2,6 +2,7 @@
 //! every size, weight, Wigner-3j table, alpha and flag is read from the file.
 use super::archive::{LoadError, LoadResult, Module};
 use super::geometry::MAX_L;
+use super::isa::Isa;
 use super::mlp::{Linear, Mlp};
 use super::pickle::{Tensor, Value};
 use super::real::Real;
@@ -105,6 +106,8 @@ pub struct Layer<T> {
 /// A loaded Allegro network in the float type `T` of its weights.
 #[derive(Clone, Debug)]
 pub struct Network<T> {
+    /// The instruction set its kernels run with.
+    pub isa: Isa,
     pub num_types: usize,
     /// 1 / cutoff, one value or one per (centre type, neighbour type).
     pub rmax_recip: Vec<f64>,
@@ -177,11 +180,11 @@ fn read_mlp<T: Real>(m: &Module) -> LoadResult<Mlp<T>> {
         }
         // nequip multiplies W by alpha in the weights' dtype before the product.
         let a = T::from_f64(alpha.data[0]);
-        layers.push(Linear {
-            n_in: w.shape[0],
-            n_out: w.shape[1],
-            w: w.data.iter().map(|&x| T::from_f64(x) * a).collect(),
-        });
+        layers.push(Linear::new(
+            w.shape[0],
+            w.shape[1],
+            w.data.iter().map(|&x| T::from_f64(x) * a).collect(),
+        ));
     }
     if layers.is_empty() || children.len() % 2 == 0 {
         return Err(layout(format!(
@@ -449,7 +452,12 @@ const SEQUENCE: [(&str, &str); 10] = [
 
 impl<T: Real> Network<T> {
     /// Builds the network from the root module (GraphModel) of a `.nequip.pth`.
-    pub fn from_root(root: &Module, num_types: usize, divisor: f64) -> LoadResult<Network<T>> {
+    pub fn from_root(
+        root: &Module,
+        num_types: usize,
+        divisor: f64,
+        isa: Isa,
+    ) -> LoadResult<Network<T>> {
         root.expect_class(&["GraphModel"])?;
         let model = root.child_of("model", "ForceStressOutput")?;
         let func = model.child_of("func", "SequentialGraphNetwork")?;
@@ -665,6 +673,7 @@ impl<T: Real> Network<T> {
         };
 
         Ok(Network {
+            isa,
             num_types,
             rmax_recip: rmax.data.clone(),
             bessel_integer: bessel_weights

@@ -1,4 +1,8 @@
 //! The float type the network runs in: f32 for float32 models, f64 for float64 models.
+#[cfg(target_arch = "x86_64")]
+use super::gemm::x86;
+use super::gemm::{driver, Base, Raw};
+use super::isa::Isa;
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
@@ -23,37 +27,19 @@ pub trait Real:
     const ONE: Self;
     fn from_f64(x: f64) -> Self;
     fn to_f64(self) -> f64;
-    fn exp(self) -> Self;
 
-    /// SiLU over a slice: `act = z * sigmoid(z)`, keeping `sig = sigmoid(z)` for the backward pass.
-    #[inline(always)]
-    fn silu(pre: &[Self], act: &mut [Self], sig: &mut [Self]) {
-        for ((z, a), s) in pre.iter().zip(act.iter_mut()).zip(sig.iter_mut()) {
-            *s = Self::ONE / (Self::ONE + (-*z).exp());
-            *a = *z * *s;
-        }
-    }
+    /// `exp(-self)`, as the SiLU of this type computes it.
+    fn exp_neg(self) -> Self;
 
-    /// C (m x n) = A (m x k) B (k x n) + beta C, with explicit row/column strides.
-    #[allow(clippy::too_many_arguments)]
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[Self],
-        rsa: usize,
-        csa: usize,
-        b: &[Self],
-        rsb: usize,
-        csb: usize,
-        beta: Self,
-        c: &mut [Self],
-        rsc: usize,
-    );
+    /// Runs one checked product with the kernels of `isa`.
+    ///
+    /// # Safety
+    /// `g` comes from [`super::gemm::gemm`] (its buffers checked) and the CPU has `isa`.
+    unsafe fn gemm_kernel(isa: Isa, g: &Raw<'_, Self>);
 }
 
 macro_rules! impl_real {
-    ($t:ty, $gemm:path $(, $silu:item)?) => {
+    ($t:ty, $exp_neg:expr, $avx512:path, $avx2:path) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -66,67 +52,27 @@ macro_rules! impl_real {
                 self as f64
             }
             #[inline(always)]
-            fn exp(self) -> Self {
-                <$t>::exp(self)
+            fn exp_neg(self) -> Self {
+                $exp_neg(self)
             }
-            $($silu)?
-            fn gemm(
-                m: usize,
-                k: usize,
-                n: usize,
-                a: &[Self],
-                rsa: usize,
-                csa: usize,
-                b: &[Self],
-                rsb: usize,
-                csb: usize,
-                beta: Self,
-                c: &mut [Self],
-                rsc: usize,
-            ) {
-                if m == 0 || n == 0 {
-                    return;
-                }
-                // Bounds of every operand, so that the unsafe call below stays inside them.
-                assert!(k == 0 || a.len() > (m - 1) * rsa + (k - 1) * csa);
-                assert!(k == 0 || b.len() > (k - 1) * rsb + (n - 1) * csb);
-                assert!(c.len() > (m - 1) * rsc + (n - 1));
-                // SAFETY: the asserts above keep every index of A, B and C in bounds.
-                unsafe {
-                    $gemm(
-                        m,
-                        k,
-                        n,
-                        1.0,
-                        a.as_ptr(),
-                        rsa as isize,
-                        csa as isize,
-                        b.as_ptr(),
-                        rsb as isize,
-                        csb as isize,
-                        beta,
-                        c.as_mut_ptr(),
-                        rsc as isize,
-                        1,
-                    )
+            unsafe fn gemm_kernel(isa: Isa, g: &Raw<'_, Self>) {
+                match isa {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: the caller guarantees the CPU has the ISA and `g` is checked.
+                    Isa::Avx512 => unsafe { $avx512(g) },
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: as above.
+                    Isa::Avx2 => unsafe { $avx2(g) },
+                    // SAFETY: `g` is checked; the baseline runs anywhere.
+                    _ => unsafe { driver::<Base<$t>>(g) },
                 }
             }
         }
     };
 }
 
-impl_real!(
-    f32,
-    matrixmultiply::sgemm,
-    #[inline(always)]
-    fn silu(pre: &[f32], act: &mut [f32], sig: &mut [f32]) {
-        for ((z, a), s) in pre.iter().zip(act.iter_mut()).zip(sig.iter_mut()) {
-            *s = 1.0 / (1.0 + exp_f32(-*z));
-            *a = *z * *s;
-        }
-    }
-);
-impl_real!(f64, matrixmultiply::dgemm);
+impl_real!(f32, |x: f32| exp_f32(-x), x86::avx512_f32, x86::avx2_f32);
+impl_real!(f64, |x: f64| (-x).exp(), x86::avx512_f64, x86::avx2_f64);
 
 /// exp for f32 without branches or calls, so that slice loops vectorise: Cody-Waite range
 /// reduction and Cephes' polynomial (relative error ~2e-7, as libm's expf within a few ulp).

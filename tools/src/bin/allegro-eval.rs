@@ -148,6 +148,7 @@ fn main() {
         let options = LoadOptions {
             backend: args.backend,
             threads: args.threads,
+            ..LoadOptions::default()
         };
         let mut model = Model::load_with(&args.model, options)?;
         let (mut e, mut f, mut s) = (Acc::default(), Acc::default(), Acc::default());

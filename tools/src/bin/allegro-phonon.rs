@@ -361,6 +361,7 @@ fn main() {
             LoadOptions {
                 backend: args.backend,
                 threads: args.threads,
+                ..LoadOptions::default()
             },
         )?;
         let min_width = 2.0 * model.metadata().r_max;

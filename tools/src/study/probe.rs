@@ -18,6 +18,7 @@ pub fn speed(model: &Path, threads: usize) -> Result<f64> {
         allegro::LoadOptions {
             backend: allegro::BackendChoice::Auto,
             threads,
+            ..allegro::LoadOptions::default()
         },
     )?;
     let mut model = Allegro { model };

@@ -1,0 +1,159 @@
+//! MakeWeightedChannels and the environment sum: spherical-harmonic component m of an edge
+//! times a per-edge weight of its irrep (one per channel), for the initial tensor features
+//! (per edge) and for the environment of each layer (summed over the edges of a centre).
+//!
+//! Weights are rows of a dense layer's output, read in place: `w[e * ldq + ..]` in chunks of
+//! `CH` channels, [irrep][channel] (the columns were reordered so at load).
+use super::network::Weighter;
+use super::real::Real;
+
+/// `sum a * b` over chunks, lanes added in a fixed order at the end.
+#[inline(always)]
+fn dot<T: Real, const CH: usize>(a: &[[T; CH]], b: &[[T; CH]]) -> T {
+    let mut acc = [T::ZERO; CH];
+    for (&a, &b) in a.iter().zip(b) {
+        for l in 0..CH {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    let mut sum = T::ZERO;
+    for x in acc {
+        sum += x;
+    }
+    sum
+}
+
+/// `o + s * g` lane by lane, on copies (so that it vectorises whatever the buffers alias).
+#[inline(always)]
+fn add_scaled<T: Real, const CH: usize>(o: [T; CH], s: T, g: [T; CH]) -> [T; CH] {
+    let mut o = o;
+    for l in 0..CH {
+        o[l] += s * g[l];
+    }
+    o
+}
+
+/// The inputs every weighting reads: harmonics (edge-major, `d` per edge), the component ->
+/// irrep map and the weight rows.
+pub struct Weights<'a, T, const CH: usize> {
+    pub sh: &'a [T],
+    pub irrep_of: &'a [usize],
+    pub w: &'a [[T; CH]],
+    /// Row stride of `w`, in chunks.
+    pub ldq: usize,
+}
+
+impl<T: Real> Weighter<T> {
+    /// Chunks of one irrep's weights and their offset within a row.
+    #[inline(always)]
+    fn span<const CH: usize>(&self, irrep: usize) -> (usize, usize) {
+        let nq = self.mul / CH;
+        (self.offset(irrep) / CH, nq)
+    }
+
+    /// `out[e][m] = Y[e][m] alpha w[e](irrep(m))` for every edge.
+    #[inline(always)]
+    pub fn weight<const CH: usize>(&self, x: &Weights<T, CH>, out: &mut [[T; CH]]) {
+        let d = x.irrep_of.len();
+        let nq = self.mul / CH;
+        for (e, out) in out.chunks_exact_mut(d * nq).enumerate() {
+            let w = &x.w[e * x.ldq..];
+            for (m, row) in out.chunks_exact_mut(nq).enumerate() {
+                let (off, nq) = self.span::<CH>(x.irrep_of[m]);
+                let s = x.sh[e * d + m] * self.alpha;
+                for (o, &w) in row.iter_mut().zip(&w[off..off + nq]) {
+                    *o = w.map(|w| s * w);
+                }
+            }
+        }
+    }
+
+    /// Backward of [`Weighter::weight`] given `g = dE/dout`: writes `dw` (rows of
+    /// `self.width / CH` chunks) and adds to `dsh`.
+    #[inline(always)]
+    pub fn weight_backward<const CH: usize>(
+        &self,
+        x: &Weights<T, CH>,
+        g: &[[T; CH]],
+        dw: &mut [[T; CH]],
+        dsh: &mut [T],
+    ) {
+        let d = x.irrep_of.len();
+        let nq = self.mul / CH;
+        let wq = self.width / CH;
+        for (e, g) in g.chunks_exact(d * nq).enumerate() {
+            let w = &x.w[e * x.ldq..];
+            let dw = &mut dw[e * wq..(e + 1) * wq];
+            dw.fill([T::ZERO; CH]);
+            for (m, g) in g.chunks_exact(nq).enumerate() {
+                let (off, nq) = self.span::<CH>(x.irrep_of[m]);
+                let s = x.sh[e * d + m] * self.alpha;
+                for (o, &g) in dw[off..off + nq].iter_mut().zip(g) {
+                    *o = add_scaled(*o, s, g);
+                }
+                dsh[e * d + m] += dot(g, &w[off..off + nq]) * self.alpha;
+            }
+        }
+    }
+
+    /// The environment sums `A[c][m] = norm[c] sum_{e of c} Y[e][m] alpha w[e](irrep(m))`.
+    #[inline(always)]
+    pub fn sum_to_centres<const CH: usize>(
+        &self,
+        x: &Weights<T, CH>,
+        centre_of: &[usize],
+        norm: &[T],
+        a: &mut [[T; CH]],
+    ) {
+        let d = x.irrep_of.len();
+        let nq = self.mul / CH;
+        a.fill([T::ZERO; CH]);
+        for (e, &c) in centre_of.iter().enumerate() {
+            let w = &x.w[e * x.ldq..];
+            let out = &mut a[c * d * nq..(c + 1) * d * nq];
+            for (m, row) in out.chunks_exact_mut(nq).enumerate() {
+                let (off, nq) = self.span::<CH>(x.irrep_of[m]);
+                let s = x.sh[e * d + m] * self.alpha;
+                for (o, &w) in row.iter_mut().zip(&w[off..off + nq]) {
+                    *o = add_scaled(*o, s, w);
+                }
+            }
+        }
+        for (row, &norm) in a.chunks_exact_mut(d * nq).zip(norm) {
+            for o in row {
+                *o = o.map(|x| x * norm);
+            }
+        }
+    }
+
+    /// Backward of [`Weighter::sum_to_centres`] given `da = dE/dA` per centre: writes `dw`
+    /// per edge and adds to `dsh`.
+    #[inline(always)]
+    pub fn sum_backward<const CH: usize>(
+        &self,
+        x: &Weights<T, CH>,
+        centre_of: &[usize],
+        norm: &[T],
+        da: &[[T; CH]],
+        dw: &mut [[T; CH]],
+        dsh: &mut [T],
+    ) {
+        let d = x.irrep_of.len();
+        let nq = self.mul / CH;
+        let wq = self.width / CH;
+        for (e, &c) in centre_of.iter().enumerate() {
+            let w = &x.w[e * x.ldq..];
+            let da = &da[c * d * nq..(c + 1) * d * nq];
+            let dw = &mut dw[e * wq..(e + 1) * wq];
+            dw.fill([T::ZERO; CH]);
+            for (m, dam) in da.chunks_exact(nq).enumerate() {
+                let (off, nq) = self.span::<CH>(x.irrep_of[m]);
+                let s = x.sh[e * d + m] * self.alpha * norm[c];
+                for (o, &g) in dw[off..off + nq].iter_mut().zip(dam) {
+                    *o = add_scaled(*o, s, g);
+                }
+                dsh[e * d + m] += dot(dam, &w[off..off + nq]) * norm[c] * self.alpha;
+            }
+        }
+    }
+}
