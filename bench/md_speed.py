@@ -118,9 +118,9 @@ def baseline_plugin(rev):
     env = dict(os.environ, CARGO_TARGET_DIR=str(home / "target"))
     subprocess.check_call(["cargo", "build", "--quiet", "--release", "--lib", "-p", "allegro-rs"], cwd=src, env=env)
     lib = home / "target" / "release" / "liballegro.a"
-    subprocess.check_call(["cmake", "-S", str(src / "cpp"), "-B", str(home / "plugin"), f"-DALLEGRO_PYTHON={sys.executable}",
+    subprocess.check_call([str(VENV_BIN / "cmake"), "-S", str(src / "cpp"), "-B", str(home / "plugin"), f"-DALLEGRO_PYTHON={sys.executable}",
                            "-DALLEGRO_WITH_TORCH=OFF", f"-DALLEGRO_LIBRARY={lib}"], stdout=subprocess.DEVNULL)
-    subprocess.check_call(["cmake", "--build", str(home / "plugin"), "-j", "2"], stdout=subprocess.DEVNULL)
+    subprocess.check_call([str(VENV_BIN / "cmake"), "--build", str(home / "plugin"), "-j", "2"], stdout=subprocess.DEVNULL)
     return plugin, commit
 
 

@@ -148,12 +148,8 @@ impl<T: Real> Network<T> {
             let tn = &self.neighbor_embed[tj * h..(tj + 1) * h];
             let (r0, r1) = row.split_at_mut(h);
             let (x0, x1) = x.split_at(h);
-            for ((o, &t), &b) in r0.iter_mut().zip(te).zip(x0) {
-                *o = t * b;
-            }
-            for ((o, &t), &b) in r1.iter_mut().zip(tn).zip(x1) {
-                *o = t * b;
-            }
+            mul_into(r0, te, x0);
+            mul_into(r1, tn, x1);
         }
     }
 
@@ -203,7 +199,8 @@ impl<T: Real> Network<T> {
         self.evaluate_chunked(ws, block, energy, grad);
     }
 
-    /// Channels in chunks of 8 when every row width allows it, else one by one.
+    /// Channels in chunks of 8 when every row width allows it, else one by one; the 8-channel
+    /// case (one chunk per row) compiled on its own.
     #[inline(always)]
     fn evaluate_chunked(
         &self,
@@ -212,15 +209,16 @@ impl<T: Real> Network<T> {
         energy: &mut [f64],
         grad: &mut [[f64; 3]],
     ) {
-        if self.num_tensor.is_multiple_of(8) && self.num_scalar.is_multiple_of(8) {
-            self.evaluate_any::<8>(ws, block, energy, grad)
-        } else {
-            self.evaluate_any::<1>(ws, block, energy, grad)
+        let chunked = self.num_tensor.is_multiple_of(8) && self.num_scalar.is_multiple_of(8);
+        match (chunked, self.num_tensor) {
+            (true, 8) => self.evaluate_any::<8, 1>(ws, block, energy, grad),
+            (true, _) => self.evaluate_any::<8, 0>(ws, block, energy, grad),
+            _ => self.evaluate_any::<1, 0>(ws, block, energy, grad),
         }
     }
 
     #[inline(always)]
-    fn evaluate_any<const CH: usize>(
+    fn evaluate_any<const CH: usize, const NQ: usize>(
         &self,
         ws: &mut Workspace<T>,
         block: &Block,
@@ -324,7 +322,7 @@ impl<T: Real> Network<T> {
             ldq: embed_w / CH,
         };
         sized(&mut ws.v[0], n * d * u_n);
-        ew.weight::<CH>(&embed, chunks_mut(&mut ws.v[0]));
+        ew.weight::<CH, NQ>(&embed, chunks_mut(&mut ws.v[0]));
 
         // Allegro layers.
         let proj_w = s_n + envw_w;
@@ -351,7 +349,7 @@ impl<T: Real> Network<T> {
             let env = self.env_weights_of_layer::<CH>(l, &ws.sh, &ws.proj, &ws.lat);
             let a = &mut ws.a[l];
             sized(a, n_c * d * u_n);
-            self.env_weighter.sum_to_centres::<CH>(
+            self.env_weighter.sum_to_centres::<CH, NQ>(
                 &env,
                 &ws.centre_of,
                 &ws.centre_norm,
@@ -361,7 +359,7 @@ impl<T: Real> Network<T> {
             let tp = &layer.tp;
             let (vin, vout) = split_pair(&mut ws.v, l);
             sized(vout, n * tp.dout * u_n);
-            tp.forward::<CH>(chunks(vin), chunks(a), &ws.centre_of, chunks_mut(vout));
+            tp.forward::<CH, NQ>(chunks(vin), chunks(a), &ws.centre_of, chunks_mut(vout));
             // Latent MLP on [x^0 .. x^l, scalars of V^{l+1}] (scalars as [component][channel],
             // the order the MLP's input rows were permuted to at load), read in place.
             let ns = tp.n_scalar_out * u_n;
@@ -468,7 +466,7 @@ impl<T: Real> Network<T> {
             // Tensor product backward: dV^l per edge, dA per centre.
             sized(&mut ws.dv_in, n * tp.d1 * u_n);
             zeroed(&mut ws.da, n_c * d * u_n);
-            tp.backward::<CH>(
+            tp.backward::<CH, NQ>(
                 chunks(&ws.v[l]),
                 chunks(&ws.a[l]),
                 &ws.centre_of,
@@ -479,7 +477,7 @@ impl<T: Real> Network<T> {
             // Environment sum backward: d envw^l per edge and dY.
             let env = self.env_weights_of_layer::<CH>(l, &ws.sh, &ws.proj, &ws.lat);
             sized(&mut ws.denvw, n * envw_w);
-            self.env_weighter.sum_backward::<CH>(
+            self.env_weighter.sum_backward::<CH, NQ>(
                 &env,
                 &ws.centre_of,
                 &ws.centre_norm,
@@ -505,7 +503,7 @@ impl<T: Real> Network<T> {
             ldq: embed_w / CH,
         };
         sized(&mut ws.dw_env, n * embed_w);
-        ew.weight_backward::<CH>(
+        ew.weight_backward::<CH, NQ>(
             &embed,
             chunks(&ws.dv_in),
             chunks_mut(&mut ws.dw_env),
@@ -590,6 +588,25 @@ impl<T: Real> Network<T> {
                 }
             }
         }
+    }
+}
+
+/// `out = a * b` elementwise, in chunks of 8 copied in and out (so that it vectorises for
+/// rows of any length; a plain loop of length 16 ran scalar under a 64-wide unrolled plan).
+#[inline(always)]
+fn mul_into<T: Real>(out: &mut [T], a: &[T], b: &[T]) {
+    let (oc, or) = out.as_chunks_mut::<8>();
+    let (ac, ar) = a[..oc.len() * 8 + or.len()].as_chunks::<8>();
+    let (bc, br) = b[..ac.len() * 8 + ar.len()].as_chunks::<8>();
+    for ((o, &a), &b) in oc.iter_mut().zip(ac).zip(bc) {
+        let mut v = [T::ZERO; 8];
+        for l in 0..8 {
+            v[l] = a[l] * b[l];
+        }
+        *o = v;
+    }
+    for ((o, &a), &b) in or.iter_mut().zip(ar).zip(br) {
+        *o = a * b;
     }
 }
 

@@ -14,14 +14,16 @@ pub fn bessel(
 ) {
     use std::f64::consts::PI;
     if integer_weights && x != 0.0 {
+        // w sinc(w x) = sin(n pi x) / (pi x) and its derivative (w cos(n pi x) - value) / x:
+        // one division per edge instead of two per basis function.
         let (s1, c1) = (PI * x).sin_cos();
         let (mut s, mut c) = (s1, c1);
+        let inv_x = 1.0 / x;
+        let inv_pi_x = inv_x / PI;
         for (n, (v, d)) in value.iter_mut().zip(deriv.iter_mut()).enumerate() {
             let w = (n + 1) as f64;
-            let t = x * w;
-            let sinc = s / (PI * t);
-            *v = sinc * w;
-            *d = w * w * (c - sinc) / t;
+            *v = s * inv_pi_x;
+            *d = (w * c - *v) * inv_x;
             (s, c) = (s * c1 + c * s1, c * c1 - s * s1);
         }
         return;

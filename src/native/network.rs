@@ -21,6 +21,59 @@ pub struct TensorProduct<T> {
     pub weights: Vec<T>,
     /// Leading scalar components of the output per channel.
     pub n_scalar_out: usize,
+    /// The couplings (and their weights) ordered by output component, stably, with the run of
+    /// each component: the forward pass sums one output in registers.
+    pub by_output: Vec<[usize; 3]>,
+    pub weights_by_output: Vec<T>,
+    pub output_runs: Vec<std::ops::Range<usize>>,
+    /// Runs of `couplings` with the same first input (they are ordered so): the backward pass
+    /// sums one input gradient in registers.
+    pub input_runs: Vec<std::ops::Range<usize>>,
+}
+
+impl<T: Real> TensorProduct<T> {
+    /// A tensor product of `mul` channels, component counts `[d1, d2, dout]`, the non-zero
+    /// couplings in input-major order and `mul` weights per coupling.
+    pub fn new(
+        mul: usize,
+        [d1, d2, dout]: [usize; 3],
+        couplings: Vec<[usize; 3]>,
+        weights: Vec<T>,
+        n_scalar_out: usize,
+    ) -> TensorProduct<T> {
+        let mut order: Vec<usize> = (0..couplings.len()).collect();
+        order.sort_by_key(|&c| couplings[c][2]);
+        let by_output: Vec<[usize; 3]> = order.iter().map(|&c| couplings[c]).collect();
+        let weights_by_output = order
+            .iter()
+            .flat_map(|&c| weights[c * mul..(c + 1) * mul].iter().copied())
+            .collect();
+        let runs = |key: &dyn Fn(usize) -> usize, n: usize| {
+            let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+            for c in 0..n {
+                match runs.last_mut() {
+                    Some(r) if key(r.start) == key(c) => r.end = c + 1,
+                    _ => runs.push(c..c + 1),
+                }
+            }
+            runs
+        };
+        let output_runs = runs(&|c| by_output[c][2], by_output.len());
+        let input_runs = runs(&|c| couplings[c][0], couplings.len());
+        TensorProduct {
+            mul,
+            d1,
+            d2,
+            dout,
+            couplings,
+            weights,
+            n_scalar_out,
+            by_output,
+            weights_by_output,
+            output_runs,
+            input_runs,
+        }
+    }
 }
 
 /// MakeWeightedChannels: multiplies spherical-harmonic component m by a per-edge weight, one
@@ -404,15 +457,13 @@ fn read_tensor_product<T: Real>(m: &Module, n_scalar_out: usize) -> LoadResult<T
     if n_scalar_out > dout {
         return Err(bad());
     }
-    Ok(TensorProduct {
+    Ok(TensorProduct::new(
         mul,
-        d1,
-        d2,
-        dout,
+        [d1, d2, dout],
         couplings,
         weights,
         n_scalar_out,
-    })
+    ))
 }
 
 /// The constant the edge-energy sum is divided by, read from EdgewiseReduce's TorchScript code

@@ -23,6 +23,17 @@ fn dot<T: Real, const CH: usize>(a: &[[T; CH]], b: &[[T; CH]]) -> T {
     sum
 }
 
+/// Chunks of `CH` channels per feature row: `NQ` when it is known when compiling (the common
+/// 8-channel models: 1), else computed from the channel count (`NQ` = 0).
+#[inline(always)]
+pub fn row_chunks<const CH: usize, const NQ: usize>(channels: usize) -> usize {
+    if NQ == 0 {
+        channels / CH
+    } else {
+        NQ
+    }
+}
+
 /// `o + s * g` lane by lane, on copies (so that it vectorises whatever the buffers alias).
 #[inline(always)]
 fn add_scaled<T: Real, const CH: usize>(o: [T; CH], s: T, g: [T; CH]) -> [T; CH] {
@@ -46,20 +57,24 @@ pub struct Weights<'a, T, const CH: usize> {
 impl<T: Real> Weighter<T> {
     /// Chunks of one irrep's weights and their offset within a row.
     #[inline(always)]
-    fn span<const CH: usize>(&self, irrep: usize) -> (usize, usize) {
-        let nq = self.mul / CH;
+    fn span<const CH: usize, const NQ: usize>(&self, irrep: usize) -> (usize, usize) {
+        let nq = row_chunks::<CH, NQ>(self.mul);
         (self.offset(irrep) / CH, nq)
     }
 
     /// `out[e][m] = Y[e][m] alpha w[e](irrep(m))` for every edge.
     #[inline(always)]
-    pub fn weight<const CH: usize>(&self, x: &Weights<T, CH>, out: &mut [[T; CH]]) {
+    pub fn weight<const CH: usize, const NQ: usize>(
+        &self,
+        x: &Weights<T, CH>,
+        out: &mut [[T; CH]],
+    ) {
         let d = x.irrep_of.len();
-        let nq = self.mul / CH;
+        let nq = row_chunks::<CH, NQ>(self.mul);
         for (e, out) in out.chunks_exact_mut(d * nq).enumerate() {
             let w = &x.w[e * x.ldq..];
             for (m, row) in out.chunks_exact_mut(nq).enumerate() {
-                let (off, nq) = self.span::<CH>(x.irrep_of[m]);
+                let (off, nq) = self.span::<CH, NQ>(x.irrep_of[m]);
                 let s = x.sh[e * d + m] * self.alpha;
                 for (o, &w) in row.iter_mut().zip(&w[off..off + nq]) {
                     *o = w.map(|w| s * w);
@@ -71,7 +86,7 @@ impl<T: Real> Weighter<T> {
     /// Backward of [`Weighter::weight`] given `g = dE/dout`: writes `dw` (rows of
     /// `self.width / CH` chunks) and adds to `dsh`.
     #[inline(always)]
-    pub fn weight_backward<const CH: usize>(
+    pub fn weight_backward<const CH: usize, const NQ: usize>(
         &self,
         x: &Weights<T, CH>,
         g: &[[T; CH]],
@@ -79,14 +94,14 @@ impl<T: Real> Weighter<T> {
         dsh: &mut [T],
     ) {
         let d = x.irrep_of.len();
-        let nq = self.mul / CH;
+        let nq = row_chunks::<CH, NQ>(self.mul);
         let wq = self.width / CH;
         for (e, g) in g.chunks_exact(d * nq).enumerate() {
             let w = &x.w[e * x.ldq..];
             let dw = &mut dw[e * wq..(e + 1) * wq];
             dw.fill([T::ZERO; CH]);
             for (m, g) in g.chunks_exact(nq).enumerate() {
-                let (off, nq) = self.span::<CH>(x.irrep_of[m]);
+                let (off, nq) = self.span::<CH, NQ>(x.irrep_of[m]);
                 let s = x.sh[e * d + m] * self.alpha;
                 for (o, &g) in dw[off..off + nq].iter_mut().zip(g) {
                     *o = add_scaled(*o, s, g);
@@ -98,7 +113,7 @@ impl<T: Real> Weighter<T> {
 
     /// The environment sums `A[c][m] = norm[c] sum_{e of c} Y[e][m] alpha w[e](irrep(m))`.
     #[inline(always)]
-    pub fn sum_to_centres<const CH: usize>(
+    pub fn sum_to_centres<const CH: usize, const NQ: usize>(
         &self,
         x: &Weights<T, CH>,
         centre_of: &[usize],
@@ -106,13 +121,13 @@ impl<T: Real> Weighter<T> {
         a: &mut [[T; CH]],
     ) {
         let d = x.irrep_of.len();
-        let nq = self.mul / CH;
+        let nq = row_chunks::<CH, NQ>(self.mul);
         a.fill([T::ZERO; CH]);
         for (e, &c) in centre_of.iter().enumerate() {
             let w = &x.w[e * x.ldq..];
             let out = &mut a[c * d * nq..(c + 1) * d * nq];
             for (m, row) in out.chunks_exact_mut(nq).enumerate() {
-                let (off, nq) = self.span::<CH>(x.irrep_of[m]);
+                let (off, nq) = self.span::<CH, NQ>(x.irrep_of[m]);
                 let s = x.sh[e * d + m] * self.alpha;
                 for (o, &w) in row.iter_mut().zip(&w[off..off + nq]) {
                     *o = add_scaled(*o, s, w);
@@ -129,7 +144,7 @@ impl<T: Real> Weighter<T> {
     /// Backward of [`Weighter::sum_to_centres`] given `da = dE/dA` per centre: writes `dw`
     /// per edge and adds to `dsh`.
     #[inline(always)]
-    pub fn sum_backward<const CH: usize>(
+    pub fn sum_backward<const CH: usize, const NQ: usize>(
         &self,
         x: &Weights<T, CH>,
         centre_of: &[usize],
@@ -139,7 +154,7 @@ impl<T: Real> Weighter<T> {
         dsh: &mut [T],
     ) {
         let d = x.irrep_of.len();
-        let nq = self.mul / CH;
+        let nq = row_chunks::<CH, NQ>(self.mul);
         let wq = self.width / CH;
         for (e, &c) in centre_of.iter().enumerate() {
             let w = &x.w[e * x.ldq..];
@@ -147,7 +162,7 @@ impl<T: Real> Weighter<T> {
             let dw = &mut dw[e * wq..(e + 1) * wq];
             dw.fill([T::ZERO; CH]);
             for (m, dam) in da.chunks_exact(nq).enumerate() {
-                let (off, nq) = self.span::<CH>(x.irrep_of[m]);
+                let (off, nq) = self.span::<CH, NQ>(x.irrep_of[m]);
                 let s = x.sh[e * d + m] * self.alpha * norm[c];
                 for (o, &g) in dw[off..off + nq].iter_mut().zip(dam) {
                     *o = add_scaled(*o, s, g);
