@@ -22,5 +22,12 @@ pub use model::{
 };
 pub use native::Isa;
 
+/// The engine's dense-product kernels, public for the shape benchmark in `bench/gemm-shapes`
+/// only (not a stable API).
+#[doc(hidden)]
+pub mod kernels {
+    pub use crate::native::gemm::{gemm, Epilogue, Operand};
+}
+
 /// Version of this library, also returned by `allegro_version()` in the C ABI.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -53,8 +53,15 @@ pub struct Raw<'a, T> {
     c: *mut T,
     ldc: usize,
     ep: RawEpilogue<T>,
+    /// Add the product to what C holds before the epilogue (the later blocks of a split K).
+    preload: bool,
 }
 
+/// Depth of one pass over B: a panel of 4 vectors x 128 rows of f32 (32 KB) stays in L1 while
+/// every row tile streams past it; deeper products (paper-size layers) run in several passes.
+const KC: usize = 128;
+
+#[derive(Clone, Copy)]
 enum RawEpilogue<T> {
     Store,
     Add,
@@ -109,21 +116,73 @@ pub fn gemm<T: Real>(
             RawEpilogue::Scale(s.as_ptr())
         }
     };
-    // Bounds of the operand slices are what the kernels read through raw pointers.
-    let a_static: &[Operand<'_, T>] = a;
-    let raw = Raw {
-        rows,
-        a: a_static,
-        b: b.as_ptr(),
-        ldb,
-        n,
-        c: c.as_mut_ptr(),
-        ldc,
-        ep,
-    };
-    // SAFETY: every buffer was checked above to hold the elements the product touches, and
-    // `T::gemm_kernel` runs the kernels of `isa` only when the CPU has them (checked at load).
-    unsafe { T::gemm_kernel(isa, &raw) }
+    if k <= KC {
+        let raw = Raw {
+            rows,
+            a,
+            b: b.as_ptr(),
+            ldb,
+            n,
+            c: c.as_mut_ptr(),
+            ldc,
+            ep,
+            preload: false,
+        };
+        // SAFETY: every buffer was checked above to hold the elements the product touches,
+        // and `T::gemm_kernel` runs the kernels of `isa` only when the CPU has them (checked
+        // at load).
+        unsafe { T::gemm_kernel(isa, &raw) };
+        return;
+    }
+    // Passes of at most KC columns of A (rows of B): the first stores (or adds), the middle
+    // ones add, the last adds and applies the epilogue.
+    let mut passes: Vec<Vec<Operand<'_, T>>> = vec![Vec::new()];
+    let mut width = 0;
+    for o in a {
+        let mut from = 0;
+        while from < o.cols {
+            if width == KC {
+                passes.push(Vec::new());
+                width = 0;
+            }
+            let w = (o.cols - from).min(KC - width);
+            if let Some(pass) = passes.last_mut() {
+                pass.push(Operand::new(&o.data[from..], o.ld, w));
+            }
+            width += w;
+            from += w;
+        }
+    }
+    let mut done = 0;
+    let count = passes.len();
+    for (p, pieces) in passes.iter().enumerate() {
+        let (first, last) = (p == 0, p + 1 == count);
+        let raw = Raw {
+            rows,
+            a: pieces,
+            b: b[done * ldb..].as_ptr(),
+            ldb,
+            n,
+            c: c.as_mut_ptr(),
+            ldc,
+            ep: pass_epilogue(ep, first, last),
+            preload: last && !first && !matches!(ep, RawEpilogue::Add),
+        };
+        // SAFETY: as above; the pieces are sub-blocks of checked operands and B's rows from
+        // `done` on lie inside the checked B.
+        unsafe { T::gemm_kernel(isa, &raw) };
+        done += pieces.iter().map(|o| o.cols).sum::<usize>();
+    }
+}
+
+/// The epilogue of one pass of a split product.
+fn pass_epilogue<T>(ep: RawEpilogue<T>, first: bool, last: bool) -> RawEpilogue<T> {
+    match (first, last, ep) {
+        (_, _, RawEpilogue::Add) => RawEpilogue::Add,
+        (_, true, ep) => ep,
+        (true, false, _) => RawEpilogue::Store,
+        (false, false, _) => RawEpilogue::Add,
+    }
 }
 
 /// A vector of `N` lanes of `T` and the operations the micro-kernel needs.
@@ -228,6 +287,11 @@ unsafe fn tile<V: Lanes, const NV: usize, const MR: usize, const MASKED: bool>(
         for (v, &z) in row.iter().enumerate() {
             let o = off + v * V::N;
             let c = g.c.add(o);
+            let z = if g.preload {
+                V::add(load_at::<V, MASKED>(c, v, last, m), z)
+            } else {
+                z
+            };
             match g.ep {
                 RawEpilogue::Store => store_at::<V, MASKED>(z, c, v, last, m),
                 RawEpilogue::Add => {
@@ -707,6 +771,10 @@ mod tests {
             (40, &[17, 3][..], 71),
             (6, &[40][..], 112),
             (3, &[5][..], 300),
+            // Deeper than one pass (KC), cut inside and across blocks.
+            (9, &[100, 200][..], 40),
+            (17, &[300][..], 20),
+            (5, &[128, 128][..], 16),
         ] {
             let k: usize = ks.iter().sum();
             let pad = 3;

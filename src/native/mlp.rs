@@ -5,13 +5,28 @@ use super::isa::Isa;
 use super::real::Real;
 
 /// A linear layer with its `alpha` already folded into the weights (as nequip does, in the
-/// model's dtype), stored (in, out) row-major, and transposed (out, in) for the backward pass.
+/// model's dtype), stored (in, out) row-major, and laid out for the kernels: `wp` the same with
+/// padded rows, `wt` transposed (out, in) with padded rows, for the backward pass.
 #[derive(Clone, Debug)]
 pub struct Linear<T> {
     pub n_in: usize,
     pub n_out: usize,
     pub w: Vec<T>,
+    wp: Vec<T>,
+    ldp: usize,
     wt: Vec<T>,
+    ldt: usize,
+}
+
+/// Row stride for a weight matrix of `n` columns: rows of a multiple of 128 floats would map a
+/// kernel's column panel onto a few L1 sets (a 512-wide layer ran at half speed); one vector
+/// of padding spreads them.
+fn padded(n: usize) -> usize {
+    if n >= 128 && n.is_multiple_of(128) {
+        n + 16
+    } else {
+        n
+    }
 }
 
 impl<T: Real> Linear<T> {
@@ -20,17 +35,28 @@ impl<T: Real> Linear<T> {
             n_in,
             n_out,
             w,
+            wp: Vec::new(),
+            ldp: 0,
             wt: Vec::new(),
+            ldt: 0,
         };
         layer.transpose();
         layer
     }
 
+    /// The kernels' copies of `w`: padded rows, and transposed with padded rows.
     fn transpose(&mut self) {
         let (n_in, n_out) = (self.n_in, self.n_out);
-        self.wt = (0..n_out * n_in)
-            .map(|p| self.w[(p % n_in) * n_out + p / n_in])
-            .collect();
+        (self.ldp, self.ldt) = (padded(n_out), padded(n_in));
+        self.wp = vec![T::ZERO; n_in * self.ldp];
+        self.wt = vec![T::ZERO; n_out * self.ldt];
+        for r in 0..n_in {
+            for c in 0..n_out {
+                let x = self.w[r * n_out + c];
+                self.wp[r * self.ldp + c] = x;
+                self.wt[c * self.ldt + r] = x;
+            }
+        }
     }
 
     /// Reorders output columns `from..`: new column `from + c` is old column `from + perm[c]`.
@@ -65,7 +91,7 @@ impl<T: Real> Linear<T> {
         ldy: usize,
         ep: Epilogue<'_, T>,
     ) {
-        gemm(isa, rows, x, &self.w, self.n_out, self.n_out, y, ldy, ep);
+        gemm(isa, rows, x, &self.wp, self.ldp, self.n_out, y, ldy, ep);
     }
 
     /// Columns `from..from + n` of `dy @ W^T` into `dx` (row stride ldx), then the epilogue.
@@ -81,7 +107,7 @@ impl<T: Real> Linear<T> {
         ldx: usize,
         ep: Epilogue<'_, T>,
     ) {
-        gemm(isa, rows, dy, &self.wt[from..], self.n_in, n, dx, ldx, ep);
+        gemm(isa, rows, dy, &self.wt[from..], self.ldt, n, dx, ldx, ep);
     }
 }
 

@@ -3,7 +3,7 @@
 //! models (geometry, radial basis and harmonics in f64, as nequip does) and in f64 for float64.
 mod archive;
 mod evaluate;
-mod gemm;
+pub mod gemm;
 mod geometry;
 mod isa;
 mod mlp;
