@@ -541,29 +541,25 @@ pub mod x86 {
         };
     }
 
-    /// exp(-x) of 16 f32 lanes: the algorithm of `exp_f32`, with FMAs.
+    /// exp(-x) of 16 f32 lanes: the reduction and polynomial of `exp_f32`, with FMAs, the
+    /// rounding by `vrndscaleps` and the scaling by 2^n by `vscalefps` (no integer tricks).
     #[inline(always)]
     unsafe fn exp_neg_z16(x: __m512) -> __m512 {
         let x = _mm512_min_ps(
             _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), x), _mm512_set1_ps(-87.0)),
             _mm512_set1_ps(88.0),
         );
-        let t = _mm512_fmadd_ps(x, _mm512_set1_ps(LOG2E), _mm512_set1_ps(MAGIC));
-        let n = _mm512_sub_ps(t, _mm512_set1_ps(MAGIC));
+        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_ps(x, _mm512_set1_ps(LOG2E)),
+        );
         let f = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
         let f = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), f);
         let mut p = _mm512_set1_ps(P[0]);
         for &c in &P[1..] {
             p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c));
         }
-        let e = _mm512_fmadd_ps(
-            _mm512_mul_ps(p, f),
-            f,
-            _mm512_add_ps(f, _mm512_set1_ps(1.0)),
-        );
-        let k = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B40_0000));
-        let scale = _mm512_slli_epi32::<23>(_mm512_add_epi32(k, _mm512_set1_epi32(127)));
-        _mm512_mul_ps(e, _mm512_castsi512_ps(scale))
+        let e = _mm512_fmadd_ps(_mm512_mul_ps(p, f), f, _mm512_add_ps(f, _mm512_set1_ps(1.0)));
+        _mm512_scalef_ps(e, n)
     }
 
     /// exp(-x) of 8 f32 lanes, as [`exp_neg_z16`].
