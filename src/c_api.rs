@@ -12,6 +12,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::Error;
+use crate::native::Isa;
 use crate::model::{BackendChoice, LoadOptions, Model, ModelDtype, NeighbourList, System};
 
 /// Status code of every fallible function.
@@ -205,6 +206,30 @@ pub unsafe extern "C" fn allegro_model_backend(
             "native" => c"native".as_ptr(),
             "torchscript" => c"torchscript".as_ptr(),
             _ => c"aoti".as_ptr(),
+        };
+        Ok(())
+    })
+}
+
+/// The instruction set of the native engine's kernels for this model: "avx512", "avx2" or
+/// "baseline" (`ALLEGRO_ISA` may lower it), or "libtorch" on the libtorch backends (a static
+/// string).
+///
+/// # Safety
+/// Pointers must be NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_kernels(
+    model: *const allegro_model_t,
+    name: *mut *const c_char,
+) -> allegro_status_t {
+    guard(|| {
+        let model = model_ref(model)?;
+        let out = name.as_mut().ok_or_else(|| null_error("name"))?;
+        *out = match model.model.isa() {
+            Some(Isa::Avx512) => c"avx512".as_ptr(),
+            Some(Isa::Avx2) => c"avx2".as_ptr(),
+            Some(Isa::Baseline) => c"baseline".as_ptr(),
+            None => c"libtorch".as_ptr(),
         };
         Ok(())
     })

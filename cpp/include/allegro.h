@@ -112,6 +112,16 @@ struct allegro_model_t *allegro_model_load_with(const char *path,
 allegro_status_t allegro_model_backend(const struct allegro_model_t *model, const char **name);
 
 /**
+ * The instruction set of the native engine's kernels for this model: "avx512", "avx2" or
+ * "baseline" (`ALLEGRO_ISA` may lower it), or "libtorch" on the libtorch backends (a static
+ * string).
+ *
+ * # Safety
+ * Pointers must be NULL or valid.
+ */
+allegro_status_t allegro_model_kernels(const struct allegro_model_t *model, const char **name);
+
+/**
  * The model's dtype: "float32" or "float64" (a static string).
  *
  * # Safety

@@ -76,6 +76,10 @@ pub(crate) struct BackendOutput<'a> {
 
 pub(crate) trait Backend: Send {
     fn run(&mut self, graph: &Graph, out: BackendOutput<'_>) -> Result<()>;
+    /// The instruction set of the native engine's kernels; `None` for libtorch.
+    fn isa(&self) -> Option<Isa> {
+        None
+    }
 }
 
 /// Which engine evaluates a model.
@@ -210,6 +214,11 @@ impl Model {
     /// The engine evaluating this model: "native", "torchscript" or "aoti".
     pub fn backend_name(&self) -> &'static str {
         self.backend_name
+    }
+
+    /// The instruction set the native engine's kernels use for this model (`None` on libtorch).
+    pub fn isa(&self) -> Option<Isa> {
+        self.backend.isa()
     }
 
     pub fn metadata(&self) -> &Metadata {

@@ -194,6 +194,13 @@ fn run_network<T: Real>(
 }
 
 impl Backend for Native {
+    fn isa(&self) -> Option<Isa> {
+        Some(match &self.net {
+            AnyNetwork::F32(n) => n.net.isa,
+            AnyNetwork::F64(n) => n.net.isa,
+        })
+    }
+
     fn run(&mut self, graph: &Graph, out: BackendOutput<'_>) -> Result<()> {
         let n_edges = graph.edge_index.len() / 2;
         self.edge_grad.clear();

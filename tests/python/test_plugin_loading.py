@@ -65,3 +65,26 @@ def test_native_only_plugin_needs_no_libtorch(tmp_path):
     energy, out = run0(tmp_path, prefix=f"plugin load {plugin}\n", lmp=RAW_LMP, env=RAW_ENV)
     assert "backend native, dtype float64" in out
     assert abs(energy - ref["energy"]) <= 1e-10 * abs(ref["energy"])
+
+
+def test_instruction_sets_through_the_plugin(tmp_path):
+    """The log names the kernels; ALLEGRO_ISA lowers them (each path still matches nequip on a
+    float64 model to 1e-10) and an unknown name is a clear LAMMPS error, not a fallback."""
+    from nequip_reference import evaluate
+
+    ref = evaluate(model_path("float64", "pth"), structures.cubic())["energy"]
+    flags = open("/proc/cpuinfo").read()
+    isas = ["baseline"] + (["avx2"] if " avx2 " in flags and " fma " in flags else []) \
+        + (["avx512"] if " avx512f " in flags and " fma " in flags else [])
+    for isa in isas:
+        work = tmp_path / isa
+        work.mkdir()
+        energy, out = run0(work, env={"ALLEGRO_ISA": isa})
+        assert f"kernels {isa}" in out, out[-2000:]
+        assert abs(energy - ref) <= 1e-10 * abs(ref), (isa, energy, ref)
+    work = tmp_path / "bogus"
+    work.mkdir()
+    structures.write_lammps_data(structures.cubic(), work / "data.lmp")
+    code, out = run_lammps(work, header("data.lmp", model_path("float64", "pth")) + "run 0\n",
+                           check=False, env={"ALLEGRO_ISA": "sse9"})
+    assert code != 0 and "ALLEGRO_ISA=sse9: expected avx512, avx2 or baseline" in out, out[-2000:]
