@@ -12,8 +12,8 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::Error;
-use crate::native::Isa;
 use crate::model::{BackendChoice, LoadOptions, Model, ModelDtype, NeighbourList, System};
+use crate::native::Isa;
 
 /// Status code of every fallible function.
 #[repr(i32)]

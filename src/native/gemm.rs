@@ -558,7 +558,11 @@ pub mod x86 {
         for &c in &P[1..] {
             p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c));
         }
-        let e = _mm512_fmadd_ps(_mm512_mul_ps(p, f), f, _mm512_add_ps(f, _mm512_set1_ps(1.0)));
+        let e = _mm512_fmadd_ps(
+            _mm512_mul_ps(p, f),
+            f,
+            _mm512_add_ps(f, _mm512_set1_ps(1.0)),
+        );
         _mm512_scalef_ps(e, n)
     }
 
@@ -663,33 +667,21 @@ pub mod x86 {
         fma: _mm256_fmadd_pd, add: _mm256_add_pd, mul: _mm256_mul_pd, sub: _mm256_sub_pd,
         div: _mm256_div_pd, exp_neg: exp_neg_y4);
 
-    /// # Safety
-    /// The CPU must have AVX-512F and FMA; `g` must be a checked [`Raw`].
-    #[target_feature(enable = "avx512f,fma")]
-    pub unsafe fn avx512_f32(g: &Raw<f32>) {
-        driver::<Z16>(g)
+    /// The product compiled for one instruction set and float type.
+    macro_rules! product {
+        ($name:ident, $t:ty, $lanes:ty, $features:literal) => {
+            /// # Safety
+            #[doc = concat!("The CPU must have ", $features, "; `g` must be a checked [`Raw`].")]
+            #[target_feature(enable = $features)]
+            pub unsafe fn $name(g: &Raw<$t>) {
+                driver::<$lanes>(g)
+            }
+        };
     }
-
-    /// # Safety
-    /// As [`avx512_f32`].
-    #[target_feature(enable = "avx512f,fma")]
-    pub unsafe fn avx512_f64(g: &Raw<f64>) {
-        driver::<Z8>(g)
-    }
-
-    /// # Safety
-    /// The CPU must have AVX2 and FMA; `g` must be a checked [`Raw`].
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn avx2_f32(g: &Raw<f32>) {
-        driver::<Y8>(g)
-    }
-
-    /// # Safety
-    /// As [`avx2_f32`].
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn avx2_f64(g: &Raw<f64>) {
-        driver::<Y4>(g)
-    }
+    product!(avx512_f32, f32, Z16, "avx512f,fma");
+    product!(avx512_f64, f64, Z8, "avx512f,fma");
+    product!(avx2_f32, f32, Y8, "avx2,fma");
+    product!(avx2_f64, f64, Y4, "avx2,fma");
 }
 
 /// The naive product the kernels are tested against (f64 accumulation, every epilogue).
