@@ -54,6 +54,7 @@ impl Output {
 }
 
 /// Raw inputs for a backend, in the deployed-model contract's layout.
+#[derive(Default)]
 pub(crate) struct Graph {
     /// (n, 3) row-major.
     pub pos: Vec<f64>,
@@ -61,6 +62,8 @@ pub(crate) struct Graph {
     pub types: Vec<i64>,
     /// (2, E) row-major: centres then neighbours.
     pub edge_index: Vec<i64>,
+    /// Working space of the graph's construction.
+    scratch: Vec<i64>,
 }
 
 /// Outputs a backend writes into caller buffers.
@@ -136,6 +139,9 @@ pub struct Model {
     backend_name: &'static str,
     /// Scratch of energies for all nodes, reused between calls.
     node_energy: Vec<f64>,
+    /// The backend's inputs, rebuilt in place every call (no allocation, no fresh pages, per MD
+    /// step).
+    graph: Graph,
 }
 
 impl Model {
@@ -208,6 +214,7 @@ impl Model {
             backend,
             backend_name,
             node_energy: Vec::new(),
+            graph: Graph::default(),
         })
     }
 
@@ -278,11 +285,12 @@ impl Model {
             // An MPI rank that owns no atoms contributes nothing; no model call.
             return Ok(());
         }
-        let graph = self.graph(system)?;
+        fill_graph(&self.metadata, system, &mut self.graph)?;
+        let graph = &self.graph;
         self.node_energy.clear();
         self.node_energy.resize(n, 0.0);
         self.backend.run(
-            &graph,
+            graph,
             BackendOutput {
                 atom_energy: &mut self.node_energy,
                 forces,
@@ -293,12 +301,16 @@ impl Model {
         atom_energy.copy_from_slice(&self.node_energy[..system.n_local]);
         check_finite(atom_energy, forces, virial)
     }
+}
 
-    /// Edges from local centres to neighbours inside the per-type-pair cutoff.
-    fn graph(&self, system: &System<'_>) -> Result<Graph> {
+/// The backend's inputs for `system` into `graph`'s buffers: edges from local centres to
+/// neighbours inside the per-type-pair cutoff.
+fn fill_graph(metadata: &Metadata, system: &System<'_>, graph: &mut Graph) -> Result<()> {
+    {
         let n = system.positions.len();
-        let num_types = self.metadata.type_names.len();
-        let mut types = Vec::with_capacity(n);
+        let num_types = metadata.type_names.len();
+        let types = &mut graph.types;
+        types.clear();
         for (i, &t) in system.types.iter().enumerate() {
             if t < 0 || t as usize >= num_types {
                 return Err(Error::Input(format!(
@@ -308,10 +320,13 @@ impl Model {
             }
             types.push(t as i64);
         }
-        let cut2: Vec<f64> = self.metadata.cutoffs.iter().map(|c| c * c).collect();
+        let cut2: Vec<f64> = metadata.cutoffs.iter().map(|c| c * c).collect();
         let offsets = system.neighbours.offsets;
-        let mut centres = Vec::new();
-        let mut neighbours = Vec::new();
+        let centres = &mut graph.edge_index;
+        centres.clear();
+        // Neighbours go after the centres once both are known; gathered here meanwhile.
+        let neighbours = &mut graph.scratch;
+        neighbours.clear();
         for i in 0..system.n_local {
             let (start, end) = (offsets[i], offsets[i + 1]);
             if start < 0 || end < start || end as usize > system.neighbours.indices.len() {
@@ -348,13 +363,10 @@ impl Model {
                 }
             }
         }
-        centres.extend_from_slice(&neighbours);
-        let pos = system.positions.iter().flatten().copied().collect();
-        Ok(Graph {
-            pos,
-            types,
-            edge_index: centres,
-        })
+        centres.extend_from_slice(neighbours);
+        graph.pos.clear();
+        graph.pos.extend(system.positions.iter().flatten().copied());
+        Ok(())
     }
 }
 

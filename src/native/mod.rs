@@ -30,10 +30,20 @@ use crate::model::{Backend, BackendOutput, Graph, Metadata, ModelDtype};
 /// block's activations stay in cache (and memory stays bounded for any system size).
 const BLOCK_EDGES: usize = 256;
 
+/// A block's inputs gathered from the graph, reused between blocks and calls.
+#[derive(Default)]
+struct BlockBuffers {
+    centre_types: Vec<usize>,
+    offsets: Vec<usize>,
+    neighbour_types: Vec<usize>,
+    vectors: Vec<[f64; 3]>,
+    energy: Vec<f64>,
+}
+
 /// A network in its model's float type, with one workspace per pool thread.
 struct Typed<T> {
     net: Network<T>,
-    workspaces: Vec<Mutex<Workspace<T>>>,
+    workspaces: Vec<Mutex<(Workspace<T>, BlockBuffers)>>,
 }
 
 impl<T: Real> Typed<T> {
@@ -156,35 +166,45 @@ fn run_network<T: Real>(
             .zip(slices.into_par_iter())
             .map(|(&(a, b), grad)| {
                 let index = rayon::current_thread_index().unwrap_or(0) % workspaces.len();
-                let mut ws = workspaces[index].lock().unwrap_or_else(|p| p.into_inner());
+                let mut guard = workspaces[index].lock().unwrap_or_else(|p| p.into_inner());
+                let (ws, buf) = &mut *guard;
                 let first = runs[a].1;
-                let centre_types: Vec<usize> =
-                    runs[a..b].iter().map(|&(c, _)| types[c] as usize).collect();
-                let offsets: Vec<usize> = runs[a..=b].iter().map(|&(_, e)| e - first).collect();
+                buf.centre_types.clear();
+                buf.centre_types
+                    .extend(runs[a..b].iter().map(|&(c, _)| types[c] as usize));
+                buf.offsets.clear();
+                buf.offsets
+                    .extend(runs[a..=b].iter().map(|&(_, e)| e - first));
                 let edges = first..runs[b].1;
-                let neighbour_types: Vec<usize> = neighbours[edges.clone()]
-                    .iter()
-                    .map(|&j| types[j as usize] as usize)
-                    .collect();
-                let vectors: Vec<[f64; 3]> = edges
-                    .map(|e| {
-                        let (i, j) = (centres[e] as usize, neighbours[e] as usize);
-                        [
-                            pos[3 * j] - pos[3 * i],
-                            pos[3 * j + 1] - pos[3 * i + 1],
-                            pos[3 * j + 2] - pos[3 * i + 2],
-                        ]
-                    })
-                    .collect();
+                buf.neighbour_types.clear();
+                buf.neighbour_types.extend(
+                    neighbours[edges.clone()]
+                        .iter()
+                        .map(|&j| types[j as usize] as usize),
+                );
+                buf.vectors.clear();
+                buf.vectors.extend(edges.map(|e| {
+                    let (i, j) = (centres[e] as usize, neighbours[e] as usize);
+                    [
+                        pos[3 * j] - pos[3 * i],
+                        pos[3 * j + 1] - pos[3 * i + 1],
+                        pos[3 * j + 2] - pos[3 * i + 2],
+                    ]
+                }));
                 let block = Block {
-                    centre_types: &centre_types,
-                    offsets: &offsets,
-                    neighbour_types: &neighbour_types,
-                    vectors: &vectors,
+                    centre_types: &buf.centre_types,
+                    offsets: &buf.offsets,
+                    neighbour_types: &buf.neighbour_types,
+                    vectors: &buf.vectors,
                 };
-                let mut energy = vec![0.0; centre_types.len()];
-                net.evaluate(&mut ws, &block, &mut energy, grad);
-                runs[a..b].iter().map(|&(c, _)| c).zip(energy).collect()
+                buf.energy.clear();
+                buf.energy.resize(buf.centre_types.len(), 0.0);
+                net.evaluate(ws, &block, &mut buf.energy, grad);
+                runs[a..b]
+                    .iter()
+                    .map(|&(c, _)| c)
+                    .zip(buf.energy.iter().copied())
+                    .collect::<Vec<_>>()
             })
             .collect()
     });
