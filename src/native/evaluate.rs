@@ -80,6 +80,23 @@ fn sized<T: Real>(v: &mut Vec<T>, n: usize) {
     v.resize(n, T::ZERO);
 }
 
+/// The block evaluation compiled with the target features of one instruction set.
+macro_rules! per_isa {
+    ($name:ident, $features:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $name(
+            &self,
+            ws: &mut Workspace<T>,
+            block: &Block,
+            energy: &mut [f64],
+            grad: &mut [[f64; 3]],
+        ) {
+            self.evaluate_chunked(ws, block, energy, grad);
+        }
+    };
+}
+
 impl<T: Real> Network<T> {
     fn rmax_recip(&self, ti: usize, tj: usize) -> f64 {
         if self.rmax_recip.len() == 1 {
@@ -175,29 +192,8 @@ impl<T: Real> Network<T> {
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,fma")]
-    unsafe fn evaluate_avx512(
-        &self,
-        ws: &mut Workspace<T>,
-        block: &Block,
-        energy: &mut [f64],
-        grad: &mut [[f64; 3]],
-    ) {
-        self.evaluate_chunked(ws, block, energy, grad);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn evaluate_avx2(
-        &self,
-        ws: &mut Workspace<T>,
-        block: &Block,
-        energy: &mut [f64],
-        grad: &mut [[f64; 3]],
-    ) {
-        self.evaluate_chunked(ws, block, energy, grad);
-    }
+    per_isa!(evaluate_avx512, "avx512f,fma");
+    per_isa!(evaluate_avx2, "avx2,fma");
 
     /// Channels in chunks of 8 when every row width allows it, else one by one; the 8-channel
     /// case (one chunk per row) compiled on its own.

@@ -541,6 +541,19 @@ pub mod x86 {
         };
     }
 
+    /// `e^(x - n ln 2)` for integer-valued `n` (|x - n ln 2| <= ln 2 / 2): `exp_f32`'s
+    /// two-part reduction and polynomial, with FMAs; the caller scales by 2^n.
+    #[inline(always)]
+    unsafe fn exp_reduced<V: Lanes<T = f32>>(x: V, n: V) -> V {
+        let f = V::fma(n, V::splat(-LN2_HI), x);
+        let f = V::fma(n, V::splat(-LN2_LO), f);
+        let mut p = V::splat(P[0]);
+        for &c in &P[1..] {
+            p = V::fma(p, f, V::splat(c));
+        }
+        V::fma(V::mul(p, f), f, V::add(f, V::splat(1.0)))
+    }
+
     /// exp(-x) of 16 f32 lanes: the reduction and polynomial of `exp_f32`, with FMAs, the
     /// rounding by `vrndscaleps` and the scaling by 2^n by `vscalefps` (no integer tricks).
     #[inline(always)]
@@ -552,17 +565,7 @@ pub mod x86 {
         let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
             _mm512_mul_ps(x, _mm512_set1_ps(LOG2E)),
         );
-        let f = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
-        let f = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), f);
-        let mut p = _mm512_set1_ps(P[0]);
-        for &c in &P[1..] {
-            p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c));
-        }
-        let e = _mm512_fmadd_ps(
-            _mm512_mul_ps(p, f),
-            f,
-            _mm512_add_ps(f, _mm512_set1_ps(1.0)),
-        );
+        let e = exp_reduced(Z16(x), Z16(n)).0;
         _mm512_scalef_ps(e, n)
     }
 
@@ -575,17 +578,7 @@ pub mod x86 {
         );
         let t = _mm256_fmadd_ps(x, _mm256_set1_ps(LOG2E), _mm256_set1_ps(MAGIC));
         let n = _mm256_sub_ps(t, _mm256_set1_ps(MAGIC));
-        let f = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
-        let f = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), f);
-        let mut p = _mm256_set1_ps(P[0]);
-        for &c in &P[1..] {
-            p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(c));
-        }
-        let e = _mm256_fmadd_ps(
-            _mm256_mul_ps(p, f),
-            f,
-            _mm256_add_ps(f, _mm256_set1_ps(1.0)),
-        );
+        let e = exp_reduced(Y8(x), Y8(n)).0;
         let k = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B40_0000));
         let scale = _mm256_slli_epi32::<23>(_mm256_add_epi32(k, _mm256_set1_epi32(127)));
         _mm256_mul_ps(e, _mm256_castsi256_ps(scale))
