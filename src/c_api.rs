@@ -118,6 +118,23 @@ unsafe fn model_ref<'a>(model: *const allegro_model_t) -> Result<&'a allegro_mod
     model.as_ref().ok_or_else(|| null_error("model"))
 }
 
+/// Writes the static string `f` gives for `model` into `*name`.
+///
+/// # Safety
+/// Pointers must be NULL or valid.
+unsafe fn static_name(
+    model: *const allegro_model_t,
+    name: *mut *const c_char,
+    f: impl FnOnce(&Model) -> &'static CStr,
+) -> allegro_status_t {
+    guard(|| {
+        let model = model_ref(model)?;
+        let out = name.as_mut().ok_or_else(|| null_error("name"))?;
+        *out = f(&model.model).as_ptr();
+        Ok(())
+    })
+}
+
 /// Version of the library, e.g. "0.1.0"; compare with `ALLEGRO_VERSION` from the header.
 #[no_mangle]
 pub extern "C" fn allegro_version() -> *const c_char {
@@ -199,15 +216,10 @@ pub unsafe extern "C" fn allegro_model_backend(
     model: *const allegro_model_t,
     name: *mut *const c_char,
 ) -> allegro_status_t {
-    guard(|| {
-        let model = model_ref(model)?;
-        let out = name.as_mut().ok_or_else(|| null_error("name"))?;
-        *out = match model.model.backend_name() {
-            "native" => c"native".as_ptr(),
-            "torchscript" => c"torchscript".as_ptr(),
-            _ => c"aoti".as_ptr(),
-        };
-        Ok(())
+    static_name(model, name, |model| match model.backend_name() {
+        "native" => c"native",
+        "torchscript" => c"torchscript",
+        _ => c"aoti",
     })
 }
 
@@ -222,16 +234,11 @@ pub unsafe extern "C" fn allegro_model_kernels(
     model: *const allegro_model_t,
     name: *mut *const c_char,
 ) -> allegro_status_t {
-    guard(|| {
-        let model = model_ref(model)?;
-        let out = name.as_mut().ok_or_else(|| null_error("name"))?;
-        *out = match model.model.isa() {
-            Some(Isa::Avx512) => c"avx512".as_ptr(),
-            Some(Isa::Avx2) => c"avx2".as_ptr(),
-            Some(Isa::Baseline) => c"baseline".as_ptr(),
-            None => c"libtorch".as_ptr(),
-        };
-        Ok(())
+    static_name(model, name, |model| match model.isa() {
+        Some(Isa::Avx512) => c"avx512",
+        Some(Isa::Avx2) => c"avx2",
+        Some(Isa::Baseline) => c"baseline",
+        None => c"libtorch",
     })
 }
 
@@ -244,14 +251,9 @@ pub unsafe extern "C" fn allegro_model_dtype(
     model: *const allegro_model_t,
     name: *mut *const c_char,
 ) -> allegro_status_t {
-    guard(|| {
-        let model = model_ref(model)?;
-        let out = name.as_mut().ok_or_else(|| null_error("name"))?;
-        *out = match model.model.metadata().dtype {
-            ModelDtype::Float32 => c"float32".as_ptr(),
-            ModelDtype::Float64 => c"float64".as_ptr(),
-        };
-        Ok(())
+    static_name(model, name, |model| match model.metadata().dtype {
+        ModelDtype::Float32 => c"float32",
+        ModelDtype::Float64 => c"float64",
     })
 }
 

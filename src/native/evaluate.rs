@@ -139,6 +139,22 @@ impl<T: Real> Network<T> {
         }
     }
 
+    /// The per-edge weights of the initial tensor features, in chunks: the rows of the tensor
+    /// embedding's linear layer.
+    #[inline(always)]
+    fn embed_weights<'a, const CH: usize>(
+        &'a self,
+        sh: &'a [T],
+        w_env: &'a [T],
+    ) -> Weights<'a, T, CH> {
+        Weights {
+            sh,
+            irrep_of: &self.irrep_of,
+            w: chunks::<T, CH>(w_env),
+            ldq: self.embed_weighter.width / CH,
+        }
+    }
+
     /// The scalar blocks [x^0, x^1, ..] the latent MLPs and the readout read: x^0 from the
     /// two-body projection, x^{l+1} from the first columns of latent MLP l's output.
     fn scalar_blocks<'a>(&self, proj: &'a [T], lat: &'a [Vec<T>]) -> Vec<Operand<'a, T>> {
@@ -311,12 +327,7 @@ impl<T: Real> Network<T> {
             Epilogue::Store,
         );
         ws.v.resize_with(l_n + 1, Vec::new);
-        let embed = Weights {
-            sh: &ws.sh,
-            irrep_of: &self.irrep_of,
-            w: chunks::<T, CH>(&ws.w_env),
-            ldq: embed_w / CH,
-        };
+        let embed = self.embed_weights::<CH>(&ws.sh, &ws.w_env);
         sized(&mut ws.v[0], n * d * u_n);
         ew.weight::<CH, NQ>(&embed, chunks_mut(&mut ws.v[0]));
 
@@ -492,12 +503,7 @@ impl<T: Real> Network<T> {
         self.proj
             .backward(isa, n, &dproj, 0, s_n, &mut ws.dh, s_n, Epilogue::Store);
         // V^0 backward (ws.dv_in now holds dV^0).
-        let embed = Weights {
-            sh: &ws.sh,
-            irrep_of: &self.irrep_of,
-            w: chunks::<T, CH>(&ws.w_env),
-            ldq: embed_w / CH,
-        };
+        let embed = self.embed_weights::<CH>(&ws.sh, &ws.w_env);
         sized(&mut ws.dw_env, n * embed_w);
         ew.weight_backward::<CH, NQ>(
             &embed,

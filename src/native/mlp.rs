@@ -5,15 +5,14 @@ use super::isa::Isa;
 use super::real::Real;
 
 /// A linear layer with its `alpha` already folded into the weights (as nequip does, in the
-/// model's dtype), stored (in, out) row-major, and laid out for the kernels: `wp` the same with
-/// padded rows, `wt` transposed (out, in) with padded rows, for the backward pass.
+/// model's dtype), laid out for the kernels: `w` (in, out) row-major with row stride `ldw`, and
+/// `wt` transposed (out, in) with row stride `ldt`, for the backward pass.
 #[derive(Clone, Debug)]
 pub struct Linear<T> {
     pub n_in: usize,
     pub n_out: usize,
-    pub w: Vec<T>,
-    wp: Vec<T>,
-    ldp: usize,
+    w: Vec<T>,
+    ldw: usize,
     wt: Vec<T>,
     ldt: usize,
 }
@@ -30,31 +29,31 @@ fn padded(n: usize) -> usize {
 }
 
 impl<T: Real> Linear<T> {
+    /// A layer from its weights `w`, (in, out) row-major.
     pub fn new(n_in: usize, n_out: usize, w: Vec<T>) -> Linear<T> {
+        let ldw = padded(n_out);
+        let mut wp = vec![T::ZERO; n_in * ldw];
+        for r in 0..n_in {
+            wp[r * ldw..r * ldw + n_out].copy_from_slice(&w[r * n_out..(r + 1) * n_out]);
+        }
         let mut layer = Linear {
             n_in,
             n_out,
-            w,
-            wp: Vec::new(),
-            ldp: 0,
+            w: wp,
+            ldw,
             wt: Vec::new(),
-            ldt: 0,
+            ldt: padded(n_in),
         };
         layer.transpose();
         layer
     }
 
-    /// The kernels' copies of `w`: padded rows, and transposed with padded rows.
+    /// `wt` from `w`.
     fn transpose(&mut self) {
-        let (n_in, n_out) = (self.n_in, self.n_out);
-        (self.ldp, self.ldt) = (padded(n_out), padded(n_in));
-        self.wp = vec![T::ZERO; n_in * self.ldp];
-        self.wt = vec![T::ZERO; n_out * self.ldt];
-        for r in 0..n_in {
-            for c in 0..n_out {
-                let x = self.w[r * n_out + c];
-                self.wp[r * self.ldp + c] = x;
-                self.wt[c * self.ldt + r] = x;
+        self.wt = vec![T::ZERO; self.n_out * self.ldt];
+        for r in 0..self.n_in {
+            for c in 0..self.n_out {
+                self.wt[c * self.ldt + r] = self.w[r * self.ldw + c];
             }
         }
     }
@@ -64,7 +63,7 @@ impl<T: Real> Linear<T> {
         let old = self.w.clone();
         for r in 0..self.n_in {
             for (c, &p) in perm.iter().enumerate() {
-                self.w[r * self.n_out + from + c] = old[r * self.n_out + from + p];
+                self.w[r * self.ldw + from + c] = old[r * self.ldw + from + p];
             }
         }
         self.transpose();
@@ -73,7 +72,7 @@ impl<T: Real> Linear<T> {
     /// Reorders input rows `from..`: new row `from + c` is old row `from + perm[c]`.
     pub fn permute_inputs(&mut self, from: usize, perm: &[usize]) {
         let old = self.w.clone();
-        let n = self.n_out;
+        let n = self.ldw;
         for (c, &p) in perm.iter().enumerate() {
             self.w[(from + c) * n..(from + c + 1) * n]
                 .copy_from_slice(&old[(from + p) * n..(from + p + 1) * n]);
@@ -91,7 +90,7 @@ impl<T: Real> Linear<T> {
         ldy: usize,
         ep: Epilogue<'_, T>,
     ) {
-        gemm(isa, rows, x, &self.wp, self.ldp, self.n_out, y, ldy, ep);
+        gemm(isa, rows, x, &self.w, self.ldw, self.n_out, y, ldy, ep);
     }
 
     /// Columns `from..from + n` of `dy @ W^T` into `dx` (row stride ldx), then the epilogue.

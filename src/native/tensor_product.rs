@@ -71,7 +71,9 @@ impl<T: Real> TensorProduct<T> {
                 let i = self.couplings[run.start][0];
                 for q in 0..nq {
                     let a = x1[i * nq + q];
-                    let mut da = [T::ZERO; CH];
+                    // Added to what dx1 holds, so that the result needs no particular order
+                    // of the couplings (they come input-major: one run per input).
+                    let mut da = dx1[i * nq + q];
                     for p in run.clone() {
                         let [_, j, k] = self.couplings[p];
                         let (b, w, o) = (x2[j * nq + q], weights[p * nq + q], dout[k * nq + q]);

@@ -55,11 +55,10 @@ pub struct Weights<'a, T, const CH: usize> {
 }
 
 impl<T: Real> Weighter<T> {
-    /// Chunks of one irrep's weights and their offset within a row.
+    /// Offset, in chunks, of one irrep's weights within a weight row.
     #[inline(always)]
-    fn span<const CH: usize, const NQ: usize>(&self, irrep: usize) -> (usize, usize) {
-        let nq = row_chunks::<CH, NQ>(self.mul);
-        (self.offset(irrep) / CH, nq)
+    fn chunk_offset<const CH: usize>(&self, irrep: usize) -> usize {
+        self.offset(irrep) / CH
     }
 
     /// `out[e][m] = Y[e][m] alpha w[e](irrep(m))` for every edge.
@@ -74,7 +73,7 @@ impl<T: Real> Weighter<T> {
         for (e, out) in out.chunks_exact_mut(d * nq).enumerate() {
             let w = &x.w[e * x.ldq..];
             for (m, row) in out.chunks_exact_mut(nq).enumerate() {
-                let (off, nq) = self.span::<CH, NQ>(x.irrep_of[m]);
+                let off = self.chunk_offset::<CH>(x.irrep_of[m]);
                 let s = x.sh[e * d + m] * self.alpha;
                 for (o, &w) in row.iter_mut().zip(&w[off..off + nq]) {
                     *o = w.map(|w| s * w);
@@ -101,7 +100,7 @@ impl<T: Real> Weighter<T> {
             let dw = &mut dw[e * wq..(e + 1) * wq];
             dw.fill([T::ZERO; CH]);
             for (m, g) in g.chunks_exact(nq).enumerate() {
-                let (off, nq) = self.span::<CH, NQ>(x.irrep_of[m]);
+                let off = self.chunk_offset::<CH>(x.irrep_of[m]);
                 let s = x.sh[e * d + m] * self.alpha;
                 for (o, &g) in dw[off..off + nq].iter_mut().zip(g) {
                     *o = add_scaled(*o, s, g);
@@ -127,7 +126,7 @@ impl<T: Real> Weighter<T> {
             let w = &x.w[e * x.ldq..];
             let out = &mut a[c * d * nq..(c + 1) * d * nq];
             for (m, row) in out.chunks_exact_mut(nq).enumerate() {
-                let (off, nq) = self.span::<CH, NQ>(x.irrep_of[m]);
+                let off = self.chunk_offset::<CH>(x.irrep_of[m]);
                 let s = x.sh[e * d + m] * self.alpha;
                 for (o, &w) in row.iter_mut().zip(&w[off..off + nq]) {
                     *o = add_scaled(*o, s, w);
@@ -162,7 +161,7 @@ impl<T: Real> Weighter<T> {
             let dw = &mut dw[e * wq..(e + 1) * wq];
             dw.fill([T::ZERO; CH]);
             for (m, dam) in da.chunks_exact(nq).enumerate() {
-                let (off, nq) = self.span::<CH, NQ>(x.irrep_of[m]);
+                let off = self.chunk_offset::<CH>(x.irrep_of[m]);
                 let s = x.sh[e * d + m] * self.alpha * norm[c];
                 for (o, &g) in dw[off..off + nq].iter_mut().zip(dam) {
                     *o = add_scaled(*o, s, g);
