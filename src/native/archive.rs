@@ -38,6 +38,13 @@ pub enum LoadError {
 
 pub type LoadResult<T> = std::result::Result<T, LoadError>;
 
+impl LoadError {
+    /// A module tree that does not have the layout the engine reads.
+    pub fn layout(what: impl Into<String>) -> LoadError {
+        LoadError::Layout(what.into())
+    }
+}
+
 /// The module tree of an archive and its TorchScript code (for the few constants that live only
 /// there); its `extra/` metadata is read by `Metadata`.
 pub struct Archive {

@@ -31,6 +31,11 @@ impl<'a, T> Operand<'a, T> {
     }
 }
 
+/// A buffer of rows of width `w` as one operand block.
+pub fn whole<T>(x: &[T], w: usize) -> [Operand<'_, T>; 1] {
+    [Operand::new(x, w, w)]
+}
+
 /// What the product does with each output element `z` (extra buffers share C's layout).
 pub enum Epilogue<'a, T> {
     /// `C = z`

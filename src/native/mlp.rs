@@ -1,7 +1,9 @@
 //! nequip's bias-free MLPs: `y = x @ (W * alpha)` per layer, SiLU between layers (none after the
 //! last), with the activations kept for the backward pass.
+use super::archive::{LoadError, LoadResult, Module};
 use super::gemm::{gemm, Epilogue, Operand};
 use super::isa::Isa;
+use super::pickle::Value;
 use super::real::Real;
 
 /// A linear layer with its `alpha` already folded into the weights (as nequip does, in the
@@ -29,6 +31,18 @@ fn padded(n: usize) -> usize {
 }
 
 impl<T: Real> Linear<T> {
+    /// A ScalarMLPFunction of one linear layer.
+    pub fn load_single(m: &Module) -> LoadResult<Linear<T>> {
+        let mlp = Mlp::<T>::load(m)?;
+        if mlp.layers.len() != 1 {
+            return Err(LoadError::layout(format!(
+                "{}: expected one linear layer",
+                m.path
+            )));
+        }
+        Ok(mlp.layers.into_iter().next().unwrap())
+    }
+
     /// A layer from its weights `w`, (in, out) row-major.
     pub fn new(n_in: usize, n_out: usize, w: Vec<T>) -> Linear<T> {
         let ldw = padded(n_out);
@@ -136,6 +150,57 @@ pub struct MlpCache<T> {
 }
 
 impl<T: Real> Mlp<T> {
+    /// A ScalarMLPFunction: Sequential of ScalarLinearLayer, SiLU, ..., ScalarLinearLayer.
+    pub fn load(m: &Module) -> LoadResult<Mlp<T>> {
+        m.expect_class(&["ScalarMLPFunction"])?;
+        let seq = m.child_of("mlp", "Sequential")?;
+        let children = seq.numbered_children()?;
+        let mut layers = Vec::new();
+        for (k, child) in children.iter().enumerate() {
+            if k % 2 == 1 {
+                child.expect_class(&["SiLU"])?;
+                continue;
+            }
+            child.expect_class(&["ScalarLinearLayer"])?;
+            let w = child.tensor("weight")?;
+            let alpha = child.tensor("alpha")?;
+            if w.shape.len() != 2 || alpha.data.len() != 1 {
+                return Err(LoadError::layout(format!(
+                    "{}: weight/alpha of unexpected shape",
+                    child.path
+                )));
+            }
+            if let Ok(Value::Tensor(_)) = child.attr("bias") {
+                return Err(LoadError::layout(format!(
+                    "{}: a bias, which allegro 0.8 never has",
+                    child.path
+                )));
+            }
+            // nequip multiplies W by alpha in the weights' dtype before the product.
+            let a = T::from_f64(alpha.data[0]);
+            layers.push(Linear::new(
+                w.shape[0],
+                w.shape[1],
+                w.data.iter().map(|&x| T::from_f64(x) * a).collect(),
+            ));
+        }
+        if layers.is_empty() || children.len() % 2 == 0 {
+            return Err(LoadError::layout(format!(
+                "{}: an MLP that does not end in a linear layer",
+                m.path
+            )));
+        }
+        for pair in layers.windows(2) {
+            if pair[0].n_out != pair[1].n_in {
+                return Err(LoadError::layout(format!(
+                    "{}: layer widths do not chain",
+                    m.path
+                )));
+            }
+        }
+        Ok(Mlp { layers })
+    }
+
     pub fn n_in(&self) -> usize {
         self.layers[0].n_in
     }

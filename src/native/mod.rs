@@ -1,6 +1,15 @@
 //! The native Allegro engine: reads a `.nequip.pth` without libtorch and evaluates energies,
 //! forces and virials with a hand-written backward pass (see `evaluate.rs`), in f32 for float32
 //! models (geometry, radial basis and harmonics in f64, as nequip does) and in f64 for float64.
+//!
+//! The network in Allegro's own stages, in evaluation order: `radial_embed` (edge lengths to a
+//! radial-chemical embedding), `two_body` (the two-body scalar MLP), `tensor_embed` (harmonics
+//! to the initial tensor features), `allegro_layer` (environment sum, tensor product, latent
+//! MLP), `readout` (edge energies to per-atom energies), `zbl`; `evaluate` runs them in order,
+//! `network` reads them from the file. Beneath them: `mlp` and `gemm` (dense layers),
+//! `tensor_product`, `weighting`, `geometry` (basis functions); `archive` and `pickle` read
+//! the file.
+mod allegro_layer;
 mod archive;
 mod evaluate;
 pub mod gemm;
@@ -9,9 +18,14 @@ mod isa;
 mod mlp;
 mod network;
 mod pickle;
+mod radial_embed;
+mod readout;
 mod real;
+mod tensor_embed;
 mod tensor_product;
+mod two_body;
 mod weighting;
+mod zbl;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -79,22 +93,21 @@ impl Native {
             reason: e.to_string(),
         };
         let archive = Archive::read(path).map_err(bad)?;
-        let divisor = network::readout_divisor(&archive.code).map_err(bad)?;
         let t = metadata.num_types();
         let net = match metadata.dtype {
             ModelDtype::Float32 => AnyNetwork::F32(Typed::new(
-                Network::from_root(&archive.root, t, divisor, isa).map_err(bad)?,
+                Network::from_root(&archive.root, &archive.code, t, isa).map_err(bad)?,
                 threads,
             )),
             ModelDtype::Float64 => AnyNetwork::F64(Typed::new(
-                Network::from_root(&archive.root, t, divisor, isa).map_err(bad)?,
+                Network::from_root(&archive.root, &archive.code, t, isa).map_err(bad)?,
                 threads,
             )),
         };
         // The cutoffs the graph is built with must be the network's own.
         let recip = match &net {
-            AnyNetwork::F32(n) => &n.net.rmax_recip,
-            AnyNetwork::F64(n) => &n.net.rmax_recip,
+            AnyNetwork::F32(n) => &n.net.radial.rmax_recip,
+            AnyNetwork::F64(n) => &n.net.radial.rmax_recip,
         };
         for (k, &c) in metadata.cutoffs.iter().enumerate() {
             let own = 1.0 / recip[if recip.len() == 1 { 0 } else { k }];
@@ -129,7 +142,7 @@ fn run_network<T: Real>(
     use rayon::prelude::*;
     let (net, workspaces) = (&typed.net, &typed.workspaces);
     for (e, &t) in node_energy.iter_mut().zip(&graph.types) {
-        *e = Network::<T>::per_type(&net.shifts, t as usize);
+        *e = net.readout.scale_shift.shift(t as usize);
     }
     let n_edges = graph.edge_index.len() / 2;
     let (centres, neighbours) = graph.edge_index.split_at(n_edges);

@@ -6,6 +6,11 @@ use super::isa::Isa;
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
+/// Values read from the file (f64) in the network's type.
+pub fn cast<T: Real>(x: &[f64]) -> Vec<T> {
+    x.iter().map(|&v| T::from_f64(v)).collect()
+}
+
 pub trait Real:
     Copy
     + Debug

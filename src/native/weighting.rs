@@ -4,8 +4,99 @@
 //!
 //! Weights are rows of a dense layer's output, read in place: `w[e * ldq + ..]` in chunks of
 //! `CH` channels, [irrep][channel] (the columns were reordered so at load).
-use super::network::Weighter;
+use super::archive::{LoadError, LoadResult, Module};
 use super::real::Real;
+
+/// MakeWeightedChannels: multiplies spherical-harmonic component m by a per-edge weight, one
+/// per (channel, irrep) (`individual`) or one per channel times a constant `alpha`.
+#[derive(Clone, Debug)]
+pub struct Weighter<T> {
+    pub individual: bool,
+    pub alpha: T,
+    /// Weights per edge: channels x irreps, or channels.
+    pub width: usize,
+    /// Channels.
+    pub mul: usize,
+}
+
+impl<T: Real> Weighter<T> {
+    /// Offset of the channel weights of irrep `irrep`. The linear layers producing individual
+    /// weights have their columns reordered at load from nequip's [channel][irrep] to
+    /// [irrep][channel], so that the channels of one irrep are contiguous.
+    #[inline(always)]
+    pub fn offset(&self, irrep: usize) -> usize {
+        if self.individual {
+            irrep * self.mul
+        } else {
+            0
+        }
+    }
+
+    /// Column order [irrep][channel] as a permutation of nequip's [channel][irrep].
+    pub fn irrep_major(&self) -> Option<Vec<usize>> {
+        let n_irreps = self.width / self.mul;
+        self.individual.then(|| {
+            (0..self.width)
+                .map(|p| (p % self.mul) * n_irreps + p / self.mul)
+                .collect()
+        })
+    }
+
+    /// Whether the width is one weight per channel (and irrep, of `n_irreps`, when individual).
+    pub fn fits(&self, n_irreps: usize) -> bool {
+        self.width == self.mul * if self.individual { n_irreps } else { 1 }
+    }
+
+    /// A MakeWeightedChannels and, when it weights irreps individually, its 0/1 map from irreps
+    /// to spherical-harmonic components (`_rtoi`, n_irreps x dim) as the irrep of each component.
+    pub fn load(m: &Module) -> LoadResult<(Weighter<T>, Option<Vec<usize>>)> {
+        m.expect_class(&["MakeWeightedChannels"])?;
+        let mul = m.int("multiplicity_out")? as usize;
+        if !m.bool("weight_individual_irreps")? {
+            let w = Weighter {
+                individual: false,
+                alpha: T::from_f64(m.float("alpha")?),
+                width: mul,
+                mul,
+            };
+            return Ok((w, None));
+        }
+        let rtoi = m.tensor("_rtoi")?;
+        let [n_irreps, dim] = rtoi.shape[..] else {
+            return Err(LoadError::layout(format!(
+                "{}: _rtoi is not a matrix",
+                m.path
+            )));
+        };
+        let mut irrep_of = vec![usize::MAX; dim];
+        for r in 0..n_irreps {
+            for c in 0..dim {
+                let v = rtoi.data[r * dim + c];
+                if v == 1.0 && irrep_of[c] == usize::MAX {
+                    irrep_of[c] = r;
+                } else if v != 0.0 {
+                    return Err(LoadError::layout(format!(
+                        "{}: _rtoi is not a 0/1 assignment",
+                        m.path
+                    )));
+                }
+            }
+        }
+        if irrep_of.contains(&usize::MAX) {
+            return Err(LoadError::layout(format!(
+                "{}: _rtoi leaves a component out",
+                m.path
+            )));
+        }
+        let w = Weighter {
+            individual: true,
+            alpha: T::ONE,
+            width: mul * n_irreps,
+            mul,
+        };
+        Ok((w, Some(irrep_of)))
+    }
+}
 
 /// `sum a * b` over chunks, lanes added in a fixed order at the end.
 #[inline(always)]
