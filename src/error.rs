@@ -10,6 +10,10 @@ pub enum Error {
     },
     #[error("'{path}' is not a deployed nequip model: {reason}")]
     BadModel { path: PathBuf, reason: String },
+    /// A sound model with a module or feature the native engine does not implement (`backend
+    /// auto` runs it on libtorch when the library has it).
+    #[error("'{path}': {reason}")]
+    NotNative { path: PathBuf, reason: String },
     #[error("model file '{path}': unsupported extension, expected .nequip.pth (TorchScript) or .nequip.pt2 (AOTInductor)")]
     UnknownFormat { path: PathBuf },
     #[error("'{path}' needs the libtorch backends, but this library was built without the `torch` feature")]

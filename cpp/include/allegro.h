@@ -9,32 +9,8 @@
 #define ALLEGRO_VERSION "0.1.0"
 
 /**
- * Which engine evaluates a model (see `allegro_model_load_with`).
- */
-enum allegro_backend_t
-#ifdef __cplusplus
-  : int32_t
-#endif // __cplusplus
- {
-  /**
-   * The native engine when it supports the model, else libtorch when built in.
-   */
-  ALLEGRO_BACKEND_AUTO = 0,
-  /**
-   * The native Rust engine (`.nequip.pth` only).
-   */
-  ALLEGRO_BACKEND_NATIVE = 1,
-  /**
-   * libtorch: TorchScript (`.nequip.pth`) or AOTInductor (`.nequip.pt2`).
-   */
-  ALLEGRO_BACKEND_TORCH = 2,
-};
-#ifndef __cplusplus
-typedef int32_t allegro_backend_t;
-#endif // __cplusplus
-
-/**
- * Status code of every fallible function.
+ * Status code of every fallible function (more may be added: treat unknown non-zero codes as
+ * failures).
  */
 enum allegro_status_t
 #ifdef __cplusplus
@@ -61,6 +37,31 @@ enum allegro_status_t
 };
 #ifndef __cplusplus
 typedef int32_t allegro_status_t;
+#endif // __cplusplus
+
+/**
+ * Which engine evaluates a model (see `allegro_model_load_with`).
+ */
+enum allegro_backend_t
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * The native engine when it supports the model, else libtorch when built in.
+   */
+  ALLEGRO_BACKEND_AUTO = 0,
+  /**
+   * The native Rust engine (`.nequip.pth` only).
+   */
+  ALLEGRO_BACKEND_NATIVE = 1,
+  /**
+   * libtorch: TorchScript (`.nequip.pth`) or AOTInductor (`.nequip.pt2`).
+   */
+  ALLEGRO_BACKEND_TORCH = 2,
+};
+#ifndef __cplusplus
+typedef int32_t allegro_backend_t;
 #endif // __cplusplus
 
 /**
@@ -92,16 +93,14 @@ const char *allegro_last_error(void);
 struct allegro_model_t *allegro_model_load(const char *path);
 
 /**
- * Loads a model with a backend choice and the number of threads of the native engine (the
- * libtorch backends use `allegro_set_threads`). Returns NULL on failure, with the reason in
- * `allegro_last_error()`.
+ * Loads a model with a backend choice (an `allegro_backend_t` value; any other number is an
+ * error) and the number of threads of the native engine (the libtorch backends use
+ * `allegro_set_threads`). Returns NULL on failure, with the reason in `allegro_last_error()`.
  *
  * # Safety
  * `path` must be NULL or a NUL-terminated string.
  */
-struct allegro_model_t *allegro_model_load_with(const char *path,
-                                                allegro_backend_t backend,
-                                                int32_t threads);
+struct allegro_model_t *allegro_model_load_with(const char *path, int32_t backend, int32_t threads);
 
 /**
  * The engine evaluating the model: "native", "torchscript" or "aoti" (a static string).
@@ -110,6 +109,16 @@ struct allegro_model_t *allegro_model_load_with(const char *path,
  * Pointers must be NULL or valid.
  */
 allegro_status_t allegro_model_backend(const struct allegro_model_t *model, const char **name);
+
+/**
+ * Why the model runs on its backend, one line: "requested", or what `backend auto` found
+ * (valid while the model lives).
+ *
+ * # Safety
+ * Pointers must be NULL or valid.
+ */
+allegro_status_t allegro_model_backend_reason(const struct allegro_model_t *model,
+                                              const char **reason);
 
 /**
  * The instruction set of the native engine's kernels for this model: "avx512", "avx2" or

@@ -156,8 +156,9 @@ void PairAllegro::coeff(int narg, char **arg)
   for (int i = 1; i <= ntypes; i++)
     for (int j = i; j <= ntypes; j++) setflag[i][j] = type_map[i] >= 0 && type_map[j] >= 0;
 
-  const char *backend_name = nullptr, *dtype = nullptr, *kernels = nullptr;
+  const char *backend_name = nullptr, *dtype = nullptr, *kernels = nullptr, *reason = nullptr;
   if (allegro_model_backend(model, &backend_name) != ALLEGRO_SUCCESS ||
+      allegro_model_backend_reason(model, &reason) != ALLEGRO_SUCCESS ||
       allegro_model_dtype(model, &dtype) != ALLEGRO_SUCCESS ||
       allegro_model_kernels(model, &kernels) != ALLEGRO_SUCCESS)
     library_error("cannot read the model's backend");
@@ -170,10 +171,10 @@ void PairAllegro::coeff(int narg, char **arg)
       for (size_t b = 0; b < ntypes_model; b++)
         cut += fmt::format(" {}-{} {:g}", names[a], names[b], model_cutoff[a * ntypes_model + b]);
     utils::logmesg(lmp,
-                   "pair_style allegro: model {}\n  backend {}, dtype {}, {} thread(s) per MPI rank, kernels {}\n"
+                   "pair_style allegro: model {}\n  backend {} ({}), dtype {}, {} thread(s) per MPI rank, kernels {}\n"
                    "  type map (LAMMPS type -> model type):{}\n"
                    "  cutoffs (centre-neighbour, Angstrom):{}\n",
-                   path, backend_name, dtype, threads, kernels, map, cut);
+                   path, backend_name, reason, dtype, threads, kernels, map, cut);
   }
 }
 

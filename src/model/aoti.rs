@@ -105,6 +105,6 @@ impl Backend for Aoti {
             out.forces.as_flattened_mut(),
             out.virial,
         )
-        .map_err(|e| Error::Backend(super::first_line_of(e.what()).to_owned()))
+        .map_err(|e| Error::Backend(super::first_line_of(e.what())))
     }
 }

@@ -66,6 +66,14 @@ impl Metadata {
         if n == 0 {
             return Err(bad("metadata type_names is empty".into()));
         }
+        for (k, name) in type_names.iter().enumerate() {
+            if type_names[..k].contains(name) {
+                return Err(bad(format!(
+                    "metadata type_names '{}' names type '{name}' twice",
+                    type_names.join(" ")
+                )));
+            }
+        }
         if let Ok(num_types) = get("num_types") {
             if num_types.parse::<usize>() != Ok(n) {
                 return Err(bad(format!(
@@ -138,8 +146,10 @@ impl Metadata {
                 continue;
             };
             let key = key.to_owned();
+            // A metadata value is a short line; more is a damaged (or crafted) entry.
             let mut value = String::new();
-            entry
+            (&mut entry)
+                .take(1 << 20)
                 .read_to_string(&mut value)
                 .map_err(|e| bad(format!("cannot read metadata '{key}' ({e})")))?;
             map.insert(key, value);

@@ -137,6 +137,8 @@ pub struct Model {
     metadata: Metadata,
     backend: Box<dyn Backend>,
     backend_name: &'static str,
+    /// Why this backend: "requested", or what `backend auto` found.
+    backend_reason: String,
     /// Scratch of energies for all nodes, reused between calls.
     node_energy: Vec<f64>,
     /// The backend's inputs, rebuilt in place every call (no allocation, no fresh pages, per MD
@@ -160,6 +162,14 @@ impl Model {
         if options.threads == 0 {
             return Err(Error::Input("threads must be at least 1".into()));
         }
+        // More threads than cores only slows the engine down; thousands take minutes to start.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if options.threads > 4 * cores {
+            return Err(Error::Input(format!(
+                "{} threads is more than 4 x the {cores} cores of this machine (use at most {cores})",
+                options.threads
+            )));
+        }
         // A bad ALLEGRO_ISA is the user's error on every backend (auto must not hide it).
         let isa = match options.isa {
             Some(isa) if !isa.available() => {
@@ -172,23 +182,42 @@ impl Model {
             None => Isa::from_env()?,
         };
         let name = path.to_string_lossy();
-        let (metadata, backend, backend_name) = if name.ends_with(".pth") {
+        let requested = "requested".to_owned();
+        let (metadata, backend, backend_name, backend_reason) = if name.ends_with(".pth") {
             let metadata = Metadata::from_torchscript_archive(path)?;
             match options.backend {
                 BackendChoice::Torch => {
+                    crate::native::check_archive(path, &metadata)?;
                     let backend = load_torchscript(path, &metadata)?;
-                    (metadata, backend, "torchscript")
+                    (metadata, backend, "torchscript", requested)
                 }
                 BackendChoice::Native => {
                     let backend = Native::load(path, &metadata, options.threads, isa)?;
-                    (metadata, Box::new(backend) as Box<dyn Backend>, "native")
+                    let backend = Box::new(backend) as Box<dyn Backend>;
+                    (metadata, backend, "native", requested)
                 }
                 BackendChoice::Auto => match Native::load(path, &metadata, options.threads, isa) {
-                    Ok(backend) => (metadata, Box::new(backend) as Box<dyn Backend>, "native"),
-                    // Unsupported by the native engine: libtorch when built in, else its error.
-                    Err(_) if cfg!(feature = "torch") => {
-                        let backend = load_torchscript(path, &metadata)?;
-                        (metadata, backend, "torchscript")
+                    Ok(backend) => (
+                        metadata,
+                        Box::new(backend) as Box<dyn Backend>,
+                        "native",
+                        "auto: the native engine implements every module of this model".into(),
+                    ),
+                    // Only a module or feature the native engine lacks goes to libtorch (when
+                    // built in); a damaged or inconsistent file is an error on every backend.
+                    Err(Error::NotNative { reason, .. }) if cfg!(feature = "torch") => {
+                        let backend = load_torchscript(path, &metadata).map_err(|e| {
+                            let torch = match e {
+                                Error::BadModel { reason, .. } => reason,
+                                other => other.to_string(),
+                            };
+                            Error::BadModel {
+                                path: path.to_owned(),
+                                reason: format!("{reason}; libtorch cannot run it either: {torch}"),
+                            }
+                        })?;
+                        let why = format!("auto: {reason}; libtorch runs it");
+                        (metadata, backend, "torchscript", why)
                     }
                     Err(native_error) => return Err(native_error),
                 },
@@ -203,7 +232,11 @@ impl Model {
                 });
             }
             let (metadata, backend) = load_aoti(path)?;
-            (metadata, backend, "aoti")
+            let why = match options.backend {
+                BackendChoice::Auto => "auto: an AOTInductor package runs on libtorch".into(),
+                _ => requested,
+            };
+            (metadata, backend, "aoti", why)
         } else {
             return Err(Error::UnknownFormat {
                 path: path.to_owned(),
@@ -213,6 +246,7 @@ impl Model {
             metadata,
             backend,
             backend_name,
+            backend_reason,
             node_energy: Vec::new(),
             graph: Graph::default(),
         })
@@ -221,6 +255,11 @@ impl Model {
     /// The engine evaluating this model: "native", "torchscript" or "aoti".
     pub fn backend_name(&self) -> &'static str {
         self.backend_name
+    }
+
+    /// Why the model runs on its backend: "requested", or what `backend auto` found (one line).
+    pub fn backend_reason(&self) -> &str {
+        &self.backend_reason
     }
 
     /// The instruction set the native engine's kernels use for this model (`None` on libtorch).
@@ -381,6 +420,12 @@ fn check_finite(atom_energy: &[f64], forces: &[[f64; 3]], virial: &[f64; 9]) -> 
             "the model returned a non-finite energy for atom {i}"
         )));
     }
+    // Finite per-atom energies can still sum to infinity.
+    if !atom_energy.iter().sum::<f64>().is_finite() {
+        return Err(Error::Backend(
+            "the model's total energy is not finite (per-atom energies beyond 1e300 eV)".into(),
+        ));
+    }
     if let Some(i) = forces.iter().position(|f| f.iter().any(|x| !x.is_finite())) {
         return Err(Error::Backend(format!(
             "the model returned a non-finite force on atom {i}"
@@ -434,11 +479,14 @@ fn check_lengths(system: &System<'_>, n_energy: usize, n_forces: usize) -> Resul
 
 /// libtorch errors carry a C++ backtrace; the first non-empty line is the message.
 #[cfg(feature = "torch")]
-pub(crate) fn first_line_of(text: &str) -> &str {
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(text)
-        .trim()
+pub(crate) fn first_line_of(text: &str) -> String {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or(text.trim());
+    // tch puts its own header ("Internal torch error:") on a line before libtorch's message.
+    match lines.next() {
+        Some(next) if first.ends_with(':') => format!("{first} {next}"),
+        _ => first.to_owned(),
+    }
 }
 
 /// Sets the number of threads the libtorch backends use in this process (default 1).
@@ -473,4 +521,20 @@ fn load_aoti(path: &Path) -> Result<(Metadata, Box<dyn Backend>)> {
     Err(Error::NoTorch {
         path: path.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Finite per-atom energies whose sum overflows are refused like a non-finite one.
+    #[test]
+    fn a_total_energy_beyond_f64_is_an_error() {
+        let forces = [[0.0; 3]; 2];
+        assert!(check_finite(&[1e300, 2.0], &forces, &[0.0; 9]).is_ok());
+        let e = check_finite(&[1e308, 1e308], &forces, &[0.0; 9]).unwrap_err();
+        assert!(e.to_string().contains("total energy is not finite"), "{e}");
+        let e = check_finite(&[f64::NAN, 0.0], &forces, &[0.0; 9]).unwrap_err();
+        assert!(e.to_string().contains("atom 0"), "{e}");
+    }
 }

@@ -58,7 +58,7 @@ impl Backend for TorchScript {
         let result = self
             .module
             .forward_is(&[input])
-            .map_err(|e| Error::Backend(super::first_line_of(&e.to_string()).to_owned()))?;
+            .map_err(|e| Error::Backend(super::first_line_of(&e.to_string())))?;
         let IValue::GenericDict(items) = result else {
             return Err(Error::Backend("model did not return a dict".into()));
         };

@@ -32,13 +32,24 @@ pub enum LoadError {
     },
     #[error("module '{path}' is a {class}, which the native engine does not implement (use `backend torch`)")]
     Unsupported { path: String, class: String },
-    #[error("{0} (a nequip/allegro version whose layout the native engine does not know? use `backend torch`)")]
+    #[error("{0}: not implemented by the native engine (`backend torch` runs it)")]
+    NotImplemented(String),
+    #[error("{0} (the file is damaged, or was written by a nequip/allegro version whose layout this engine does not read)")]
     Layout(String),
 }
 
 pub type LoadResult<T> = std::result::Result<T, LoadError>;
 
 impl LoadError {
+    /// A model the native engine cannot run but libtorch may: a module or feature it does not
+    /// implement (not damage, nor an inconsistency, which no backend should run).
+    pub fn is_unsupported(&self) -> bool {
+        matches!(
+            self,
+            LoadError::Unsupported { .. } | LoadError::NotImplemented(_)
+        )
+    }
+
     /// A module tree that does not have the layout the engine reads.
     pub fn layout(what: impl Into<String>) -> LoadError {
         LoadError::Layout(what.into())
@@ -52,41 +63,93 @@ pub struct Archive {
     pub code: String,
 }
 
+/// The archive being read, with what may still be read from it: every entry's declared size
+/// is checked against that before anything is allocated, and no entry may hold more than it
+/// declares (TorchScript stores entries uncompressed, so all of them together are about the
+/// file's size; the budget leaves room for an archive that was recompressed).
+struct Zip {
+    zip: zip::ZipArchive<std::fs::File>,
+    budget: u64,
+}
+
+impl Zip {
+    fn read(&mut self, name: &str, expected: Option<usize>) -> Result<Vec<u8>, ReadError> {
+        let mut entry = self.zip.by_name(name).map_err(|_| ReadError::Missing)?;
+        let declared = entry.size();
+        if declared > self.budget || expected.is_some_and(|n| n as u64 != declared) {
+            return Err(ReadError::Damaged(format!(
+                "{name}: the archive declares {declared} bytes{}",
+                match expected {
+                    Some(n) if n as u64 != declared => format!(", the pickle {n}"),
+                    _ => " (more than the whole file could hold)".into(),
+                }
+            )));
+        }
+        let mut bytes = Vec::with_capacity(declared as usize);
+        (&mut entry)
+            .take(declared + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                ReadError::Damaged(if e.to_string().contains("checksum") {
+                    format!("{name}: the CRC-32 checksum does not match (the file is damaged)")
+                } else {
+                    format!("{name}: {e}")
+                })
+            })?;
+        if bytes.len() as u64 != declared {
+            return Err(ReadError::Damaged(format!(
+                "{name}: holds {} bytes, the archive declares {declared}",
+                bytes.len()
+            )));
+        }
+        self.budget -= declared;
+        Ok(bytes)
+    }
+}
+
+enum ReadError {
+    Missing,
+    Damaged(String),
+}
+
 struct ZipStorages<'a> {
-    zip: &'a mut zip::ZipArchive<std::fs::File>,
+    zip: &'a mut Zip,
     prefix: String,
 }
 
 impl StorageSource for ZipStorages<'_> {
-    fn storage(&mut self, key: &str) -> Option<Vec<u8>> {
-        let mut entry = self
-            .zip
-            .by_name(&format!("{}data/{key}", self.prefix))
-            .ok()?;
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut bytes).ok()?;
-        Some(bytes)
+    fn storage(&mut self, key: &str, expected: usize) -> Result<Vec<u8>, PickleError> {
+        self.zip
+            .read(&format!("{}data/{key}", self.prefix), Some(expected))
+            .map_err(|e| match e {
+                ReadError::Missing => PickleError::MissingStorage(key.to_owned()),
+                ReadError::Damaged(what) => PickleError::BadStorage {
+                    key: key.to_owned(),
+                    what,
+                },
+            })
     }
 }
 
-fn read_entry(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> LoadResult<Vec<u8>> {
-    let mut entry = zip
-        .by_name(name)
-        .map_err(|_| LoadError::MissingEntry(name.to_owned()))?;
-    let mut bytes = Vec::with_capacity(entry.size() as usize);
-    entry
-        .read_to_end(&mut bytes)
-        .map_err(|e| LoadError::Damaged(format!("{name}: {e}")))?;
-    Ok(bytes)
+fn read_entry(zip: &mut Zip, name: &str) -> LoadResult<Vec<u8>> {
+    zip.read(name, None).map_err(|e| match e {
+        ReadError::Missing => LoadError::MissingEntry(name.to_owned()),
+        ReadError::Damaged(what) => LoadError::Damaged(what),
+    })
 }
 
 impl Archive {
     pub fn read(path: &Path) -> LoadResult<Archive> {
         let file = std::fs::File::open(path)?;
-        let mut zip = zip::ZipArchive::new(file).map_err(|e| LoadError::NotZip(e.to_string()))?;
+        let len = file.metadata()?.len();
+        let zip = zip::ZipArchive::new(file).map_err(|e| LoadError::NotZip(e.to_string()))?;
+        let mut zip = Zip {
+            zip,
+            budget: len.saturating_mul(16).max(64 << 20),
+        };
         // Every entry sits under one root folder named after the file stem.
-        let pkl = (0..zip.len())
-            .filter_map(|i| zip.name_for_index(i).map(str::to_owned))
+        let pkl = (0..zip.zip.len())
+            .filter_map(|i| zip.zip.name_for_index(i).map(str::to_owned))
             .find(|n| n.ends_with("data.pkl") && n.matches('/').count() == 1)
             .ok_or_else(|| LoadError::MissingEntry("data.pkl".into()))?;
         let prefix = pkl.trim_end_matches("data.pkl").to_owned();
@@ -98,7 +161,7 @@ impl Archive {
         }
         let mut code = String::new();
         let code_dir = format!("{prefix}code/");
-        let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
+        let names: Vec<String> = zip.zip.file_names().map(str::to_owned).collect();
         for name in names
             .iter()
             .filter(|n| n.starts_with(&code_dir) && n.ends_with(".py"))
@@ -253,6 +316,33 @@ impl Module {
                 })
                 .collect(),
             _ => Err(self.wrong(name, "a list of integers")),
+        }
+    }
+
+    pub fn strings(&self, name: &str) -> LoadResult<Vec<String>> {
+        match self.attr(name)? {
+            Value::List(v) | Value::Tuple(v) => v
+                .iter()
+                .map(|x| match x {
+                    Value::Str(s) => Ok(s.clone()),
+                    _ => Err(self.wrong(name, "a list of strings")),
+                })
+                .collect(),
+            _ => Err(self.wrong(name, "a list of strings")),
+        }
+    }
+
+    /// A dict of strings to strings (nequip's `_metadata`).
+    pub fn string_map(&self, name: &str) -> LoadResult<std::collections::HashMap<String, String>> {
+        match self.attr(name)? {
+            Value::Dict(d) => d
+                .iter()
+                .map(|kv| match kv {
+                    (Value::Str(k), Value::Str(v)) => Ok((k.clone(), v.clone())),
+                    _ => Err(self.wrong(name, "a dict of strings")),
+                })
+                .collect(),
+            _ => Err(self.wrong(name, "a dict of strings")),
         }
     }
 

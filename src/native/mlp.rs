@@ -176,6 +176,21 @@ impl<T: Real> Mlp<T> {
                     child.path
                 )));
             }
+            // The weights are stored in the model's dtype (extra/model_dtype says which).
+            let f64_weights = w.dtype == super::pickle::DType::F64;
+            if f64_weights != (std::mem::size_of::<T>() == 8)
+                || !matches!(
+                    w.dtype,
+                    super::pickle::DType::F32 | super::pickle::DType::F64
+                )
+            {
+                return Err(LoadError::layout(format!(
+                    "{}: weights stored as {:?} in a {} model (extra/model_dtype contradicts the weights)",
+                    child.path,
+                    w.dtype,
+                    if std::mem::size_of::<T>() == 8 { "float64" } else { "float32" }
+                )));
+            }
             // nequip multiplies W by alpha in the weights' dtype before the product.
             let a = T::from_f64(alpha.data[0]);
             layers.push(Linear::new(

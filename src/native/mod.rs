@@ -88,11 +88,16 @@ impl Native {
         threads: usize,
         isa: Isa,
     ) -> Result<Native> {
-        let bad = |e: LoadError| Error::BadModel {
-            path: path.to_owned(),
-            reason: e.to_string(),
+        let bad = |e: LoadError| {
+            let (path, reason) = (path.to_owned(), e.to_string());
+            if e.is_unsupported() {
+                Error::NotNative { path, reason }
+            } else {
+                Error::BadModel { path, reason }
+            }
         };
         let archive = Archive::read(path).map_err(bad)?;
+        check_metadata(path, &archive, metadata)?;
         let t = metadata.num_types();
         let net = match metadata.dtype {
             ModelDtype::Float32 => AnyNetwork::F32(Typed::new(
@@ -127,6 +132,55 @@ impl Native {
             pool,
             edge_grad: Vec::new(),
         })
+    }
+}
+
+/// The metadata nequip stores twice, in `extra/` (what every backend reads) and with the network
+/// in the pickle (the root's `_metadata` and `type_names`), must agree: a permuted or edited
+/// `extra/type_names` would map every atom to the wrong type without a word.
+fn check_metadata(path: &Path, archive: &Archive, metadata: &Metadata) -> Result<()> {
+    let bad = |reason: String| Error::BadModel {
+        path: path.to_owned(),
+        reason,
+    };
+    let stored = archive
+        .root
+        .string_map("_metadata")
+        .map_err(|e| bad(e.to_string()))?;
+    let with_network = Metadata::from_map(path, &stored)?;
+    let names = archive
+        .root
+        .strings("type_names")
+        .map_err(|e| bad(e.to_string()))?;
+    if with_network != *metadata || names != metadata.type_names {
+        return Err(bad(format!(
+            "its extra/ metadata (types {}, r_max {}, {:?}) contradicts the metadata stored with \
+             the network (types {}, r_max {}, {:?}): the file was edited or damaged",
+            metadata.type_names.join(" "),
+            metadata.r_max,
+            metadata.dtype,
+            names.join(" "),
+            with_network.r_max,
+            with_network.dtype
+        )));
+    }
+    Ok(())
+}
+
+/// Reads the archive as the native engine would, for a model that runs on libtorch: damage
+/// (CRC, sizes) and metadata that contradicts the network are errors on every backend. A file
+/// this reader cannot parse at all (a newer pickle) is left to libtorch.
+pub(crate) fn check_archive(path: &Path, metadata: &Metadata) -> Result<()> {
+    use pickle::PickleError;
+    match Archive::read(path) {
+        Ok(archive) => check_metadata(path, &archive, metadata),
+        Err(LoadError::Pickle(PickleError::UnknownOpcode { .. } | PickleError::UnknownCall(_))) => {
+            Ok(())
+        }
+        Err(e) => Err(Error::BadModel {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        }),
     }
 }
 

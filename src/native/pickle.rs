@@ -23,7 +23,17 @@ pub enum PickleError {
     MissingStorage(String),
     #[error("tensor storage '{key}': {what}")]
     BadStorage { key: String, what: String },
+    #[error("data.pkl {0} (a damaged or crafted file)")]
+    Limit(String),
 }
+
+/// Deepest nesting of values accepted (TorchScript module trees nest a few dozen levels): the
+/// values are dropped and cloned recursively, so a deeper tree could overflow the stack.
+const MAX_DEPTH: u32 = 200;
+
+/// Most values that memo references may copy in all (a few hundred in real archives): each
+/// reference copies its value, so a short file of nested references could grow without bound.
+const MAX_MEMO_NODES: usize = 1 << 22;
 
 /// Element type of a tensor storage, from the storage class the pickle names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +78,10 @@ pub struct Tensor {
 pub struct Object {
     pub class: String,
     pub attrs: Vec<(String, Value)>,
+    /// BUILD has set the attributes (once; only a built object may be put into a value).
+    built: bool,
+    /// Nesting depth of the attributes, fixed by BUILD.
+    depth: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -91,16 +105,21 @@ pub enum Value {
     Mark,
 }
 
-/// Supplies the raw bytes of `data/<key>`.
+/// Supplies the raw bytes of `data/<key>` (`expected` bytes, which the source may use to refuse
+/// a larger entry before reading it).
 pub trait StorageSource {
-    fn storage(&mut self, key: &str) -> Option<Vec<u8>>;
+    fn storage(&mut self, key: &str, expected: usize) -> Result<Vec<u8>, PickleError>;
 }
 
 struct Vm<'a, S: StorageSource> {
     data: &'a [u8],
     pos: usize,
     stack: Vec<Value>,
-    memo: HashMap<u32, Value>,
+    /// Nesting depth of each stack value (0 for scalars).
+    depths: Vec<u32>,
+    memo: HashMap<u32, (Value, u32)>,
+    /// Values copied by memo references so far.
+    memo_nodes: usize,
     storages: &'a mut S,
     /// Decoded storages, so that views of one storage share the bytes.
     decoded: HashMap<String, Rc<Vec<f64>>>,
@@ -112,7 +131,9 @@ pub fn unpickle(data: &[u8], storages: &mut impl StorageSource) -> Result<Value,
         data,
         pos: 0,
         stack: Vec::new(),
+        depths: Vec::new(),
         memo: HashMap::new(),
+        memo_nodes: 0,
         storages,
         decoded: HashMap::new(),
     };
@@ -166,20 +187,93 @@ impl<S: StorageSource> Vm<'_, S> {
         String::from_utf8(bytes).map_err(|_| self.bad("a string is not UTF-8"))
     }
 
+    fn push(&mut self, v: Value, depth: u32) -> Result<(), PickleError> {
+        if depth > MAX_DEPTH {
+            return Err(PickleError::Limit(format!(
+                "nests values deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        self.stack.push(v);
+        self.depths.push(depth);
+        Ok(())
+    }
+
+    fn leaf(&mut self, v: Value) {
+        self.stack.push(v);
+        self.depths.push(0);
+    }
+
+    /// The value on top and its depth.
+    fn pop_with_depth(&mut self) -> Result<(Value, u32), PickleError> {
+        let v = self
+            .stack
+            .pop()
+            .ok_or_else(|| self.bad("stack underflow"))?;
+        Ok((v, self.depths.pop().unwrap_or(0)))
+    }
+
     fn pop(&mut self) -> Result<Value, PickleError> {
-        self.stack.pop().ok_or_else(|| self.bad("stack underflow"))
+        Ok(self.pop_with_depth()?.0)
+    }
+
+    /// The top `n` values and the largest depth among them, refusing objects not yet built
+    /// (TorchScript builds every object before it puts it anywhere; a value that holds an
+    /// object built later could nest without the depth showing).
+    fn pop_items(&mut self, n: usize) -> Result<(Vec<Value>, u32), PickleError> {
+        if self.stack.len() < n {
+            return Err(self.bad("stack underflow"));
+        }
+        let at = self.stack.len() - n;
+        let items = self.stack.split_off(at);
+        let mut depth = self.depths.split_off(at).into_iter().max().unwrap_or(0);
+        for v in &items {
+            self.placeable(v)?;
+            // An object's depth is its own (a memo copy of it was recorded before BUILD).
+            if let Value::Object(o) = v {
+                depth = depth.max(o.borrow().depth);
+            }
+        }
+        Ok((items, depth))
+    }
+
+    fn placeable(&self, v: &Value) -> Result<(), PickleError> {
+        match v {
+            Value::Object(o) if !o.borrow().built => {
+                Err(self.bad("an object is used before it is built"))
+            }
+            Value::Mark => Err(self.bad("a MARK inside a value")),
+            _ => Ok(()),
+        }
     }
 
     /// Pops everything above the topmost MARK, and the MARK.
-    fn pop_mark(&mut self) -> Result<Vec<Value>, PickleError> {
+    fn pop_mark(&mut self) -> Result<(Vec<Value>, u32), PickleError> {
         let at = self
             .stack
             .iter()
             .rposition(|v| matches!(v, Value::Mark))
             .ok_or_else(|| self.bad("no MARK on the stack"))?;
-        let items = self.stack.split_off(at + 1);
-        self.stack.pop();
+        let items = self.pop_items(self.stack.len() - at - 1)?;
+        self.pop()?;
         Ok(items)
+    }
+
+    /// Raises the depth of the value on top to hold an item of depth `item`.
+    fn deepen_top(&mut self, item: u32) -> Result<(), PickleError> {
+        let d = self
+            .depths
+            .last_mut()
+            .ok_or_else(|| PickleError::Malformed {
+                offset: self.pos,
+                what: "stack underflow".into(),
+            })?;
+        *d = (*d).max(item + 1);
+        if *d > MAX_DEPTH {
+            return Err(PickleError::Limit(format!(
+                "nests values deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(())
     }
 
     fn top(&mut self) -> Result<&mut Value, PickleError> {
@@ -190,11 +284,23 @@ impl<S: StorageSource> Vm<'_, S> {
         })
     }
 
-    fn memo_get(&self, key: u32) -> Result<Value, PickleError> {
-        self.memo
+    /// Pushes a copy of memo entry `key` (objects and tensors are shared, containers copied,
+    /// within [`MAX_MEMO_NODES`] in all).
+    fn memo_get(&mut self, key: u32) -> Result<(), PickleError> {
+        let (v, depth) = self
+            .memo
             .get(&key)
-            .cloned()
-            .ok_or_else(|| self.bad(format!("memo entry {key} is not set")))
+            .ok_or_else(|| self.bad(format!("memo entry {key} is not set")))?;
+        self.memo_nodes += nodes(v, MAX_MEMO_NODES - self.memo_nodes);
+        if self.memo_nodes >= MAX_MEMO_NODES {
+            return Err(PickleError::Limit(format!(
+                "copies more than {MAX_MEMO_NODES} values through memo references"
+            )));
+        }
+        let (v, depth) = (v.clone(), *depth);
+        self.stack.push(v);
+        self.depths.push(depth);
+        Ok(())
     }
 
     fn memo_put(&mut self, key: u32) -> Result<(), PickleError> {
@@ -203,7 +309,8 @@ impl<S: StorageSource> Vm<'_, S> {
             .last()
             .cloned()
             .ok_or_else(|| self.bad("stack underflow"))?;
-        self.memo.insert(key, v);
+        let depth = self.depths.last().copied().unwrap_or(0);
+        self.memo.insert(key, (v, depth));
         Ok(())
     }
 
@@ -218,21 +325,25 @@ impl<S: StorageSource> Vm<'_, S> {
                 0x95 => {
                     self.take(8)?; // FRAME
                 }
-                b'.' => return self.pop(),
-                b'N' => self.stack.push(Value::None),
-                0x88 => self.stack.push(Value::Bool(true)),
-                0x89 => self.stack.push(Value::Bool(false)),
+                b'.' => {
+                    let v = self.pop()?;
+                    self.placeable(&v)?;
+                    return Ok(v);
+                }
+                b'N' => self.leaf(Value::None),
+                0x88 => self.leaf(Value::Bool(true)),
+                0x89 => self.leaf(Value::Bool(false)),
                 b'J' => {
                     let v = i32::from_le_bytes(self.take(4)?.try_into().unwrap());
-                    self.stack.push(Value::Int(v as i64));
+                    self.leaf(Value::Int(v as i64));
                 }
                 b'K' => {
                     let v = self.u8()?;
-                    self.stack.push(Value::Int(v as i64));
+                    self.leaf(Value::Int(v as i64));
                 }
                 b'M' => {
                     let v = self.u16()?;
-                    self.stack.push(Value::Int(v as i64));
+                    self.leaf(Value::Int(v as i64));
                 }
                 0x8a => {
                     let n = self.u8()? as usize; // LONG1
@@ -246,86 +357,86 @@ impl<S: StorageSource> Vm<'_, S> {
                         [0u8; 8]
                     };
                     buf[..n].copy_from_slice(bytes);
-                    self.stack.push(Value::Int(i64::from_le_bytes(buf)));
+                    self.leaf(Value::Int(i64::from_le_bytes(buf)));
                 }
                 b'G' => {
                     let v = f64::from_be_bytes(self.take(8)?.try_into().unwrap());
-                    self.stack.push(Value::Float(v));
+                    self.leaf(Value::Float(v));
                 }
                 b'X' => {
                     let n = self.u32()? as usize;
                     let s = self.string(n)?;
-                    self.stack.push(Value::Str(s));
+                    self.leaf(Value::Str(s));
                 }
                 0x8c => {
                     let n = self.u8()? as usize;
                     let s = self.string(n)?;
-                    self.stack.push(Value::Str(s));
+                    self.leaf(Value::Str(s));
                 }
                 b'B' => {
                     let n = self.u32()? as usize;
                     self.take(n)?;
-                    self.stack.push(Value::Bytes);
+                    self.leaf(Value::Bytes);
                 }
                 b'C' => {
                     let n = self.u8()? as usize;
                     self.take(n)?;
-                    self.stack.push(Value::Bytes);
+                    self.leaf(Value::Bytes);
                 }
-                b'(' => self.stack.push(Value::Mark),
-                b')' => self.stack.push(Value::Tuple(Vec::new())),
+                b'(' => self.leaf(Value::Mark),
+                b')' => self.leaf(Value::Tuple(Vec::new())),
                 b't' => {
-                    let items = self.pop_mark()?;
-                    self.stack.push(Value::Tuple(items));
+                    let (items, depth) = self.pop_mark()?;
+                    self.push(Value::Tuple(items), depth + 1)?;
                 }
                 0x85..=0x87 => {
-                    let n = (op - 0x84) as usize;
-                    if self.stack.len() < n {
-                        return Err(self.bad("stack underflow"));
-                    }
-                    let items = self.stack.split_off(self.stack.len() - n);
-                    self.stack.push(Value::Tuple(items));
+                    let (items, depth) = self.pop_items((op - 0x84) as usize)?;
+                    self.push(Value::Tuple(items), depth + 1)?;
                 }
-                b']' => self.stack.push(Value::List(Vec::new())),
+                b']' => self.leaf(Value::List(Vec::new())),
                 b'l' => {
-                    let items = self.pop_mark()?;
-                    self.stack.push(Value::List(items));
+                    let (items, depth) = self.pop_mark()?;
+                    self.push(Value::List(items), depth + 1)?;
                 }
                 b'a' => {
-                    let v = self.pop()?;
+                    let (mut v, depth) = self.pop_items(1)?;
                     match self.top()? {
-                        Value::List(l) => l.push(v),
+                        Value::List(l) => l.push(v.pop().unwrap()),
                         _ => return Err(self.bad("APPEND to a non-list")),
                     }
+                    self.deepen_top(depth)?;
                 }
                 b'e' => {
-                    let items = self.pop_mark()?;
+                    let (items, depth) = self.pop_mark()?;
                     match self.top()? {
                         Value::List(l) => l.extend(items),
                         _ => return Err(self.bad("APPENDS to a non-list")),
                     }
+                    self.deepen_top(depth)?;
                 }
-                b'}' => self.stack.push(Value::Dict(Vec::new())),
+                b'}' => self.leaf(Value::Dict(Vec::new())),
                 b'd' => {
-                    let items = self.pop_mark()?;
+                    let (items, depth) = self.pop_mark()?;
                     let dict = pairs(items).ok_or_else(|| self.bad("odd DICT items"))?;
-                    self.stack.push(Value::Dict(dict));
+                    self.push(Value::Dict(dict), depth + 1)?;
                 }
                 b's' => {
-                    let v = self.pop()?;
-                    let k = self.pop()?;
+                    let (mut kv, depth) = self.pop_items(2)?;
+                    let (v, k) = (kv.pop().unwrap(), kv.pop().unwrap());
                     match self.top()? {
                         Value::Dict(d) => d.push((k, v)),
                         _ => return Err(self.bad("SETITEM on a non-dict")),
                     }
+                    self.deepen_top(depth)?;
                 }
                 b'u' => {
-                    let items = self.pop_mark()?;
+                    let (items, depth) = self.pop_mark()?;
                     let new = pairs(items).ok_or_else(|| self.bad("odd SETITEMS items"))?;
                     match self.top()? {
                         Value::Dict(d) => d.extend(new),
                         _ => return Err(self.bad("SETITEMS on a non-dict")),
                     }
+                    self.deepen_top(depth)?;
                 }
                 b'q' => {
                     let k = self.u8()? as u32;
@@ -341,25 +452,23 @@ impl<S: StorageSource> Vm<'_, S> {
                 }
                 b'h' => {
                     let k = self.u8()? as u32;
-                    let v = self.memo_get(k)?;
-                    self.stack.push(v);
+                    self.memo_get(k)?;
                 }
                 b'j' => {
                     let k = self.u32()?;
-                    let v = self.memo_get(k)?;
-                    self.stack.push(v);
+                    self.memo_get(k)?;
                 }
                 b'c' => {
                     let module = self.line()?;
                     let name = self.line()?;
-                    self.stack.push(Value::Global(format!("{module}.{name}")));
+                    self.leaf(Value::Global(format!("{module}.{name}")));
                 }
                 0x93 => {
                     let name = self.pop()?;
                     let module = self.pop()?;
                     match (module, name) {
                         (Value::Str(m), Value::Str(n)) => {
-                            self.stack.push(Value::Global(format!("{m}.{n}")))
+                            self.leaf(Value::Global(format!("{m}.{n}")))
                         }
                         _ => return Err(self.bad("STACK_GLOBAL of non-strings")),
                     }
@@ -370,22 +479,25 @@ impl<S: StorageSource> Vm<'_, S> {
                         Value::Global(c) => c,
                         _ => return Err(self.bad("NEWOBJ of a non-class")),
                     };
-                    self.stack.push(Value::Object(Rc::new(RefCell::new(Object {
+                    self.leaf(Value::Object(Rc::new(RefCell::new(Object {
                         class,
-                        attrs: Vec::new(),
+                        ..Object::default()
                     }))));
                 }
                 b'b' => {
-                    let state = self.pop()?;
+                    let (state, depth) = self.pop_with_depth()?;
                     let Value::Object(obj) = self.top()?.clone() else {
                         return Err(self.bad("BUILD on a non-object"));
                     };
+                    let mut o = obj.borrow_mut();
+                    if o.built {
+                        return Err(self.bad("BUILD of an object already built"));
+                    }
                     match state {
                         Value::Dict(d) => {
-                            let mut obj = obj.borrow_mut();
                             for (k, v) in d {
                                 match k {
-                                    Value::Str(k) => obj.attrs.push((k, v)),
+                                    Value::Str(k) => o.attrs.push((k, v)),
                                     _ => return Err(self.bad("object attribute name not a string")),
                                 }
                             }
@@ -393,20 +505,24 @@ impl<S: StorageSource> Vm<'_, S> {
                         Value::None => {}
                         _ => return Err(self.bad("BUILD state is not a dict")),
                     }
+                    (o.built, o.depth) = (true, depth + 1);
+                    drop(o);
+                    self.deepen_top(depth)?;
                 }
                 b'R' => {
-                    let args = self.pop()?;
+                    let (args, depth) = self.pop_with_depth()?;
                     let func = self.pop()?;
                     let (Value::Global(func), Value::Tuple(args)) = (func, args) else {
                         return Err(self.bad("REDUCE of a non-function or non-tuple"));
                     };
+                    // The result is an argument or a new scalar: no deeper than the arguments.
                     let v = self.call(&func, args)?;
-                    self.stack.push(v);
+                    self.push(v, depth)?;
                 }
                 b'Q' => {
                     let pid = self.pop()?;
                     let v = self.persistent(pid)?;
-                    self.stack.push(v);
+                    self.leaf(v);
                 }
                 _ => return Err(PickleError::UnknownOpcode { opcode: op, offset }),
             }
@@ -425,7 +541,9 @@ impl<S: StorageSource> Vm<'_, S> {
                 let dtype = DType::from_storage_class(class).ok_or_else(|| {
                     self.bad(format!("tensor storage of unsupported type '{class}'"))
                 })?;
-                Ok(Value::Storage(key.clone(), dtype, *numel as usize))
+                let numel = usize::try_from(*numel)
+                    .map_err(|_| self.bad(format!("storage '{key}' has {numel} elements")))?;
+                Ok(Value::Storage(key.clone(), dtype, numel))
             }
             _ => Err(self.bad("persistent id is not a tensor storage")),
         }
@@ -482,22 +600,43 @@ impl<S: StorageSource> Vm<'_, S> {
         }
         let values = self.storage_values(key, *dtype, *numel)?;
         let shape: Vec<usize> = size.iter().map(|&s| s as usize).collect();
-        let count: usize = shape.iter().product();
+        let stride: Vec<usize> = stride.iter().map(|&s| s as usize).collect();
+        let too_large = || PickleError::BadStorage {
+            key: key.clone(),
+            what: format!(
+                "a tensor view of size {shape:?}, stride {stride:?} does not fit its {} elements",
+                values.len()
+            ),
+        };
+        // Element count and the last element reached, checked before anything is allocated:
+        // a view may repeat elements (stride 0) but not reach past its storage.
+        let count = shape
+            .iter()
+            .try_fold(1usize, |n, &s| n.checked_mul(s))
+            .ok_or_else(too_large)?;
+        if count > 0 {
+            let last = shape
+                .iter()
+                .zip(&stride)
+                .try_fold(offset as usize, |at, (&n, &s)| {
+                    (n - 1).checked_mul(s).and_then(|x| at.checked_add(x))
+                })
+                .ok_or_else(too_large)?;
+            if last >= values.len() || count > values.len().saturating_mul(64) {
+                return Err(too_large());
+            }
+        }
         let mut data = Vec::with_capacity(count);
-        // Walk the view in row-major order through its strides; every index is bounds-checked.
+        // Walk the view in row-major order through its strides (every index checked above).
         let mut index = vec![0usize; shape.len()];
         for _ in 0..count {
             let at = offset as usize
                 + index
                     .iter()
                     .zip(&stride)
-                    .map(|(&i, &s)| i * s as usize)
+                    .map(|(&i, &s)| i * s)
                     .sum::<usize>();
-            let v = *values.get(at).ok_or_else(|| PickleError::BadStorage {
-                key: key.clone(),
-                what: format!("a tensor view reaches element {at} of {}", values.len()),
-            })?;
-            data.push(v);
+            data.push(values[at]);
             for d in (0..shape.len()).rev() {
                 index[d] += 1;
                 if index[d] < shape[d] {
@@ -522,11 +661,14 @@ impl<S: StorageSource> Vm<'_, S> {
         if let Some(v) = self.decoded.get(key) {
             return Ok(v.clone());
         }
-        let bytes = self
-            .storages
-            .storage(key)
-            .ok_or_else(|| PickleError::MissingStorage(key.to_owned()))?;
-        if bytes.len() != numel * dtype.size() {
+        let expected = numel
+            .checked_mul(dtype.size())
+            .ok_or_else(|| PickleError::BadStorage {
+                key: key.to_owned(),
+                what: format!("{numel} elements"),
+            })?;
+        let bytes = self.storages.storage(key, expected)?;
+        if bytes.len() != expected {
             return Err(PickleError::BadStorage {
                 key: key.to_owned(),
                 what: format!(
@@ -555,6 +697,24 @@ impl<S: StorageSource> Vm<'_, S> {
         self.decoded.insert(key.to_owned(), values.clone());
         Ok(values)
     }
+}
+
+/// Containers in `v`, counted up to `limit` (objects and tensors are shared, not counted).
+fn nodes(v: &Value, limit: usize) -> usize {
+    let mut count = 0;
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        count += 1;
+        if count >= limit {
+            break;
+        }
+        match v {
+            Value::Tuple(items) | Value::List(items) => todo.extend(items),
+            Value::Dict(pairs) => todo.extend(pairs.iter().flat_map(|(k, v)| [k, v])),
+            _ => {}
+        }
+    }
+    count
 }
 
 fn pairs(items: Vec<Value>) -> Option<Vec<(Value, Value)>> {

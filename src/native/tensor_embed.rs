@@ -37,16 +37,16 @@ impl<T: Real> TensorEmbed<T> {
         let sh = tensor_embed.child_of("sh", "SphericalHarmonics")?;
         let l_max = sh.int("_lmax")? as usize;
         if l_max > MAX_L {
-            return Err(LoadError::layout(format!(
-                "l_max {l_max}: the native engine implements l_max <= {MAX_L}"
+            return Err(LoadError::NotImplemented(format!(
+                "l_max {l_max} (the native engine implements l_max <= {MAX_L})"
             )));
         }
         if !sh.bool("normalize")?
             || sh.string("normalization")? != "component"
             || !sh.bool("_is_range_lmax")?
         {
-            return Err(LoadError::layout(
-                "spherical harmonics other than normalised, component-normalised 0..l_max",
+            return Err(LoadError::NotImplemented(
+                "spherical harmonics other than normalised, component-normalised 0..l_max".into(),
             ));
         }
         let (weighter, stored) = Weighter::load(&tensor_embed.child("_edge_weighter")?)?;

@@ -146,3 +146,36 @@ def test_model_found_through_lammps_potentials(data):
     run(str(model_path("float64", "pth")))
     assert found == thermo((data / "log.lammps").read_text())[0]["PotEng"][0]
     fails_with(data, script("mine.nequip.pth"), "cannot read model file 'mine.nequip.pth'")
+
+
+def _damaged_copy(src, dst, flip_in_storage):
+    """`src` with one bit flipped inside a stored tensor (the zip's CRC no longer matches) or,
+    otherwise, its extra/type_names permuted (entries rewritten, CRCs right)."""
+    import zipfile
+    if flip_in_storage:
+        with zipfile.ZipFile(src) as z:
+            storage = z.read(next(n for n in z.namelist() if n.endswith("/data/3")))
+        raw = bytearray(src.read_bytes())
+        at = raw.find(storage[:64])
+        raw[at + 5] ^= 0x10
+        dst.write_bytes(bytes(raw))
+        return
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            payload = zin.read(item)
+            if item.filename.endswith("/extra/type_names"):
+                payload = b"Sb Na W S"
+            zout.writestr(item, payload)
+
+
+@pytest.mark.parametrize("backend", ["auto", "torch"])
+@pytest.mark.parametrize("damage,message", [
+    (True, "the CRC-32 checksum does not match (the file is damaged)"),
+    (False, "contradicts the metadata stored with the network"),
+])
+def test_damaged_models_never_run_on_any_backend(data, backend, damage, message):
+    """A storage whose CRC fails, extra/type_names that contradict the network: an error on every
+    backend (backend auto used to hand both to libtorch, which ran them with wrong numbers)."""
+    bad = data / "damaged.nequip.pth"
+    _damaged_copy(model_path("float64", "pth"), bad, damage)
+    fails_with(data, script(bad, style=f"allegro backend {backend}"), message)

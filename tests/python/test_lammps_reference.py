@@ -27,7 +27,7 @@ run 0
 """
     _, out = run_lammps(workdir, script)
     expected = {"native": "native", "torch": "torchscript" if kind == "pth" else "aoti"}[backend]
-    assert f"backend {expected}, dtype {dtype}" in out
+    assert f"backend {expected} (" in out and f"), dtype {dtype}," in out
     t = thermo((workdir / "log.lammps").read_text())[0]
     rtol = rtol_of(dtype)
     assert t["PotEng"][0] == pytest.approx(ref["energy"], rel=rtol, abs=0)

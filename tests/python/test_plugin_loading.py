@@ -63,7 +63,8 @@ def test_native_only_plugin_needs_no_libtorch(tmp_path):
     atoms = structures.cubic()
     ref = evaluate(model_path("float64", "pth"), atoms)
     energy, out = run0(tmp_path, prefix=f"plugin load {plugin}\n", lmp=RAW_LMP, env=RAW_ENV)
-    assert "backend native, dtype float64" in out
+    # backend auto (the default) says why it chose the native engine
+    assert "backend native (auto: the native engine implements every module of this model), dtype float64" in out
     assert abs(energy - ref["energy"]) <= 1e-10 * abs(ref["energy"])
 
 
