@@ -39,18 +39,58 @@ pub fn steps_bar(total: u64, label: &str) -> ProgressBar {
     bar
 }
 
+/// Where a write to `path` lands: `path` itself, or the file a symlink points to (followed, so
+/// that the link stays a link). An existing path must be a regular file: a device node such as
+/// /dev/null, a FIFO or a socket is refused, never replaced by a rename (as root, renaming over
+/// /dev/null replaces it for every program on the machine).
+fn write_target(path: &Path) -> std::io::Result<PathBuf> {
+    use std::io::{Error, ErrorKind};
+    let mut target = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&target) {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(target),
+            Err(e) => return Err(e),
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&target)?;
+                target = match target.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            Ok(m) if m.is_file() => return Ok(target),
+            Ok(m) => {
+                let what = if m.is_dir() {
+                    "a folder"
+                } else {
+                    "not a regular file (a device, FIFO or socket)"
+                };
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("it is {what}; give the path of a file"),
+                ));
+            }
+        }
+    }
+    Err(Error::new(
+        ErrorKind::InvalidInput,
+        "too many levels of symbolic links",
+    ))
+}
+
 /// Writes `contents` to `path` through a temporary file in the same folder and a rename, so a
-/// failure never leaves a half-written file.
+/// failure never leaves a half-written file. A symlink is followed (its target is written);
+/// anything that is not a regular file is refused.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
     let fail = |source: std::io::Error| WriteError {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path
+    let target = write_target(path).map_err(fail)?;
+    let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| {
+    let name = target.file_name().ok_or_else(|| {
         fail(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "not a file name",
@@ -63,7 +103,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
     ));
     // errors name the user's path, never the hidden temporary one
     std::fs::write(&tmp, contents)
-        .and_then(|()| std::fs::rename(&tmp, path))
+        .and_then(|()| std::fs::rename(&tmp, &target))
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             fail(e)
@@ -78,20 +118,19 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
-/// Checks, before any work is done, that every output can be written: its folder exists, the
-/// path is not a folder, and a file can be created beside it. Errors name the path as given.
+/// Checks, before any work is done, that every output can be written: it is a regular file or
+/// a new path (a symlink counts as its target), its folder exists and takes a new file, and no
+/// two outputs are the same file. Errors name the path as given.
 pub fn check_outputs<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> anyhow::Result<()> {
+    let mut seen: Vec<(PathBuf, PathBuf)> = Vec::new();
     for path in paths {
         let path = path.as_ref();
-        let dir = path
+        let target = write_target(path)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        let dir = target
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        anyhow::ensure!(
-            !path.is_dir(),
-            "cannot write {}: it is a folder",
-            path.display()
-        );
         anyhow::ensure!(
             dir.is_dir(),
             "cannot write {}: folder {} does not exist",
@@ -102,6 +141,18 @@ pub fn check_outputs<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> anyh
         std::fs::File::create(&probe)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         let _ = std::fs::remove_file(&probe);
+        // The same file under two names (a/../b, a link): compare the folder's real path.
+        let key = std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .join(target.file_name().unwrap_or_default());
+        if let Some((first, _)) = seen.iter().find(|(_, k)| *k == key) {
+            anyhow::bail!(
+                "{} and {} are the same file: give each output its own path",
+                first.display(),
+                path.display()
+            );
+        }
+        seen.push((path.to_path_buf(), key));
     }
     Ok(())
 }
@@ -165,4 +216,73 @@ pub fn parse_type_names(text: &str) -> anyhow::Result<Vec<(i32, String)>> {
             Ok((t, n.trim().to_owned()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_are_followed_and_stay_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, "old").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        check_outputs([&link]).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+        // a dangling link: its target is created
+        let dangling = dir.path().join("dangling.json");
+        std::os::unix::fs::symlink("made.json", &dangling).unwrap();
+        write_atomic(&dangling, b"x").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("made.json")).unwrap(),
+            "x"
+        );
+    }
+
+    #[test]
+    fn devices_fifos_and_folders_are_refused_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path in a fresh temporary folder.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = write_atomic(&fifo, b"x").unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        let e = check_outputs([&fifo]).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        // /dev/null is only looked at here: the check refuses it before anything is written
+        let e = check_outputs([Path::new("/dev/null")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cannot write /dev/null: it is not a regular file"),
+            "{e}"
+        );
+        assert!(write_target(Path::new("/dev/null")).is_err());
+        let e = write_atomic(dir.path(), b"x").unwrap_err().to_string();
+        assert!(e.contains("it is a folder"), "{e}");
+    }
+
+    #[test]
+    fn two_outputs_on_one_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("out.json");
+        let b = dir.path().join("sub/../out.json");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let e = check_outputs([&a, &b]).unwrap_err().to_string();
+        assert!(e.contains("are the same file"), "{e}");
+        check_outputs([&a, &dir.path().join("other.json")]).unwrap();
+    }
 }
