@@ -7,6 +7,12 @@ use crate::error::{Error, Result};
 use crate::model::{NeighbourList, System};
 use crate::vec3::{cross, dot};
 
+/// Shortest lattice vector accepted (A): real crystals have none below ~2 A.
+pub const MIN_LATTICE_VECTOR: f64 = 1.0;
+
+/// Most neighbour pairs a cell may make (~10 GB of graph and activations beyond).
+const MAX_PAIRS: f64 = 5e7;
+
 /// Local atoms followed by the ghost images within `cutoff` of some local atom.
 #[derive(Clone, Debug)]
 pub struct PeriodicGraph {
@@ -50,57 +56,124 @@ impl PeriodicGraph {
             cross(cell[0], cell[1]).map(|v| v / volume),
         ];
         // A pair within the cutoff has fractional separation |df_k| <= cutoff |recip_k| in each
-        // direction (plane spacing 1 / |recip_k|), so per pair only the image shifts s with
-        // |f_j + s - f_i| within that bound need a distance check.
+        // direction (plane spacing 1 / |recip_k|).
         let reach: [f64; 3] = std::array::from_fn(|k| cutoff * dot(recip[k], recip[k]).sqrt());
+        let n = positions.len();
+        if let Some(i) = positions
+            .iter()
+            .position(|p| p.iter().any(|x| !x.is_finite()))
+        {
+            return Err(Error::Input(format!("atom {i} has a non-finite position")));
+        }
+        for (k, v) in cell.iter().enumerate() {
+            let len = dot(*v, *v).sqrt();
+            if len < MIN_LATTICE_VECTOR {
+                return Err(Error::Input(format!(
+                    "lattice vector {} is {len:.3} A long: no crystal is that short (atoms would \
+                     sit {len:.3} A from their own images; below {MIN_LATTICE_VECTOR} A is refused)",
+                    k + 1
+                )));
+            }
+        }
+        // Expected pairs from the density: refuse what could not fit in memory anyway.
+        let expected = n as f64 * (n as f64 / volume.abs()) * 4.0 / 3.0
+            * std::f64::consts::PI
+            * cutoff.powi(3);
+        if expected > MAX_PAIRS {
+            return Err(Error::Input(format!(
+                "{n} atoms in {:.1} A^3 with a {cutoff} A cutoff make ~{expected:.1e} neighbour \
+                 pairs, more than {MAX_PAIRS:.0e}: is the cell in Angstrom?",
+                volume.abs()
+            )));
+        }
+        // Cell lists in fractional coordinates: bins at least `reach` wide, each atom in the bin
+        // of its wrapped position, and per atom only the bins within `reach` (with the image
+        // shift of every bin outside 0..bins). O(N) for a fixed density.
+        let mut bins: [i64; 3] =
+            std::array::from_fn(|k| ((1.0 / reach[k]).floor() as i64).clamp(1, 1 << 20));
+        // No more bins than about two per atom (a few atoms in a huge box): coarser bins only
+        // mean more candidates per bin, never a missed pair.
+        while bins.iter().product::<i64>() > 2 * n as i64 + 8 {
+            let k = (0..3).max_by_key(|&k| bins[k]).unwrap();
+            bins[k] = (bins[k] / 2).max(1);
+        }
         let frac: Vec<[f64; 3]> = positions
             .iter()
             .map(|x| std::array::from_fn(|k| dot(*x, recip[k])))
             .collect();
-        let n = positions.len();
+        let wrap: Vec<[i64; 3]> = frac.iter().map(|f| f.map(|x| x.floor() as i64)).collect();
+        let bin_of = |f: &[f64; 3], w: &[i64; 3]| -> [i64; 3] {
+            std::array::from_fn(|k| {
+                (((f[k] - w[k] as f64) * bins[k] as f64) as i64).clamp(0, bins[k] - 1)
+            })
+        };
+        let n_bins = (bins[0] * bins[1] * bins[2]) as usize;
+        let flat = |b: [i64; 3]| ((b[0] * bins[1] + b[1]) * bins[2] + b[2]) as usize;
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); n_bins];
+        for j in 0..n {
+            members[flat(bin_of(&frac[j], &wrap[j]))].push(j);
+        }
         let cut2 = cutoff * cutoff;
-        let mut all_pos = positions.to_vec();
-        let mut all_types = types.to_vec();
-        let mut owner: Vec<usize> = (0..n).collect();
-        let mut ghosts: HashMap<(usize, [i64; 3]), usize> = HashMap::new();
-        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        // (centre, neighbour, image shift of the neighbour relative to its given position)
+        let mut found: Vec<(usize, usize, [i64; 3])> = Vec::new();
         for (i, xi) in positions.iter().enumerate() {
-            for j in 0..n {
-                let df: [f64; 3] = std::array::from_fn(|k| frac[j][k] - frac[i][k]);
-                let lo: [i64; 3] = std::array::from_fn(|k| (-reach[k] - df[k]).ceil() as i64);
-                let hi: [i64; 3] = std::array::from_fn(|k| (reach[k] - df[k]).floor() as i64);
-                for s0 in lo[0]..=hi[0] {
-                    for s1 in lo[1]..=hi[1] {
-                        for s2 in lo[2]..=hi[2] {
-                            let home = s0 == 0 && s1 == 0 && s2 == 0;
-                            if home && i == j {
+            let fi: [f64; 3] = std::array::from_fn(|k| frac[i][k] - wrap[i][k] as f64);
+            let lo: [i64; 3] =
+                std::array::from_fn(|k| ((fi[k] - reach[k]) * bins[k] as f64).floor() as i64);
+            let hi: [i64; 3] =
+                std::array::from_fn(|k| ((fi[k] + reach[k]) * bins[k] as f64).floor() as i64);
+            for b0 in lo[0]..=hi[0] {
+                for b1 in lo[1]..=hi[1] {
+                    for b2 in lo[2]..=hi[2] {
+                        let b = [b0, b1, b2];
+                        let home: [i64; 3] = std::array::from_fn(|k| b[k].rem_euclid(bins[k]));
+                        let image: [i64; 3] = std::array::from_fn(|k| b[k].div_euclid(bins[k]));
+                        for &j in &members[flat(home)] {
+                            let shift: [i64; 3] =
+                                std::array::from_fn(|k| image[k] - wrap[j][k] + wrap[i][k]);
+                            if shift == [0, 0, 0] && i == j {
                                 continue;
                             }
                             let p: [f64; 3] = std::array::from_fn(|d| {
                                 positions[j][d]
-                                    + s0 as f64 * cell[0][d]
-                                    + s1 as f64 * cell[1][d]
-                                    + s2 as f64 * cell[2][d]
+                                    + shift[0] as f64 * cell[0][d]
+                                    + shift[1] as f64 * cell[1][d]
+                                    + shift[2] as f64 * cell[2][d]
                             });
                             let d = [p[0] - xi[0], p[1] - xi[1], p[2] - xi[2]];
-                            if dot(d, d) >= cut2 {
-                                continue;
+                            if dot(d, d) < cut2 {
+                                found.push((i, j, shift));
                             }
-                            let idx = if home {
-                                j
-                            } else {
-                                *ghosts.entry((j, [s0, s1, s2])).or_insert_with(|| {
-                                    all_pos.push(p);
-                                    all_types.push(types[j]);
-                                    owner.push(j);
-                                    all_pos.len() - 1
-                                })
-                            };
-                            pairs.push((i, idx));
                         }
                     }
                 }
             }
+        }
+        // Ghosts numbered in (centre, neighbour, shift) order: the graph does not depend on how
+        // the pairs were found.
+        found.sort_unstable();
+        let mut all_pos = positions.to_vec();
+        let mut all_types = types.to_vec();
+        let mut owner: Vec<usize> = (0..n).collect();
+        let mut ghosts: HashMap<(usize, [i64; 3]), usize> = HashMap::new();
+        let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(found.len());
+        for (i, j, shift) in found {
+            let idx = if shift == [0, 0, 0] {
+                j
+            } else {
+                *ghosts.entry((j, shift)).or_insert_with(|| {
+                    all_pos.push(std::array::from_fn(|d| {
+                        positions[j][d]
+                            + shift[0] as f64 * cell[0][d]
+                            + shift[1] as f64 * cell[1][d]
+                            + shift[2] as f64 * cell[2][d]
+                    }));
+                    all_types.push(types[j]);
+                    owner.push(j);
+                    all_pos.len() - 1
+                })
+            };
+            pairs.push((i, idx));
         }
         pairs.sort_unstable();
         let mut offsets = vec![0i64; n + 1];
@@ -180,6 +253,138 @@ mod tests {
         // second shell (a) adds 6
         let g = PeriodicGraph::build(cell, &[[0.0; 3]], &[0], a + 0.01).unwrap();
         assert_eq!(g.offsets, vec![0, 18]);
+    }
+
+    /// The O(N^2) search the cell lists replaced: every pair of atoms, every image shift within
+    /// reach, ghosts numbered in discovery order.
+    fn brute_force(
+        cell: [[f64; 3]; 3],
+        positions: &[[f64; 3]],
+        cutoff: f64,
+    ) -> (Vec<[f64; 3]>, Vec<i64>, Vec<i32>) {
+        let volume = dot(cell[0], cross(cell[1], cell[2]));
+        let recip = [
+            cross(cell[1], cell[2]).map(|v| v / volume),
+            cross(cell[2], cell[0]).map(|v| v / volume),
+            cross(cell[0], cell[1]).map(|v| v / volume),
+        ];
+        let reach: [f64; 3] = std::array::from_fn(|k| cutoff * dot(recip[k], recip[k]).sqrt());
+        let frac: Vec<[f64; 3]> = positions
+            .iter()
+            .map(|x| std::array::from_fn(|k| dot(*x, recip[k])))
+            .collect();
+        let n = positions.len();
+        let mut all_pos = positions.to_vec();
+        let mut ghosts: HashMap<(usize, [i64; 3]), usize> = HashMap::new();
+        let mut pairs = Vec::new();
+        for (i, xi) in positions.iter().enumerate() {
+            for j in 0..n {
+                let df: [f64; 3] = std::array::from_fn(|k| frac[j][k] - frac[i][k]);
+                let lo: [i64; 3] = std::array::from_fn(|k| (-reach[k] - df[k]).ceil() as i64);
+                let hi: [i64; 3] = std::array::from_fn(|k| (reach[k] - df[k]).floor() as i64);
+                for s0 in lo[0]..=hi[0] {
+                    for s1 in lo[1]..=hi[1] {
+                        for s2 in lo[2]..=hi[2] {
+                            let home = s0 == 0 && s1 == 0 && s2 == 0;
+                            if home && i == j {
+                                continue;
+                            }
+                            let p: [f64; 3] = std::array::from_fn(|d| {
+                                positions[j][d]
+                                    + s0 as f64 * cell[0][d]
+                                    + s1 as f64 * cell[1][d]
+                                    + s2 as f64 * cell[2][d]
+                            });
+                            if dot(sub(p, *xi), sub(p, *xi)) >= cutoff * cutoff {
+                                continue;
+                            }
+                            let idx = if home {
+                                j
+                            } else {
+                                *ghosts.entry((j, [s0, s1, s2])).or_insert_with(|| {
+                                    all_pos.push(p);
+                                    all_pos.len() - 1
+                                })
+                            };
+                            pairs.push((i, idx));
+                        }
+                    }
+                }
+            }
+        }
+        pairs.sort_unstable();
+        let mut offsets = vec![0i64; n + 1];
+        for &(i, _) in &pairs {
+            offsets[i + 1] += 1;
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        (
+            all_pos,
+            offsets,
+            pairs.iter().map(|&(_, j)| j as i32).collect(),
+        )
+    }
+
+    /// The cell lists give the brute-force graph bit for bit (same ghosts, same order): a
+    /// 300-atom sheared cell with atoms far outside it, and cells thinner than the cutoff.
+    #[test]
+    fn cell_lists_give_the_brute_force_graph() {
+        let mut seed = 5u64;
+        let mut rand = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let cases = [
+            (
+                [[17.0, 0.0, 0.0], [3.0, 15.5, 0.0], [-2.0, 1.5, 16.0]],
+                300,
+                5.5,
+            ),
+            ([[3.1, 0.0, 0.0], [1.7, 4.2, 0.0], [-0.9, 0.8, 6.5]], 5, 4.6),
+            ([[2.0, 0.0, 0.0], [0.0, 9.0, 0.0], [0.0, 0.0, 9.5]], 12, 6.0),
+            // sparse: more bins than atoms allow, so they are coarsened
+            (
+                [[40.0, 0.0, 0.0], [0.0, 41.0, 0.0], [0.0, 0.0, 39.0]],
+                100,
+                5.5,
+            ),
+        ];
+        for (cell, n, cutoff) in cases {
+            let positions: Vec<[f64; 3]> = (0..n)
+                .map(|_| {
+                    let f = [3.0 * rand() - 1.0, 3.0 * rand() - 1.0, 3.0 * rand() - 1.0];
+                    std::array::from_fn(|d| (0..3).map(|k| f[k] * cell[k][d]).sum())
+                })
+                .collect();
+            let g = PeriodicGraph::build(cell, &positions, &vec![0; n], cutoff).unwrap();
+            let (pos, offsets, indices) = brute_force(cell, &positions, cutoff);
+            assert!(g.indices.len() > n / 2, "{} pairs", g.indices.len());
+            assert_eq!(g.offsets, offsets);
+            assert_eq!(g.indices, indices);
+            assert_eq!(g.positions, pos);
+        }
+    }
+
+    /// A lattice vector below 1 A (the atoms would sit on their own images), and a cell so
+    /// dense that its pairs could not fit in memory, are clear errors before any work.
+    #[test]
+    fn tiny_and_overfull_cells_are_refused() {
+        let tiny = [[0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.5]];
+        let e = PeriodicGraph::build(tiny, &[[0.0; 3]], &[0], 5.5).unwrap_err();
+        assert!(
+            e.to_string().contains("lattice vector 1 is 0.500 A long"),
+            "{e}"
+        );
+        let cell = [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]];
+        let crowd = vec![[1.0; 3]; 20_000];
+        let e = PeriodicGraph::build(cell, &crowd, &vec![0; 20_000], 5.5).unwrap_err();
+        assert!(e.to_string().contains("neighbour pairs"), "{e}");
+        let e = PeriodicGraph::build(cell, &[[f64::NAN; 3]], &[0], 5.5).unwrap_err();
+        assert!(e.to_string().contains("non-finite position"), "{e}");
     }
 
     /// Every atom's neighbour distances in a sheared cell, thinner than the cutoff in one

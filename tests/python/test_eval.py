@@ -65,3 +65,36 @@ def test_frames_without_stress_are_a_warning(tmp_path):
     diff = [evaluate(model_path("float64", "pth"), a)["forces"] - a.get_forces() for a in frames]
     want = 1000 * float(np.sqrt(np.mean(np.square(np.concatenate([d.ravel() for d in diff])))))
     assert got["forces_meV_per_A"]["rmse"] == pytest.approx(want, rel=1e-8)
+
+
+def _eval_fails(tmp_path, frames_text, message, extra=()):
+    path = tmp_path / "bad.xyz"
+    path.write_text(frames_text)
+    out = tmp_path / "never.json"
+    proc = subprocess.run([str(EVAL), "--model", str(model_path("float64", "pth")), "--json", str(out), *extra, str(path)],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0, proc.stdout
+    assert message in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert not out.exists()
+
+
+def _frame(lattice="7.15 0 0 0 7.15 0 0 0 7.15", energy="-100.0", pbc="T T T"):
+    return (f'2\nLattice="{lattice}" Properties=species:S:1:pos:R:3:forces:R:3 energy={energy} pbc="{pbc}"\n'
+            "Na 0 0 0 0 0 0\nS 2.1 0.3 0.1 0 0 0\n")
+
+
+def test_bad_references_and_cells_are_errors_not_numbers(tmp_path):
+    """A NaN reference energy (RMSE NaN, exit 0 before), a cluster marked non-periodic (treated
+    as periodic before), a 0.5 A cell (1.28e9 eV/atom before), /dev/null as the output (replaced
+    by a regular file when run as root before): each a one-line error, nothing written."""
+    _eval_fails(tmp_path, _frame(energy="nan"), "reference 'energy' is NaN")
+    _eval_fails(tmp_path, _frame(pbc="F F F"), "only frames periodic in all three directions")
+    _eval_fails(tmp_path, _frame(lattice="0.5 0 0 0 0.5 0 0 0 0.5"), "lattice vector 1 is 0.500 A long")
+    import os
+    before = os.stat("/dev/null")
+    proc = subprocess.run([str(EVAL), "--model", str(model_path("float64", "pth")), "--json", "/dev/null",
+                           str(tmp_path / "bad.xyz")], capture_output=True, text=True)
+    assert proc.returncode != 0 and "cannot write /dev/null: it is not a regular file" in proc.stderr, proc.stderr
+    after = os.stat("/dev/null")
+    assert (after.st_mode, after.st_rdev, after.st_ino) == (before.st_mode, before.st_rdev, before.st_ino)

@@ -96,22 +96,70 @@ fn parse_info(line: &str) -> HashMap<String, String> {
     out
 }
 
-pub fn read_extxyz(path: impl AsRef<Path>) -> Result<Vec<XyzFrame>> {
+/// The frames of a file and, when it ends inside a frame (a cut copy, a gzip stream cut short),
+/// a note saying so: the complete frames before the cut are kept, the cut one is dropped.
+#[derive(Debug)]
+pub struct XyzFile {
+    pub frames: Vec<XyzFrame>,
+    pub truncated: Option<String>,
+}
+
+/// Whether an ASE `pbc` value ("T T T", "True False True", "1 1 0") is periodic in all three
+/// directions; `None` when it is not three booleans.
+fn fully_periodic(pbc: &str) -> Option<bool> {
+    let flags: Vec<bool> = pbc
+        .split_whitespace()
+        .map(|f| match f.to_ascii_lowercase().as_str() {
+            "t" | "true" | "1" => Some(true),
+            "f" | "false" | "0" => Some(false),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    (flags.len() == 3).then(|| flags.iter().all(|&f| f))
+}
+
+pub fn read_extxyz(path: impl AsRef<Path>) -> Result<XyzFile> {
     let path: PathBuf = path.as_ref().to_owned();
-    let (input, _) = crate::trajectory::open_maybe_gzip(&path)?;
+    let (mut input, _) = crate::trajectory::open_maybe_gzip(&path)?;
     let err = |line: usize, what: String| ReadError::Format {
         path: path.clone(),
         location: format!("line {line}"),
         what,
     };
-    let mut lines = input.lines().enumerate();
+    // Lines as `lines()` gives them, noting a last line that has no newline (a cut file).
+    let unterminated = std::cell::Cell::new(false);
+    let mut lines = std::iter::from_fn(|| {
+        let mut buf = String::new();
+        match input.read_line(&mut buf) {
+            Ok(0) => None,
+            Ok(_) => {
+                match buf.strip_suffix('\n') {
+                    Some(l) => buf.truncate(l.trim_end_matches('\r').len()),
+                    None => unterminated.set(true),
+                }
+                Some(Ok(buf))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    })
+    .enumerate();
     let mut frames = Vec::new();
+    // A read error (a gzip stream cut short) or the end of the file inside a frame is a cut:
+    // noted, and the frames before it kept.
+    let cut = std::cell::RefCell::new(None::<String>);
     let next = |lines: &mut dyn Iterator<Item = (usize, std::io::Result<String>)>| -> Result<Option<(usize, String)>> {
         match lines.next() {
             None => Ok(None),
             Some((k, Ok(l))) => Ok(Some((k + 1, l))),
-            Some((_, Err(source))) => Err(ReadError::Io { path: path.clone(), source }),
+            Some((k, Err(source))) => {
+                *cut.borrow_mut() = Some(format!("line {}: {source}", k + 1));
+                Ok(None)
+            }
         }
+    };
+    let ends = |ln: usize, what: &str| {
+        cut.borrow_mut()
+            .get_or_insert_with(|| format!("line {ln}: {what}"));
     };
     while let Some((ln, count)) = next(&mut lines)? {
         if count.trim().is_empty() {
@@ -123,9 +171,22 @@ pub fn read_extxyz(path: impl AsRef<Path>) -> Result<Vec<XyzFrame>> {
                 format!("expected the number of atoms, found '{}'", count.trim()),
             )
         })?;
-        let (ln2, comment) =
-            next(&mut lines)?.ok_or_else(|| err(ln, "file ends after the atom count".into()))?;
+        let Some((ln2, comment)) = next(&mut lines)? else {
+            ends(ln, "the file ends after the atom count");
+            break;
+        };
         let info = parse_info(&comment);
+        if let Some(pbc) = info.get("pbc") {
+            if fully_periodic(pbc) != Some(true) {
+                return Err(err(
+                    ln2,
+                    format!(
+                        "pbc=\"{pbc}\": only frames periodic in all three directions are \
+                         supported (a cluster or slab needs a vacuum-padded periodic cell)"
+                    ),
+                ));
+            }
+        }
         let lattice: Vec<f64> = info
             .get("Lattice")
             .ok_or_else(|| {
@@ -176,14 +237,22 @@ pub fn read_extxyz(path: impl AsRef<Path>) -> Result<Vec<XyzFrame>> {
             info,
             ..XyzFrame::default()
         };
+        let mut complete = true;
         for _ in 0..n {
-            let (la, line) = next(&mut lines)?.ok_or_else(|| {
-                err(
+            let Some((la, line)) = next(&mut lines)? else {
+                ends(
                     ln,
-                    format!("frame from line {ln} ends before its {n} atoms"),
-                )
-            })?;
+                    &format!("the frame from line {ln} ends before its {n} atoms"),
+                );
+                complete = false;
+                break;
+            };
             let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() != width && unterminated.get() {
+                ends(la, "the last line is cut");
+                complete = false;
+                break;
+            }
             if f.len() != width {
                 return Err(err(
                     la,
@@ -220,10 +289,91 @@ pub fn read_extxyz(path: impl AsRef<Path>) -> Result<Vec<XyzFrame>> {
                 }
             }
         }
+        if !complete {
+            break;
+        }
         if frame.positions.len() != n || frame.symbols.len() != n {
             return Err(err(ln2, "frame lacks species or pos columns".into()));
         }
         frames.push(frame);
     }
-    Ok(frames)
+    let truncated = cut.into_inner().map(|what| {
+        format!(
+            "{} is cut ({what}): using the {} complete frame(s) before it",
+            path.display(),
+            frames.len()
+        )
+    });
+    Ok(XyzFile { frames, truncated })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn frames(n: usize) -> String {
+        (0..n)
+            .map(|k| {
+                format!(
+                    "2\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3 energy={k}.5 pbc=\"T T T\"\n\
+                     Na 0 0 0\nS 1.2 0.3 {k}\n"
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_cut_file_keeps_its_complete_frames_plain_and_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = frames(3);
+        let cut_at = text.len() - 10; // inside the third frame
+        let plain = dir.path().join("cut.xyz");
+        std::fs::write(&plain, &text[..cut_at]).unwrap();
+        let file = read_extxyz(&plain).unwrap();
+        assert_eq!(file.frames.len(), 2);
+        assert_eq!(file.frames[1].float("energy"), Some(1.5));
+        let note = file.truncated.unwrap();
+        assert!(note.contains("using the 2 complete frame(s)"), "{note}");
+        // the gzip stream itself cut short
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(frames(40).as_bytes()).unwrap();
+        let bytes = gz.finish().unwrap();
+        let gzip = dir.path().join("cut.xyz.gz");
+        std::fs::write(&gzip, &bytes[..bytes.len() * 3 / 4]).unwrap();
+        let file = read_extxyz(&gzip).unwrap();
+        assert!(file.frames.len() >= 20, "{} frames", file.frames.len());
+        assert!(file.truncated.is_some());
+        for (k, f) in file.frames.iter().enumerate() {
+            assert_eq!(f.positions[1][2], k as f64);
+        }
+        // a whole file has no note
+        std::fs::write(&plain, frames(3)).unwrap();
+        assert!(read_extxyz(&plain).unwrap().truncated.is_none());
+    }
+
+    #[test]
+    fn non_periodic_frames_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.xyz");
+        for (pbc, ok) in [
+            ("T T T", true),
+            ("True True True", true),
+            ("F F F", false),
+            ("T T F", false),
+            ("yes", false),
+        ] {
+            std::fs::write(&path, frames(1).replace("T T T", pbc)).unwrap();
+            match read_extxyz(&path) {
+                Ok(f) => assert!(ok && f.frames.len() == 1, "{pbc}"),
+                Err(e) => {
+                    assert!(!ok, "{pbc}: {e}");
+                    assert!(
+                        e.to_string().contains("only frames periodic in all three"),
+                        "{e}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -156,7 +156,11 @@ fn main() {
         let (mut pe, mut pf, mut ps) = (Vec::new(), Vec::new(), Vec::new());
         let (mut frames, mut atoms) = (0, 0);
         for path in &args.data {
-            for (k, frame) in read_extxyz(path)?.into_iter().enumerate() {
+            let file = read_extxyz(path)?;
+            if let Some(note) = &file.truncated {
+                eprintln!("warning: {note}");
+            }
+            for (k, frame) in file.frames.into_iter().enumerate() {
                 let at =
                     |what: &str| anyhow::anyhow!("{}: frame {}: {what}", path.display(), k + 1);
                 let types = frame
@@ -182,6 +186,11 @@ fn main() {
                 let e_ref = frame
                     .float(&args.energy_key)
                     .ok_or_else(|| at(&format!("no '{}' value", args.energy_key)))?;
+                // A NaN reference would make every metric NaN without a word.
+                anyhow::ensure!(
+                    e_ref.is_finite(),
+                    at(&format!("reference '{}' is {e_ref}", args.energy_key))
+                );
                 let e_err = (out.energy() - e_ref) / n as f64;
                 e.add(e_err);
                 pe.push((e_ref / n as f64, out.energy() / n as f64));
@@ -204,6 +213,10 @@ fn main() {
                     }
                 }
                 if let Some(s_ref) = frame.tensor(&args.stress_key) {
+                    anyhow::ensure!(
+                        s_ref.iter().flatten().all(|x| x.is_finite()),
+                        at(&format!("reference '{}' is not finite", args.stress_key))
+                    );
                     let volume = allegro_tools::trajectory::Cell {
                         h: frame.cell,
                         origin: [0.0; 3],

@@ -27,13 +27,16 @@ pub fn load(source: &Source<'_>, masses: &[(String, f64)]) -> Result<Crystal> {
         Source::File(path, types) => {
             let name = path.to_string_lossy();
             if name.ends_with(".xyz") || name.ends_with(".extxyz") || name.ends_with(".xyz.gz") {
-                let frames = crate::extxyz::read_extxyz(path)?;
-                let f = frames
+                // The first frame is the crystal (a file cut later still has it whole).
+                let file = crate::extxyz::read_extxyz(path)?;
+                let truncated = file.truncated;
+                let f = file
+                    .frames
                     .into_iter()
                     .next()
                     .ok_or_else(|| PhononError::DataFile {
                         path: path.to_path_buf(),
-                        what: "the file has no frame".into(),
+                        what: truncated.unwrap_or_else(|| "the file has no frame".into()),
                     })?;
                 let n = f.positions.len();
                 let masses = match f.arrays.get("masses") {
