@@ -200,3 +200,67 @@ fn vibration_only_gives_an_upper_bound() {
     // a one-sided 95 % test: about 47 of 50 seeds are not significant
     assert!(held >= 42, "{held} of 50 seeds gave a bound");
 }
+
+/// The case: 0.4 ps of ions still in free flight (thermal velocities, no collisions
+/// yet), where a straight line through the MSD gives a "significant" D: the analysis warns that
+/// the MSD is ballistic, claims no significance and says the hops cannot be estimated. A 0.8 ps
+/// run of real hops (diffusive slope) is too short as well; 20 ps of the same is not.
+#[test]
+fn ballistic_and_too_short_runs_claim_no_diffusion() {
+    let mut rng = Rng::new(77);
+    let (frames, dt) = (41, 0.01);
+    // Na at 300 K: sigma_v = sqrt(kT/m) ~ 0.033 A/fs = 3.3 A/ps per axis
+    let positions: Vec<Vec<[f64; 3]>> = (0..48)
+        .map(|_| {
+            let x0 = [
+                rng.uniform() * CELL,
+                rng.uniform() * CELL,
+                rng.uniform() * CELL,
+            ];
+            let v = [rng.normal() * 3.3, rng.normal() * 3.3, rng.normal() * 3.3];
+            (0..frames)
+                .map(|f| std::array::from_fn(|k| x0[k] + v[k] * f as f64 * dt))
+                .collect()
+        })
+        .collect();
+    let run = Run {
+        dt,
+        positions,
+        volume: CELL.powi(3),
+        cell: [[CELL, 0.0, 0.0], [0.0, CELL, 0.0], [0.0, 0.0, CELL * 1.02]],
+    };
+    let a = analyse(&[run], &Settings::default()).unwrap();
+    assert!(a.msd_loglog_slope > 1.8, "{}", a.msd_loglog_slope);
+    assert!(
+        a.warnings.iter().any(|w| w.contains("still ballistic")),
+        "{:?}",
+        a.warnings
+    );
+    assert!(!a.d.significant && !a.d_sigma.significant && !a.haven_ratio.significant);
+    assert!(a.d.upper_bound_95.unwrap() >= a.d.value);
+    assert!(a
+        .directions
+        .iter()
+        .all(|d| !d.hops_estimable && d.effective_hops.is_none()));
+
+    // frequent hops, diffusive at every lag, in 0.8 ps and in 20 ps
+    let mut s = spec(40.0);
+    s.frames = 9;
+    let short = analyse(&[run_of(&s, 9)], &Settings::default()).unwrap();
+    assert!(
+        short
+            .warnings
+            .iter()
+            .any(|w| w.contains("a few vibrational periods")),
+        "{:?}",
+        short.warnings
+    );
+    assert!(!short.d.significant);
+    let long = analyse(&[run_of(&spec(40.0), 9)], &Settings::default()).unwrap();
+    assert!(long.d.significant, "{:?}", long.warnings);
+    assert!(long.directions[0].hops_estimable);
+    assert!(!long
+        .warnings
+        .iter()
+        .any(|w| w.contains("vibrational periods")));
+}

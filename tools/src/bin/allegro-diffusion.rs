@@ -113,9 +113,11 @@ fn print_table(a: &Analysis, species: &Selection) {
         "direction", "dims", "D (cm^2/s)", "D_sigma (cm^2/s)", "Haven ratio", "kurtosis", "hops"
     );
     for d in &a.directions {
-        let hops = d
-            .effective_hops
-            .map_or("many".to_string(), |h| format!("{h:.0}"));
+        let hops = match (d.hops_estimable, d.effective_hops) {
+            (false, _) => "n/a".to_string(),
+            (true, None) => "many".to_string(),
+            (true, Some(h)) => format!("{h:.0}"),
+        };
         println!(
             "{:<9} {:>4}  {:<22} {:<22} {:<22} {:>8.2} {:>6}",
             d.direction,

@@ -105,6 +105,17 @@ impl Coefficient {
         }
     }
 
+    /// The same value and error with no claim of significance: only the 95 % upper bound, for
+    /// a fit outside the diffusive regime.
+    fn unclaimed(self) -> Coefficient {
+        Coefficient {
+            significant: false,
+            upper_bound_95: Some(self.value.max(0.0) + Z95 * self.std),
+            lower_bound_95: None,
+            ..self
+        }
+    }
+
     /// Times a positive factor (a unit or a conductivity prefactor).
     fn scale(self, f: f64) -> Coefficient {
         Coefficient {
@@ -156,6 +167,9 @@ pub struct Directional {
     /// for rare hops of one length; 0 when D is not significant; null when the displacements are
     /// Gaussian (many small steps).
     pub effective_hops: Option<f64>,
+    /// False when the fit window is not diffusive (vibration alone, free flight, or a run of a
+    /// few vibrational periods): then no hop count can be estimated, and no D is claimed.
+    pub hops_estimable: bool,
 }
 
 /// Field names carry their units (JSON keys), hence the capitals.
@@ -493,9 +507,9 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
             haven_ratio: Coefficient::haven(d, d_sigma),
             excess_kurtosis,
             effective_hops,
+            hops_estimable: true,
         });
     }
-    let total3 = results[0].clone();
     let volume = runs.iter().map(|r| r.volume).sum::<f64>() / runs.len() as f64;
     let conductivity = |d: Coefficient, t: f64| {
         // sigma = N q^2 D / (V k_B T): D cm^2/s -> m^2/s, V A^3 -> m^3, S/m -> mS/cm (x10)
@@ -510,7 +524,24 @@ pub fn analyse(runs: &[Run], settings: &Settings) -> Result<Analysis, DiffusionE
         .map(|(&i, &k)| (totals[i][0] + totals[i][1] + totals[i][2]) / atom_origins(k))
         .collect();
     let msd_loglog_slope = loglog_slope(&lags, &fit_msd);
-    let warnings = regime_warnings(&total3, msd_loglog_slope, runs.len());
+    let longest_ps = runs
+        .iter()
+        .map(|r| (r.n_frames() - 1) as f64)
+        .fold(0.0, f64::max)
+        * dt;
+    let regime = regime(msd_loglog_slope, longest_ps);
+    if regime.as_ref().is_some_and(|r| r.1) {
+        // Outside the diffusive regime a slope is no diffusion coefficient: no claims.
+        for r in &mut results {
+            r.d = r.d.unclaimed();
+            r.d_sigma = r.d_sigma.unclaimed();
+            r.haven_ratio = Coefficient::haven(r.d, r.d_sigma);
+            r.hops_estimable = false;
+            r.effective_hops = None;
+        }
+    }
+    let total3 = results[0].clone();
+    let warnings = regime_warnings(&total3, regime.map(|r| r.0), runs.len());
     let curves = Curves {
         lag_ps: plot_lags.iter().map(|&k| k as f64 * dt).collect(),
         msd_A2: plot_lags
@@ -598,13 +629,37 @@ pub const MIN_LOGLOG_SLOPE: f64 = 0.6;
 /// Below this many effective hops the estimate rests on too little to be taken at face value.
 pub const MIN_HOPS: f64 = 20.0;
 
-fn regime_warnings(xyz: &Directional, loglog: f64, runs: usize) -> Vec<String> {
-    let mut w = Vec::new();
+/// Above this log-log MSD slope the fit window is still ballistic (2 for free flight).
+pub const MAX_LOGLOG_SLOPE: f64 = 1.2;
+/// Shorter runs (ps) span only a few vibrational periods of the ions (0.2-0.3 ps for Na-S).
+pub const MIN_RUN_PS: f64 = 1.0;
+
+/// Below this log-log MSD slope the MSD is vibration alone (rare hops on vibrations give
+/// 0.5-0.8 over 20 ps, where D is still estimated without bias): no D is claimed.
+pub const VIBRATION_LOGLOG_SLOPE: f64 = 0.25;
+
+/// Why the fit window is not diffusive, if it is not, and whether that rules out any claim
+/// (vibration alone, free flight, a run of a few periods) or only asks for care (rare hops).
+fn regime(loglog: f64, longest_ps: f64) -> Option<(String, bool)> {
     if loglog.is_nan() || loglog < MIN_LOGLOG_SLOPE {
-        w.push(format!(
+        Some((format!(
             "the MSD is not diffusive in the fit window (log-log slope {loglog:.2}, 1 when diffusive): it is mostly vibration, so D is not a diffusion coefficient yet; run longer or fit later (--start)"
-        ));
+        ), loglog.is_nan() || loglog < VIBRATION_LOGLOG_SLOPE))
+    } else if loglog > MAX_LOGLOG_SLOPE {
+        Some((format!(
+            "the MSD is still ballistic in the fit window (log-log slope {loglog:.2}, 2 for free flight, 1 when diffusive): D is not a diffusion coefficient yet; run longer"
+        ), true))
+    } else if longest_ps < MIN_RUN_PS {
+        Some((format!(
+            "the runs last {longest_ps:.2} ps, a few vibrational periods (0.2-0.3 ps each): too short for diffusion, whatever the MSD's slope; run for tens of ps"
+        ), true))
+    } else {
+        None
     }
+}
+
+fn regime_warnings(xyz: &Directional, regime: Option<String>, runs: usize) -> Vec<String> {
+    let mut w: Vec<String> = regime.into_iter().collect();
     if !xyz.d.significant {
         w.push(format!(
             "D is not significantly above zero: only D < {:.2e} cm^2/s (95 %) is supported",
