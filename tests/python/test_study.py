@@ -206,3 +206,37 @@ exec "{LMP}" "$@"
     for r in FINISHED:
         assert (out / r / "done.json").exists() == (r != "scan/pristine/T900"), r
     assert "not run: refine/pristine/fine1-from-cubic: waits for scan/pristine/T900" in p.stderr, p.stderr
+
+
+def test_one_run_per_folder_and_scripts_never_overwritten(tmp_path):
+    """A second `run` on a folder in use stops at once, naming the first (two used to restart each
+    other's LAMMPS runs); the study.toml written into the folder loads from anywhere (its paths
+    absolute); `slurm` into a folder that has scripts needs --force."""
+    toml = study(tmp_path / "s")
+    out = tmp_path / "s" / "out"
+    first = subprocess.Popen([str(STUDY), "run", "--study", str(toml)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob("**/pid")):
+        time.sleep(0.05)
+    second = run(toml)
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=60)
+    assert second.returncode != 0, second.stderr
+    assert f"is in use by another allegro-study run (pid {first.pid}" in second.stderr, second.stderr
+    assert not (out / ".lock").exists(), "the lock outlives its run"
+    # the written study file, loaded from another folder, plans the same runs
+    plan = lambda t, cwd: subprocess.run([str(STUDY), "plan", "--study", str(t), "--json", "--no-probe"],
+                                         capture_output=True, text=True, cwd=cwd, check=True).stdout
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert json.loads(plan(out / "study.toml", elsewhere)) == json.loads(plan(toml, tmp_path / "s"))
+    written = (out / "study.toml").read_text()
+    assert f'output = "{out}"' in written and f'path = "{MODEL}"' in written, written
+    jobs = tmp_path / "jobs"
+    slurm = lambda *extra: subprocess.run([str(STUDY), "slurm", str(jobs), "--study", str(toml), *extra],
+                                          capture_output=True, text=True)
+    assert slurm().returncode == 0
+    again = slurm()
+    assert again.returncode != 0 and "already holds a study's Slurm scripts" in again.stderr, again.stderr
+    assert slurm("--force").returncode == 0

@@ -209,3 +209,51 @@ fn plan_json_from_the_command_line() {
     assert!(v["estimate"]["atom_steps_per_s_per_run"].as_f64().unwrap() > 100.0);
     assert!(v["estimate"]["hours"].as_f64().unwrap() > 0.0);
 }
+
+/// Values that would share a run folder are refused, never merged into one run; counts and
+/// durations have upper bounds; each message names the field.
+#[test]
+fn colliding_ids_and_unbounded_counts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    let base = "preset = \"demo\"\noutput = \"out\"\n[model]\npath = \"m.nequip.pth\"\n";
+    let refused = |extra: &str, expected: &str| {
+        std::fs::write(&file, format!("{base}{extra}")).unwrap();
+        let e = Study::load(Some(&file), None).unwrap_err().to_string();
+        assert!(e.contains(expected), "{extra}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    };
+    refused(
+        "[scan]\ncoarse_temperatures_k = [300.01, 300.04, 400.0]\n",
+        "300.01 K and 300.04 K are the same run (T300.0)",
+    );
+    refused(
+        "[scan]\ncoarse_temperatures_k = [300.0, 400.0, 300.0]\n",
+        "300 K and 300 K are the same run",
+    );
+    refused(
+        "[[scan.compositions]]\nx = 0.1\nvariant = \"vac\"\n[[scan.compositions]]\nx = 0.1004\nvariant = \"vac\"\n",
+        "x = 0.1 and x = 0.1004 of vac are the same run",
+    );
+    refused("[scan]\nfine_step_k = 1e-9\n", "fine points in a");
+    refused(
+        "[haven]\nruns = 100000000\n",
+        "haven.runs = 100000000 is more than 1000",
+    );
+    refused(
+        "[launcher]\nranks = 4000000000\nthreads = 4000000000\n",
+        "is more than",
+    );
+    refused(
+        "[diffusion]\nnve_ps = 1e12\n",
+        "diffusion.nve_ps = 1000000000000 ps is more than",
+    );
+    refused(
+        "[haven]\ndump_every_fs = 0.1\n",
+        "haven.dump_every_fs = 0.1 fs is shorter than the timestep",
+    );
+    // the presets themselves pass
+    for name in ["demo", "workstation", "paper"] {
+        Study::preset(name).unwrap().validate().unwrap();
+    }
+}

@@ -77,6 +77,9 @@ enum Command {
         /// Slurm account
         #[arg(long)]
         account: Option<String>,
+        /// Write into DIR even if it already holds a submit.sh (replacing the scripts)
+        #[arg(long)]
+        force: bool,
     },
     /// Analyse whatever runs have finished and write report.md (with PNG and SVG figures) and
     /// study.json into the study's output folder
@@ -154,7 +157,16 @@ fn run(s: &Study) -> anyhow::Result<()> {
     let parallel = cores / per_run;
     std::fs::create_dir_all(&s.output)
         .with_context(|| format!("cannot create {}", s.output.display()))?;
-    cli::write_atomic(&s.output.join("study.toml"), toml::to_string(s)?.as_bytes())?;
+    // One `run` per folder: a second would restart the first one's LAMMPS runs.
+    let _lock = study::execute::Lock::take(&s.output)?;
+    // The copy in the folder must load from anywhere: its paths absolute.
+    let mut written = s.clone();
+    written.output = std::path::absolute(&s.output)?;
+    written.model.path = std::path::absolute(&s.model.path)?;
+    cli::write_atomic(
+        &s.output.join("study.toml"),
+        toml::to_string(&written)?.as_bytes(),
+    )?;
     eprintln!(
         "{} runs in {} ({} side by side, {} core(s) each)",
         runs.len(),
@@ -252,7 +264,14 @@ fn main() {
                 time,
                 partition,
                 account,
+                force,
             } => {
+                anyhow::ensure!(
+                    force || !dir.join("submit.sh").exists(),
+                    "{} already holds a study's Slurm scripts (submit.sh): choose another folder, \
+                     or --force to replace them",
+                    dir.display()
+                );
                 let s = Study::load(file.as_deref(), preset.as_deref())?;
                 let runs = study::plan(&s);
                 let exe = std::env::current_exe()?;

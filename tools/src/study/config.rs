@@ -497,9 +497,159 @@ impl Study {
                 }
             }
         }
+        self.validate_bounds()?;
+        self.validate_ids()
+    }
+
+    /// Upper bounds on every duration and count: a typo must not plan runs that never end or
+    /// more of them than memory holds.
+    fn validate_bounds(&self) -> Result<()> {
+        for (v, w) in [
+            (self.scan.coarse_ps, "scan.coarse_ps"),
+            (self.scan.fine_ps, "scan.fine_ps"),
+            (self.dihedral.ps, "dihedral.ps"),
+            (self.diffusion.npt_ps, "diffusion.npt_ps"),
+            (self.diffusion.nvt_ps, "diffusion.nvt_ps"),
+            (self.diffusion.nve_ps, "diffusion.nve_ps"),
+            (self.haven.nvt_ps, "haven.nvt_ps"),
+            (self.haven.nve_ps, "haven.nve_ps"),
+        ] {
+            if v > MAX_PS {
+                config!("{w} = {v} ps is more than {MAX_PS} ps (1 us) per run");
+            }
+        }
+        if self.timestep_fs > 10.0 {
+            config!("timestep_fs = {} is more than 10 fs", self.timestep_fs);
+        }
+        for (v, w) in [
+            (self.thermo_every_fs, "thermo_every_fs"),
+            (self.dihedral.dump_every_fs, "dihedral.dump_every_fs"),
+            (self.diffusion.dump_every_fs, "diffusion.dump_every_fs"),
+            (self.haven.dump_every_fs, "haven.dump_every_fs"),
+        ] {
+            if v < self.timestep_fs {
+                config!(
+                    "{w} = {v} fs is shorter than the timestep ({} fs)",
+                    self.timestep_fs
+                );
+            }
+        }
+        let coarse = &self.scan.coarse_temperatures_k;
+        let step = coarse
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .fold(f64::MAX, f64::min);
+        if coarse.len() > 1 && step / self.scan.fine_step_k > MAX_FINE_POINTS as f64 + 1.0 {
+            config!(
+                "scan.fine_step_k = {} K puts {:.0} fine points in a {step} K coarse interval: at most {MAX_FINE_POINTS}",
+                self.scan.fine_step_k,
+                step / self.scan.fine_step_k - 1.0
+            );
+        }
+        for (n, w, max) in [
+            (self.haven.runs, "haven.runs", 1000),
+            (self.launcher.ranks, "launcher.ranks", 100_000),
+            (self.launcher.threads, "launcher.threads", 1024),
+            (self.launcher.cores, "launcher.cores", 1_000_000),
+            (coarse.len(), "scan.coarse_temperatures_k (entries)", 1000),
+        ] {
+            if n > max {
+                config!("{w} = {n} is more than {max}");
+            }
+        }
+        if self.haven.runs == 0 {
+            config!("haven.runs must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Every run has its own folder, named from its temperature (to 0.1 K) and composition (x
+    /// to 0.001): values that would share a name are refused, never merged into one run.
+    fn validate_ids(&self) -> Result<()> {
+        let temperatures = [
+            (
+                "scan.coarse_temperatures_k",
+                &self.scan.coarse_temperatures_k,
+            ),
+            ("haven.temperatures_k", &self.haven.temperatures_k),
+        ]
+        .into_iter()
+        .chain(
+            self.diffusion
+                .sets
+                .iter()
+                .map(|s| ("diffusion.sets.temperatures_k", &s.temperatures_k)),
+        );
+        for (w, list) in temperatures {
+            for (k, a) in list.iter().enumerate() {
+                if let Some(b) = list[..k]
+                    .iter()
+                    .find(|b| super::plan::t_label(**b) == super::plan::t_label(*a))
+                {
+                    config!(
+                        "{w}: {b} K and {a} K are the same run ({}): give each temperature once, at least 0.1 K apart",
+                        super::plan::t_label(*a)
+                    );
+                }
+            }
+        }
+        let comps = [
+            ("scan.compositions", self.scan.compositions.clone()),
+            (
+                "diffusion.sets",
+                self.diffusion.sets.iter().map(|s| s.composition).collect(),
+            ),
+        ];
+        for (w, list) in comps {
+            for (k, a) in list.iter().enumerate() {
+                if let Some(b) = list[..k].iter().find(|b| b.label() == a.label()) {
+                    config!(
+                        "{w}: x = {} and x = {} of {} are the same run ({}): give each composition once, x at least 0.001 apart",
+                        b.x,
+                        a.x,
+                        a.variant.name(),
+                        a.label()
+                    );
+                }
+            }
+        }
+        let dihedral: Vec<String> = self
+            .dihedral
+            .runs
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}/{}",
+                    r.composition.label(),
+                    super::plan::t_label(r.temperature_k)
+                )
+            })
+            .collect();
+        for (k, a) in dihedral.iter().enumerate() {
+            if dihedral[..k].contains(a) {
+                config!("dihedral.runs: two runs are the same run ({a}): one run per composition and temperature");
+            }
+        }
+        for set in &self.diffusion.sets {
+            let labels: Vec<String> = set
+                .lattice_scales
+                .iter()
+                .map(|f| format!("{f:.3}"))
+                .collect();
+            for (k, a) in labels.iter().enumerate() {
+                if labels[..k].contains(a) {
+                    config!("diffusion.sets.lattice_scales: two scales are the same run (a = {a}): give each once, at least 0.001 apart");
+                }
+            }
+        }
         Ok(())
     }
 }
+
+/// Longest run accepted (ps).
+const MAX_PS: f64 = 1e6;
+/// Most fine points per coarse interval.
+const MAX_FINE_POINTS: usize = 64;
 
 /// Whether the file sets `key` (in `[table]` when table is not empty): a plain text check,
 /// enough to know which relative paths came from the file.

@@ -178,6 +178,71 @@ pub fn refine(
     out_map
 }
 
+/// The lock of a study folder, held by one `allegro-study run` while it lives: `.lock` with the
+/// holder's pid and host, created exclusively, removed when dropped. A lock whose process is
+/// gone (killed, machine rebooted) is taken over.
+pub struct Lock {
+    path: PathBuf,
+}
+
+impl Lock {
+    pub fn take(dir: &Path) -> Result<Lock> {
+        let path = dir.join(".lock");
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default();
+        let me = format!("{} {host}\n", std::process::id());
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    f.write_all(me.as_bytes()).map_err(io("write", &path))?;
+                    return Ok(Lock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let mut words = text.split_whitespace();
+                    let pid: Option<i32> = words.next().and_then(|p| p.parse().ok());
+                    let other_host = words.next().unwrap_or("");
+                    // SAFETY: signal 0 only asks whether the process exists.
+                    let alive = pid.is_some_and(|p| p > 0 && unsafe { libc::kill(p, 0) } == 0);
+                    if alive || (other_host != host && !other_host.is_empty()) {
+                        return Err(StudyError::Config(format!(
+                            "{} is in use by another allegro-study run (pid {}, host {}): wait \
+                             for it to finish, or stop it; remove {} if that process is gone",
+                            dir.display(),
+                            pid.map_or("?".into(), |p| p.to_string()),
+                            if other_host.is_empty() {
+                                "?"
+                            } else {
+                                other_host
+                            },
+                            path.display()
+                        )));
+                    }
+                    // a stale lock: its process is gone
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => return Err(io("create", &path)(e)),
+            }
+        }
+        Err(StudyError::Config(format!(
+            "cannot take the lock {}",
+            path.display()
+        )))
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// A run ready to start: its folder, command and environment.
 pub struct Prepared {
     pub dir: PathBuf,

@@ -106,7 +106,7 @@ fn seed_of(base: u64, id: &str) -> u64 {
     1 + h % 900_000_000
 }
 
-fn t_label(t: f64) -> String {
+pub(super) fn t_label(t: f64) -> String {
     if t.fract() == 0.0 {
         format!("T{t:.0}")
     } else {
