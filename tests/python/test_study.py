@@ -240,3 +240,14 @@ def test_one_run_per_folder_and_scripts_never_overwritten(tmp_path):
     again = slurm()
     assert again.returncode != 0 and "already holds a study's Slurm scripts" in again.stderr, again.stderr
     assert slurm("--force").returncode == 0
+
+
+def test_a_run_failing_before_lammps_starts_says_why(tmp_path):
+    """A launcher that does not exist: each run's reason printed and kept in its failed.txt
+    (it used to be in the summary only)."""
+    toml = study(tmp_path / "s", lmp=tmp_path / "no-such-lmp")
+    p = run(toml)
+    assert p.returncode != 0
+    assert "failed: scan/pristine/T300 (before LAMMPS started): " in p.stderr, p.stderr
+    why = (tmp_path / "s" / "out" / "scan/pristine/T300/failed.txt").read_text()
+    assert "no-such-lmp" in why, why

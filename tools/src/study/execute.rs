@@ -596,7 +596,14 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
             {
                 Ok((child, p)) => running.push((i, child, p, Instant::now())),
                 Err(e) => {
+                    // Failed before LAMMPS started (its input, its start structure, the
+                    // launcher): said now and kept beside the run, as a LAMMPS failure is.
                     let why = e.to_string();
+                    eprintln!("failed: {} (before LAMMPS started): {why}", r.id);
+                    let dir = out.join(&r.id);
+                    if std::fs::create_dir_all(&dir).is_ok() {
+                        let _ = std::fs::write(dir.join(FAILED), format!("{why}\n"));
+                    }
                     summary.failed.push((r.id.clone(), why.clone()));
                     state.insert(r.id.clone(), Some(Err(why)));
                 }
