@@ -125,3 +125,75 @@ fn every_figure_from_a_synthetic_study_with_known_answers() {
     assert!(md.contains("| T_C w-vac-x0.050 | 325 +- 25 K |"), "{md}");
     assert!(!md.contains("no figure"), "{md}");
 }
+
+/// A damaged lattice log leaves its run out of T_C with a note (it used to abort the whole
+/// report), and a cut trajectory is reported with the length analysed, not the planned one.
+#[test]
+fn a_damaged_log_and_a_cut_trajectory_are_notes_not_aborts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    let mut s = Study::preset("demo").unwrap();
+    s.output = out.to_path_buf();
+    s.timestep_fs = 100.0; // dump frames 10 steps apart: 1 ps
+    s.scan.compositions = vec![comp(0.0, Variant::Pristine)];
+    s.scan.coarse_temperatures_k = (0..7).map(|k| 300.0 + 50.0 * k as f64).collect();
+    s.scan.fine_step_k = 50.0;
+    s.dihedral.runs.clear();
+    s.haven.temperatures_k.clear();
+    s.diffusion.sets = vec![DiffusionSet {
+        composition: comp(0.05, Variant::WVac),
+        temperatures_k: vec![500.0],
+        lattice_scales: vec![1.0],
+    }];
+    let runs = plan(&s);
+    let mut rng = Rng::new(3);
+    for r in &runs {
+        let dir = out.join(&r.id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = r.temperature_K.unwrap();
+        match r.stage {
+            Stage::Scan => {
+                let a = 7.2 * (1.0 + 2e-5 * t);
+                common::write_lattice_log(&dir, t, a, t < 480.0, &mut || rng.normal());
+                common::mark_done(&dir, r.atoms, r.steps, t);
+            }
+            Stage::Diffusion => {
+                let spec = WalkSpec {
+                    atoms: 60,
+                    frames: 9, // 8 ps of the planned 16
+                    dt: 1.0,
+                    d_own: [0.05; 3],
+                    d_shared: 0.0,
+                    boxes: Box::new(|_| Box3::cubic(10.0)),
+                };
+                let frames = random_walks(&spec, &mut rng);
+                write_dump(&dir.join("traj.bin"), &frames, &[1; 60], "x", &mut rng);
+                common::mark_done(&dir, 60, r.steps, t);
+            }
+            _ => {}
+        }
+    }
+    let damaged = out.join("scan/pristine/T600/log.lammps");
+    std::fs::write(&damaged, b"\x00\x01 not a log\xff").unwrap();
+    let rep = report::write(&s, out, &runs).unwrap();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("scan/pristine/T600: its log could not be read"),
+        "{md}"
+    );
+    assert_eq!(rep.lattice[0].basis.runs, 6, "the damaged run is left out");
+    let point = &rep.diffusion[0].points[0];
+    assert!(
+        (point.basis.ps_each - 8.0).abs() < 1e-9,
+        "{}",
+        point.basis.ps_each
+    );
+    assert!(
+        rep.diffusion[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("8.0 ps of the planned 16.0 ps analysed")),
+        "{:?}",
+        rep.diffusion[0].notes
+    );
+}

@@ -148,11 +148,22 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             .filter(|r| matches!(r.stage, Stage::Scan | Stage::Refine) && r.composition == *c)
             .collect();
         let mut series = Vec::new();
+        let mut read = Vec::new();
         for r in &used {
-            let mut s = lattice_series(&out.join(&r.id).join("log.lammps"))?;
-            s.name = r.id.clone();
-            series.push(s);
+            // One damaged log leaves its run out, with a note; the report goes on.
+            match lattice_series(&out.join(&r.id).join("log.lammps")) {
+                Ok(mut s) => {
+                    s.name = r.id.clone();
+                    series.push(s);
+                    read.push(*r);
+                }
+                Err(e) => notes.push(format!(
+                    "{}: its log could not be read ({e}): left out",
+                    r.id
+                )),
+            }
         }
+        let used = read;
         let basis = Basis {
             runs: used.len(),
             atoms: used.first().map_or(0, |r| r.atoms),
@@ -228,17 +239,34 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             };
             let t = done_of(out, r).map_or(r.temperature_K.unwrap_or(0.0), |d| d.temperature_k);
             match diffusion_of(out, &[r], t) {
-                Ok(a) => points.push(DiffusionPoint {
-                    id: r.id.clone(),
-                    temperature_K: t,
-                    lattice_scale: scale,
-                    analysis: a,
-                    basis: Basis {
-                        runs: 1,
-                        atoms: r.atoms,
-                        ps_each: production_ps(r),
-                    },
-                }),
+                Ok(a) => {
+                    // What was analysed, not what was planned (a cut trajectory is shorter).
+                    let analysed = a
+                        .frames
+                        .iter()
+                        .map(|&f| f.saturating_sub(1))
+                        .max()
+                        .unwrap_or(0) as f64
+                        * a.timestep_between_frames_ps;
+                    let planned = production_ps(r);
+                    if analysed < 0.99 * planned {
+                        set_notes.push(format!(
+                            "{}: {analysed:.1} ps of the planned {planned:.1} ps analysed (the trajectory is cut)",
+                            r.id
+                        ));
+                    }
+                    points.push(DiffusionPoint {
+                        id: r.id.clone(),
+                        temperature_K: t,
+                        lattice_scale: scale,
+                        analysis: a,
+                        basis: Basis {
+                            runs: 1,
+                            atoms: r.atoms,
+                            ps_each: analysed,
+                        },
+                    })
+                }
                 Err(e) => set_notes.push(format!("{}: {e}", r.id)),
             }
         }
