@@ -2,10 +2,13 @@
 //! never an abort, a stack overflow, unbounded memory or a model that runs with wrong numbers.
 //! The files are made here from the committed test models (bytes edited, entries rewritten) or
 //! written from scratch (a minimal archive around a hand-made pickle).
-use std::io::{Read, Write};
+mod common;
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use allegro::{BackendChoice, LoadOptions, Model};
+use common::rewrite;
 
 fn good() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/models/allegro_float64.nequip.pth")
@@ -57,25 +60,6 @@ fn refused_on(path: &Path, expected: &str, torch: Option<BackendChoice>) -> Stri
         first = message;
     }
     first
-}
-
-/// The archive of `src` rewritten entry by entry through `edit` (None drops the entry).
-fn rewrite(src: &Path, dst: &Path, edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) {
-    let mut zin = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
-    let mut zout = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
-    for i in 0..zin.len() {
-        let mut entry = zin.by_index(i).unwrap();
-        let name = entry.name().to_owned();
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).unwrap();
-        if let Some(bytes) = edit(&name, bytes) {
-            let options = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Stored);
-            zout.start_file(name, options).unwrap();
-            zout.write_all(&bytes).unwrap();
-        }
-    }
-    zout.finish().unwrap();
 }
 
 /// The test model with one extra/ entry replaced.

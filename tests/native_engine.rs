@@ -2,7 +2,9 @@
 //! its own energy (forces, virial under strain), the per-atom virial summing to the global one,
 //! thread counts giving the same numbers, and a clear error for every damaged or unsupported file.
 #![allow(clippy::needless_range_loop)]
-use std::io::{Read, Write};
+mod common;
+
+use common::rewrite;
 use std::path::{Path, PathBuf};
 
 use allegro::graph::PeriodicGraph;
@@ -177,25 +179,6 @@ fn threads_do_not_change_results() {
             }
         }
     }
-}
-
-/// The archive of `src` rewritten entry by entry through `edit` (None drops the entry).
-fn rewrite(src: &Path, dst: &Path, edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) {
-    let mut zin = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
-    let mut zout = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
-    for i in 0..zin.len() {
-        let mut entry = zin.by_index(i).unwrap();
-        let name = entry.name().to_owned();
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).unwrap();
-        if let Some(bytes) = edit(&name, bytes) {
-            let options = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Stored);
-            zout.start_file(name, options).unwrap();
-            zout.write_all(&bytes).unwrap();
-        }
-    }
-    zout.finish().unwrap();
 }
 
 fn native_error(path: &Path) -> String {

@@ -129,6 +129,24 @@ fn diffusion_of(out: &Path, runs: &[&Run], temperature: f64) -> Result<Analysis>
     Ok(diffusion::analyse(&loaded, &settings)?)
 }
 
+/// The longest run's length as analysed, not as planned (a cut trajectory is shorter), with a
+/// note for every run cut short.
+fn analysed_ps(a: &Analysis, runs: &[&Run], notes: &mut Vec<String>) -> f64 {
+    let mut longest: f64 = 0.0;
+    for (r, &frames) in runs.iter().zip(&a.frames) {
+        let analysed = frames.saturating_sub(1) as f64 * a.timestep_between_frames_ps;
+        let planned = production_ps(r);
+        if analysed < 0.99 * planned {
+            notes.push(format!(
+                "{}: {analysed:.1} ps of the planned {planned:.1} ps analysed (the trajectory is cut)",
+                r.id
+            ));
+        }
+        longest = longest.max(analysed);
+    }
+    longest
+}
+
 fn fit(points: Vec<Point>) -> Option<ArrheniusFit> {
     if points.len() < 2 {
         return None;
@@ -216,6 +234,17 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
                     f.save(&out.join(&name))?;
                     section.figure = Some(PathBuf::from(&name));
                 }
+                // The length analysed, not the planned one (a cut trajectory is shorter).
+                if let Some(t) = a.series.first().map(|s| &s.time_ps) {
+                    let analysed = t.last().unwrap_or(&0.0) - t.first().unwrap_or(&0.0);
+                    if analysed < 0.99 * section.basis.ps_each {
+                        notes.push(format!(
+                            "{}: {analysed:.1} ps of the planned {:.1} ps analysed (the trajectory is cut)",
+                            r.id, section.basis.ps_each
+                        ));
+                    }
+                    section.basis.ps_each = analysed;
+                }
                 section.excursions = a.series.iter().map(|s| s.excursions.len()).sum();
                 section.pairs_followed = a.series.len();
                 section.pair_types = a.pair_types;
@@ -240,21 +269,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             let t = done_of(out, r).map_or(r.temperature_K.unwrap_or(0.0), |d| d.temperature_k);
             match diffusion_of(out, &[r], t) {
                 Ok(a) => {
-                    // What was analysed, not what was planned (a cut trajectory is shorter).
-                    let analysed = a
-                        .frames
-                        .iter()
-                        .map(|&f| f.saturating_sub(1))
-                        .max()
-                        .unwrap_or(0) as f64
-                        * a.timestep_between_frames_ps;
-                    let planned = production_ps(r);
-                    if analysed < 0.99 * planned {
-                        set_notes.push(format!(
-                            "{}: {analysed:.1} ps of the planned {planned:.1} ps analysed (the trajectory is cut)",
-                            r.id
-                        ));
-                    }
+                    let analysed = analysed_ps(&a, &[r], &mut set_notes);
                     points.push(DiffusionPoint {
                         id: r.id.clone(),
                         temperature_K: t,
@@ -332,12 +347,12 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
         match diffusion_of(out, &at, t) {
             Ok(a) => haven.push(HavenPoint {
                 temperature_K: t,
-                analysis: a,
                 basis: Basis {
                     runs: at.len(),
                     atoms: at[0].atoms,
-                    ps_each: production_ps(at[0]),
+                    ps_each: analysed_ps(&a, &at, &mut notes),
                 },
+                analysis: a,
             }),
             Err(e) => notes.push(format!("Haven ratio at {t} K: {e}")),
         }
