@@ -110,6 +110,23 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
         })
 }
 
+/// Refuses a result that holds a non-finite number (named by its path), before anything of it
+/// is printed or written: serde_json would write it as `null`, a table as `NaN`.
+pub fn check_finite<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    crate::finite::check(value).map_err(|e| {
+        anyhow::anyhow!(
+            "the result came out non-finite ({e}); nothing is reported: please report this with the input"
+        )
+    })
+}
+
+/// Writes `value` as pretty JSON through [`write_atomic`], after [`check_finite`].
+pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> anyhow::Result<()> {
+    check_finite(value)?;
+    write_atomic(path, &serde_json::to_vec_pretty(value)?)?;
+    Ok(())
+}
+
 /// A file that could not be written (named as the user gave it).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}: {source}")]

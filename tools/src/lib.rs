@@ -14,6 +14,7 @@ pub mod cli;
 pub mod diffusion;
 pub mod dihedral;
 pub mod extxyz;
+pub mod finite;
 pub mod lattice;
 pub mod phonon;
 pub mod plot;

@@ -161,6 +161,7 @@ fn main() {
             .collect::<anyhow::Result<Vec<_>>>()?;
         points.sort_by(|a, b| a.temperature_K.total_cmp(&b.temperature_K));
         let f = fit(&points)?;
+        cli::check_finite(&f)?;
         println!(
             "{:>8}  {:<26}",
             "T (K)",
@@ -179,7 +180,7 @@ fn main() {
             eprintln!("warning: {w}");
         }
         if let Some(path) = &args.json {
-            cli::write_atomic(path, &serde_json::to_vec_pretty(&f)?)?;
+            cli::write_json(path, &f)?;
         }
         if let Some(prefix) = &args.plot {
             figure(&f, &args.quantity, &args.direction).save(prefix)?;

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use allegro_tools::cli;
 use allegro_tools::diffusion::{analyse, load_run, Analysis, Coefficient, Selection, Settings};
 use allegro_tools::plot::{Figure, Series};
-use anyhow::Context;
 use clap::Parser;
 
 /// Tracer diffusion coefficient D, charge (collective) diffusion coefficient D_sigma, Haven
@@ -259,13 +258,13 @@ fn main() {
             temperature: args.temperature,
         };
         let analysis = analyse(&runs, &settings)?;
+        cli::check_finite(&analysis)?;
         print_table(&analysis, &species);
         for w in &analysis.warnings {
             eprintln!("warning: {w}");
         }
         if let Some(path) = &args.json {
-            let json = serde_json::to_vec_pretty(&analysis).context("serialising results")?;
-            cli::write_atomic(path, &json)?;
+            cli::write_json(path, &analysis)?;
         }
         if let Some(prefix) = &args.plot {
             msd_figure(&analysis, &args.species).save(prefix)?;

@@ -99,6 +99,7 @@ fn main() {
             bar.set_position(b)
         })?;
         bar.finish_and_clear();
+        cli::check_finite(&result)?;
         for w in &result.warnings {
             eprintln!("warning: {w}");
         }
@@ -129,7 +130,7 @@ fn main() {
             fig.save(prefix)?;
         }
         if let Some(path) = &args.json {
-            cli::write_atomic(path, &serde_json::to_vec_pretty(&result)?)?;
+            cli::write_json(path, &result)?;
         }
         Ok(())
     });

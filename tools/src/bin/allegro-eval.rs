@@ -251,6 +251,7 @@ fn main() {
                 Vec::new()
             },
         };
+        cli::check_finite(&report)?;
         for w in &report.warnings {
             eprintln!("warning: {w}");
         }
@@ -284,7 +285,7 @@ fn main() {
             }
         }
         if let Some(path) = &args.json {
-            cli::write_atomic(path, &serde_json::to_vec_pretty(&report)?)?;
+            cli::write_json(path, &report)?;
         }
         Ok(())
     });

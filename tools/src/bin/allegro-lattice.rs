@@ -5,7 +5,6 @@ use allegro_tools::cli;
 use allegro_tools::lattice::{self, analyse, Phase, Series as RunSeries, Settings};
 use allegro_tools::trajectory::log::read_log;
 use allegro_tools::trajectory::open_dump;
-use anyhow::Context;
 use clap::Parser;
 
 /// Lattice parameters per conventional cell and the phase of each NPT run, and the
@@ -176,6 +175,7 @@ fn main() {
             window: args.window,
         };
         let result = analyse(&series, &settings)?;
+        cli::check_finite(&result)?;
         println!(
             "{:>8} {:>7}  {:>9} {:>9} {:>9} {:>7}  {:>15}  {:<12} {:<12} {:>6}  run",
             "T (K)",
@@ -217,10 +217,7 @@ fn main() {
             eprintln!("warning: {w}");
         }
         if let Some(path) = &args.json {
-            cli::write_atomic(
-                path,
-                &serde_json::to_vec_pretty(&result).context("serialising")?,
-            )?;
+            cli::write_json(path, &result)?;
         }
         if let Some(prefix) = &args.plot {
             lattice::figure(&result, None).save(prefix)?;

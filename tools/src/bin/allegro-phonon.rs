@@ -406,6 +406,7 @@ fn main() {
             }
         }
         report.relaxation = relaxation;
+        cli::check_finite(&report)?;
         for w in &report.warnings {
             eprintln!("warning: {w}");
         }
@@ -418,7 +419,7 @@ fn main() {
             figures(&report, p)?;
         }
         if let Some(p) = &args.json {
-            cli::write_atomic(p, serde_json::to_string_pretty(&report)?.as_bytes())?;
+            cli::write_json(p, &report)?;
         }
         Ok(())
     })
