@@ -8,7 +8,7 @@ use super::evaluate::{chunks, chunks_mut, sized, zeroed, Block, Edges};
 use super::gemm::{whole, Epilogue, Operand};
 use super::isa::Isa;
 use super::mlp::{Linear, Mlp, MlpCache, OutBlock};
-use super::readout::per_type;
+use super::network::per_type;
 use super::real::{cast, Real};
 use super::tensor_product::TensorProduct;
 use super::weighting::{Weighter, Weights};
@@ -205,6 +205,16 @@ impl<T: Real> Allegro<T> {
         }
     }
 
+    /// V^l, the input of layer `l`'s tensor product: the tensor embedding's V^0, or the
+    /// previous layer's output.
+    fn layer_input<'a>(l: usize, v0: &'a [T], b: &'a AllegroBuffers<T>) -> &'a [T] {
+        if l == 0 {
+            v0
+        } else {
+            &b.layers[l - 1].v
+        }
+    }
+
     /// The scalar blocks [x^0 .. x^k] of the first `k + 1` (all, for the readout) layers'
     /// outputs: x^0 from the projection, x^{l+1} from the first columns of latent MLP l.
     pub fn scalar_blocks<'a>(&self, b: &'a AllegroBuffers<T>, k: usize) -> Vec<Operand<'a, T>> {
@@ -265,7 +275,7 @@ impl<T: Real> Allegro<T> {
                 chunks_mut(&mut lb.a),
             );
             let tp = &layer.tp;
-            let vin = if l == 0 { v0 } else { &b.layers[l - 1].v[..] };
+            let vin = Self::layer_input(l, v0, b);
             sized(&mut lb.v, n * tp.dout * u_n);
             tp.forward::<CH, NQ>(
                 chunks(vin),
@@ -370,7 +380,7 @@ impl<T: Real> Allegro<T> {
                 layer.mlp.backward(isa, n, &dy, &mut blocks, cache);
             }
             // Tensor product backward: dV^l per edge, dA per centre.
-            let vin = if l == 0 { v0 } else { &b.layers[l - 1].v[..] };
+            let vin = Self::layer_input(l, v0, b);
             sized(&mut g.d_v_in, n * tp.d1 * u_n);
             zeroed(&mut g.d_a, n_c * d * u_n);
             tp.backward::<CH, NQ>(

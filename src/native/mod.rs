@@ -115,7 +115,7 @@ impl Native {
             AnyNetwork::F64(n) => &n.net.radial.rmax_recip,
         };
         for (k, &c) in metadata.cutoffs.iter().enumerate() {
-            let own = 1.0 / recip[if recip.len() == 1 { 0 } else { k }];
+            let own = 1.0 / network::per_type(recip, k);
             if (own - c).abs() > 1e-6 * c {
                 return Err(bad(LoadError::Layout(format!(
                     "metadata cutoff {c} differs from the network's {own}"

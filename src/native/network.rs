@@ -24,6 +24,16 @@ pub struct Network<T> {
     pub zbl: Option<Zbl>,
 }
 
+/// Entry `k` of a table the file stores either per entry (per type, per type pair) or as one
+/// value shared by all (nequip's `*_shortcut`, a single cutoff).
+pub fn per_type<V: Copy>(values: &[V], k: usize) -> V {
+    if values.len() == 1 {
+        values[0]
+    } else {
+        values[k]
+    }
+}
+
 /// The sub-modules of the model's SequentialGraphNetwork, in order, and what each must be.
 const SEQUENCE: [(&str, &str); 10] = [
     ("edge_norm", "EdgeLengthNormalizer"),

@@ -8,6 +8,7 @@ use super::gemm::{whole, Epilogue};
 use super::geometry::{bessel, polynomial_cutoff};
 use super::isa::Isa;
 use super::mlp::Linear;
+use super::network::per_type;
 use super::real::{cast, Real};
 
 #[derive(Clone, Debug)]
@@ -105,11 +106,7 @@ impl<T: Real> RadialChemicalEmbed<T> {
 
     /// 1 / cutoff of an edge from type `ti` to type `tj`.
     pub fn rmax_recip(&self, ti: usize, tj: usize) -> f64 {
-        if self.rmax_recip.len() == 1 {
-            self.rmax_recip[0]
-        } else {
-            self.rmax_recip[ti * self.num_types + tj]
-        }
+        per_type(&self.rmax_recip, ti * self.num_types + tj)
     }
 
     /// The edge embedding of every edge of the block, into `b.out`.

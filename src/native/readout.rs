@@ -7,6 +7,7 @@ use super::evaluate::{sized, Block, Edges};
 use super::gemm::{whole, Operand};
 use super::isa::Isa;
 use super::mlp::{Mlp, MlpCache, OutBlock};
+use super::network::per_type;
 use super::real::Real;
 
 #[derive(Clone, Debug)]
@@ -33,15 +34,6 @@ pub struct ReadoutBuffers<T> {
     eps: Vec<T>,
     /// dE/d(edge energy) of each centre.
     d_centre: Vec<T>,
-}
-
-/// The value of type `t` from a per-type table, or the single shared value.
-pub fn per_type<V: Copy>(values: &[V], t: usize) -> V {
-    if values.len() == 1 {
-        values[0]
-    } else {
-        values[t]
-    }
 }
 
 impl ScaleShift {
