@@ -64,6 +64,16 @@ def run(toml, **kw):
                           timeout=600, **kw)
 
 
+def started(toml, out):
+    """`allegro-study run` in the background, once its first LAMMPS run has started."""
+    proc = subprocess.Popen([str(STUDY), "run", "--study", str(toml)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob("**/pid")):
+        time.sleep(0.05)
+    return proc
+
+
 @pytest.fixture(scope="module")
 def whole(tmp_path_factory):
     """The tiny study run once, uninterrupted: the reference for the other runs."""
@@ -136,11 +146,7 @@ def test_killed_study_resumes_to_the_same_results(tmp_path, whole):
 def test_sigterm_stops_the_runs_it_started(tmp_path):
     toml = study(tmp_path / "s")
     out = tmp_path / "s" / "out"
-    proc = subprocess.Popen([str(STUDY), "run", "--study", str(toml)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list(out.glob("**/pid")):
-        time.sleep(0.05)
+    proc = started(toml, out)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "interrupted" in err, err
@@ -214,11 +220,7 @@ def test_one_run_per_folder_and_scripts_never_overwritten(tmp_path):
     absolute); `slurm` into a folder that has scripts needs --force."""
     toml = study(tmp_path / "s")
     out = tmp_path / "s" / "out"
-    first = subprocess.Popen([str(STUDY), "run", "--study", str(toml)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list(out.glob("**/pid")):
-        time.sleep(0.05)
+    first = started(toml, out)
     second = run(toml)
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=60)

@@ -28,6 +28,47 @@ fn truth(c: &Composition) -> f64 {
     }
 }
 
+/// The finished runs of a synthetic study: scan logs tetragonal below `t_c` of their
+/// composition, diffusion dumps of 60 random walkers with (D in A^2/ps, frames 1 ps apart) from
+/// `walk` (given the run and its temperature).
+fn write_runs(
+    out: &std::path::Path,
+    runs: &[allegro_tools::study::Run],
+    seed: u64,
+    t_c: impl Fn(&Composition) -> f64,
+    walk: impl Fn(&allegro_tools::study::Run, f64) -> (f64, usize),
+) {
+    let mut rng = Rng::new(seed);
+    for r in runs {
+        let dir = out.join(&r.id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = r.temperature_K.unwrap();
+        match r.stage {
+            Stage::Scan => {
+                let a = 7.2 * (1.0 + 2e-5 * t);
+                let tetragonal = t < t_c(&r.composition);
+                common::write_lattice_log(&dir, t, a, tetragonal, &mut || rng.normal());
+                common::mark_done(&dir, r.atoms, r.steps, t);
+            }
+            Stage::Diffusion => {
+                let (d, frames) = walk(r, t);
+                let spec = WalkSpec {
+                    atoms: 60,
+                    frames,
+                    dt: 1.0,
+                    d_own: [d; 3],
+                    d_shared: 0.0,
+                    boxes: Box::new(|_| Box3::cubic(10.0)),
+                };
+                let frames = random_walks(&spec, &mut rng);
+                write_dump(&dir.join("traj.bin"), &frames, &[1; 60], "x", &mut rng);
+                common::mark_done(&dir, 60, r.steps, t);
+            }
+            _ => {}
+        }
+    }
+}
+
 #[test]
 fn every_figure_from_a_synthetic_study_with_known_answers() {
     let tmp = tempfile::tempdir().unwrap();
@@ -53,39 +94,13 @@ fn every_figure_from_a_synthetic_study_with_known_answers() {
     }];
     let runs = plan(&s);
     assert!(!runs.iter().any(|r| r.stage == Stage::Refine));
-    let mut rng = Rng::new(9);
-    for r in &runs {
-        let dir = out.join(&r.id);
-        std::fs::create_dir_all(&dir).unwrap();
-        let t = r.temperature_K.unwrap();
-        match r.stage {
-            Stage::Scan => {
-                let a = 7.2 * (1.0 + 2e-5 * t);
-                let tetragonal = t < truth(&r.composition);
-                common::write_lattice_log(&dir, t, a, tetragonal, &mut || rng.normal());
-                common::mark_done(&dir, r.atoms, r.steps, t);
-            }
-            Stage::Diffusion => {
-                // a larger cell diffuses faster: the band's prefactor grows with the scale
-                let Start::AveragedCell { scale, .. } = r.start else {
-                    panic!("{}", r.id)
-                };
-                let d = (1.0 + 20.0 * (scale - 1.0)) * (-EA / (KB * t)).exp();
-                let spec = WalkSpec {
-                    atoms: 60,
-                    frames: 400,
-                    dt: 1.0,
-                    d_own: [d; 3],
-                    d_shared: 0.0,
-                    boxes: Box::new(|_| Box3::cubic(10.0)),
-                };
-                let frames = random_walks(&spec, &mut rng);
-                write_dump(&dir.join("traj.bin"), &frames, &[1; 60], "x", &mut rng);
-                common::mark_done(&dir, 60, r.steps, t);
-            }
-            _ => {}
-        }
-    }
+    write_runs(out, &runs, 9, truth, |r, t| {
+        // a larger cell diffuses faster: the band's prefactor grows with the scale
+        let Start::AveragedCell { scale, .. } = r.start else {
+            panic!("{}", r.id)
+        };
+        ((1.0 + 20.0 * (scale - 1.0)) * (-EA / (KB * t)).exp(), 400)
+    });
     let rep = report::write(&s, out, &runs).unwrap();
     for sec in &rep.lattice {
         let t_c = sec.result.as_ref().unwrap().T_C.as_ref().expect("T_C");
@@ -146,33 +161,8 @@ fn a_damaged_log_and_a_cut_trajectory_are_notes_not_aborts() {
         lattice_scales: vec![1.0],
     }];
     let runs = plan(&s);
-    let mut rng = Rng::new(3);
-    for r in &runs {
-        let dir = out.join(&r.id);
-        std::fs::create_dir_all(&dir).unwrap();
-        let t = r.temperature_K.unwrap();
-        match r.stage {
-            Stage::Scan => {
-                let a = 7.2 * (1.0 + 2e-5 * t);
-                common::write_lattice_log(&dir, t, a, t < 480.0, &mut || rng.normal());
-                common::mark_done(&dir, r.atoms, r.steps, t);
-            }
-            Stage::Diffusion => {
-                let spec = WalkSpec {
-                    atoms: 60,
-                    frames: 9, // 8 ps of the planned 16
-                    dt: 1.0,
-                    d_own: [0.05; 3],
-                    d_shared: 0.0,
-                    boxes: Box::new(|_| Box3::cubic(10.0)),
-                };
-                let frames = random_walks(&spec, &mut rng);
-                write_dump(&dir.join("traj.bin"), &frames, &[1; 60], "x", &mut rng);
-                common::mark_done(&dir, 60, r.steps, t);
-            }
-            _ => {}
-        }
-    }
+    // 9 frames 1 ps apart: 8 ps of the planned 16
+    write_runs(out, &runs, 3, |_| 480.0, |_, _| (0.05, 9));
     let damaged = out.join("scan/pristine/T600/log.lammps");
     std::fs::write(&damaged, b"\x00\x01 not a log\xff").unwrap();
     let rep = report::write(&s, out, &runs).unwrap();
