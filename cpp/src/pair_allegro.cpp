@@ -84,12 +84,13 @@ void PairAllegro::settings(int narg, char **arg)
   if (allegro_set_threads(threads) != ALLEGRO_SUCCESS) library_error("cannot set threads");
 
   // More threads than cores on a node only slows every rank down (libtorch spin-waits): say so.
+  int node_ranks = 1;
+#if !defined(MPI_STUBS)  // LAMMPS' serial MPI stubs have no shared-memory split: one rank
   MPI_Comm node;
   MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
-  int node_ranks = 1, node_rank = 0;
   MPI_Comm_size(node, &node_ranks);
-  MPI_Comm_rank(node, &node_rank);
   MPI_Comm_free(&node);
+#endif
   const unsigned cores = std::thread::hardware_concurrency();
   if (comm->me == 0 && cores > 0 && (long) node_ranks * threads > (long) cores)
     error->warning(FLERR,

@@ -1,5 +1,15 @@
 // pair_style allegro: a thin LAMMPS shim over the allegro C ABI (cpp/include/allegro.h).
-#pragma once
+// The same files serve the plugin (allegro_plugin.cpp registers the class) and a LAMMPS with the
+// style compiled in (cmake/allegro-in-lammps.cmake), where LAMMPS' generated style_pair.h
+// includes this header once with PAIR_CLASS defined to register it.
+#ifdef PAIR_CLASS
+// clang-format off
+PairStyle(allegro, PairAllegro);
+// clang-format on
+#else
+
+#ifndef LMP_PAIR_ALLEGRO_H
+#define LMP_PAIR_ALLEGRO_H
 
 #include <cstdint>
 #include <vector>
@@ -46,3 +56,6 @@ class PairAllegro : public Pair {
 };
 
 }  // namespace LAMMPS_NS
+
+#endif  // LMP_PAIR_ALLEGRO_H
+#endif  // PAIR_CLASS
