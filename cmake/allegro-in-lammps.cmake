@@ -7,8 +7,11 @@
 cmake_minimum_required(VERSION 3.21)  # cmake_language(DEFER), file(COPY_FILE)
 
 get_filename_component(_allegro_root "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
-set(ALLEGRO_LIBRARY "${_allegro_root}/target/release/liballegro.a" CACHE FILEPATH
-  "liballegro.a from cargo (default: the torch-free one of cargo build --release)")
+# -D ALLEGRO_LIBRARY=... picks another build; the default is not cached, so that a build folder
+# configured again from another clone links that clone's library
+if(NOT ALLEGRO_LIBRARY)
+  set(ALLEGRO_LIBRARY "${_allegro_root}/target/release/liballegro.a")
+endif()
 if(NOT EXISTS "${ALLEGRO_LIBRARY}")
   message(FATAL_ERROR "ALLEGRO_LIBRARY '${ALLEGRO_LIBRARY}' not found: run cargo build --release "
     "in ${_allegro_root} first")
