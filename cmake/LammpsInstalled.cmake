@@ -43,6 +43,6 @@ if(TARGET MPI::MPI_CXX AND EXISTS "${_lib}")
   if((_needed MATCHES "libmpi\\.so\\.40" AND _mpi_h MATCHES "MPICH_VERSION")
      OR (_needed MATCHES "libmpi[_a-z]*\\.so\\.12" AND _mpi_h MATCHES "OPEN_MPI"))
     message(FATAL_ERROR "${_lib} runs with ${_needed}, but CMake found another MPI here "
-      "(${MPI_CXX_INCLUDE_DIRS}): point -DMPI_CXX_COMPILER at the mpicxx LAMMPS was built with")
+      "(${MPI_CXX_INCLUDE_DIRS}): add -DMPI_CXX_COMPILER=<the mpicxx LAMMPS was built with>")
   endif()
 endif()

