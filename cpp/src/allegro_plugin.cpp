@@ -116,9 +116,11 @@ extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *l
     auto setting = (lammps_extract_setting_t) dlsym(RTLD_DEFAULT, "lammps_extract_setting");
     if (!setting || setting(lmp, "world_rank") == 0) report(lmp, LMP_ERROR_WARNING, refusal);
   }
+  // LAMMPS' own spelling ("22 Jul 2025"), which it compares with its version for its log
+  static const std::string version = date_of(ALLEGRO_LAMMPS_VERSION_ID);
   lammpsplugin_t plugin;
   auto register_plugin = (lammpsplugin_regfunc) regfunc;
-  plugin.version = ALLEGRO_LAMMPS_VERSION;
+  plugin.version = version.c_str();
   plugin.style = "pair";
   plugin.name = "allegro";
   plugin.info = "Allegro machine-learning potential (allegro-rs " ALLEGRO_VERSION ")";

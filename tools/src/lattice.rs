@@ -231,21 +231,22 @@ fn switching(s: &[f64], threshold: f64) -> (usize, usize, usize) {
     let means: Vec<f64> = (0..nb)
         .map(|b| s[part(b, nb)].iter().sum::<f64>() / part(b, nb).len() as f64)
         .collect();
-    let residuals: Vec<f64> = (0..nb)
-        .flat_map(|b| {
-            let m = means[b];
-            s[part(b, nb)].iter().map(move |v| v - m)
+    let squares: f64 = (0..nb)
+        .map(|b| {
+            s[part(b, nb)]
+                .iter()
+                .map(|v| (v - means[b]).powi(2))
+                .sum::<f64>()
         })
-        .collect();
-    let spread = (residuals.iter().map(|r| r * r).sum::<f64>() / (n - nb) as f64).sqrt();
-    let g = g_fast;
+        .sum();
+    let spread = (squares / (n - nb) as f64).sqrt();
     // two-sided normal quantiles at 5 % / (3 nb), nb = 2..10
     const Z: [f64; 9] = [
         2.638, 2.773, 2.865, 2.935, 2.991, 3.038, 3.078, 3.113, 3.144,
     ];
     let verdicts: Vec<Phase> = (0..nb)
         .map(|b| {
-            let se = spread * (g / part(b, nb).len() as f64).sqrt();
+            let se = spread * (g_fast / part(b, nb).len() as f64).sqrt();
             classify(means[b], Z[nb - 2] * se, threshold)
         })
         .collect();
