@@ -7,6 +7,10 @@ PY="$VENV/bin/python"
 unset VIRTUAL_ENV
 export PATH="$VENV/bin:$PATH"
 export LIBTORCH_USE_PYTORCH=1
+# pyo3 (the Python binding in python-rs/) builds for the venv's python, as an extension module
+# (no libpython linked), for cargo and maturin alike, so neither rebuilds what the other built.
+export PYO3_PYTHON="$PY"
+export PYO3_BUILD_EXTENSION_MODULE=1
 # Never more threads than cores (2 on CI): libtorch spin-waits when oversubscribed.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 

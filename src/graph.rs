@@ -194,6 +194,74 @@ impl PeriodicGraph {
         })
     }
 
+    /// Like [`PeriodicGraph::build`], with open (non-periodic) directions where `pbc[k]` is
+    /// false: no images along them, and their lattice vectors are ignored (they may be zero, as
+    /// in ASE's cell of a molecule). A slab is `[true, true, false]`, a cluster `[false; 3]`.
+    pub fn build_with_pbc(
+        cell: [[f64; 3]; 3],
+        pbc: [bool; 3],
+        positions: &[[f64; 3]],
+        types: &[i32],
+        cutoff: f64,
+    ) -> Result<PeriodicGraph> {
+        if pbc == [true; 3] {
+            return PeriodicGraph::build(cell, positions, types, cutoff);
+        }
+        if let Some(i) = positions
+            .iter()
+            .position(|p| p.iter().any(|x| !x.is_finite()))
+        {
+            return Err(Error::Input(format!("atom {i} has a non-finite position")));
+        }
+        if !(cutoff > 0.0 && cutoff.is_finite()) {
+            return Err(Error::Input(format!("cutoff {cutoff} is not positive")));
+        }
+        // Each open direction gets a vector normal to all the others, longer than the atoms'
+        // extent along it plus the cutoff: every image along it is then out of reach, so the
+        // periodic search finds exactly the open-boundary pairs.
+        let unit = |v: [f64; 3]| {
+            let n = dot(v, v).sqrt();
+            v.map(|x| x / n)
+        };
+        let periodic: Vec<usize> = (0..3).filter(|&k| pbc[k]).collect();
+        for &k in &periodic {
+            if !(dot(cell[k], cell[k]).sqrt() >= MIN_LATTICE_VECTOR) {
+                return Err(Error::Input(format!(
+                    "lattice vector {} of a periodic direction is {:.3} A long (below \
+                     {MIN_LATTICE_VECTOR} A is refused)",
+                    k + 1,
+                    dot(cell[k], cell[k]).sqrt()
+                )));
+            }
+        }
+        let open_dirs: Vec<[f64; 3]> = match periodic[..] {
+            [a, b] => vec![unit(cross(cell[a], cell[b]))],
+            [a] => {
+                let u = unit(cell[a]);
+                // the Cartesian axis least aligned with the periodic vector
+                let e = (0..3)
+                    .min_by(|&i, &j| u[i].abs().total_cmp(&u[j].abs()))
+                    .map(|i| std::array::from_fn(|d| if d == i { 1.0 } else { 0.0 }))
+                    .unwrap();
+                let v = unit(cross(u, e));
+                vec![v, cross(u, v)]
+            }
+            _ => vec![[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        };
+        let mut full = cell;
+        let mut open = open_dirs.into_iter();
+        for k in (0..3).filter(|&k| !pbc[k]) {
+            let dir = open.next().unwrap();
+            let along = positions.iter().map(|&p| dot(p, dir));
+            let lo = along.clone().fold(f64::INFINITY, f64::min);
+            let hi = along.fold(f64::NEG_INFINITY, f64::max);
+            let extent = if positions.is_empty() { 0.0 } else { hi - lo };
+            let length = extent + cutoff + 2.0 * MIN_LATTICE_VECTOR;
+            full[k] = dir.map(|x| x * length);
+        }
+        PeriodicGraph::build(full, positions, types, cutoff)
+    }
+
     pub fn system(&self) -> System<'_> {
         System {
             positions: &self.positions,
@@ -208,10 +276,16 @@ impl PeriodicGraph {
 
     /// Adds the forces on ghosts to the local atoms they are images of.
     pub fn fold_forces(&self, forces: &[[f64; 3]]) -> Vec<[f64; 3]> {
-        let mut folded = vec![[0.0; 3]; self.n_local];
-        for (f, &o) in forces.iter().zip(&self.owner) {
-            for d in 0..3 {
-                folded[o][d] += f[d];
+        self.fold(forces)
+    }
+
+    /// Adds any per-atom quantity of the ghosts (forces, per-atom virials) to the local atoms
+    /// they are images of, as LAMMPS' reverse communication does.
+    pub fn fold<const K: usize>(&self, per_atom: &[[f64; K]]) -> Vec<[f64; K]> {
+        let mut folded = vec![[0.0; K]; self.n_local];
+        for (v, &o) in per_atom.iter().zip(&self.owner) {
+            for d in 0..K {
+                folded[o][d] += v[d];
             }
         }
         folded
@@ -387,6 +461,57 @@ mod tests {
         assert!(e.to_string().contains("non-finite position"), "{e}");
     }
 
+    /// Sorted neighbour distances of every atom in `g`, and the same by a brute-force search
+    /// over many images along the periodic directions of `pbc`.
+    fn distances_and_brute_force(
+        g: &PeriodicGraph,
+        cell: [[f64; 3]; 3],
+        pbc: [bool; 3],
+        positions: &[[f64; 3]],
+        cutoff: f64,
+    ) -> Vec<(Vec<f64>, Vec<f64>)> {
+        let range = |k: usize| if pbc[k] { -8..=8 } else { 0..=0 };
+        positions
+            .iter()
+            .enumerate()
+            .map(|(i, xi)| {
+                let mut got: Vec<f64> = (g.offsets[i]..g.offsets[i + 1])
+                    .map(|e| {
+                        let p = g.positions[g.indices[e as usize] as usize];
+                        dot(sub(p, *xi), sub(p, *xi)).sqrt()
+                    })
+                    .collect();
+                let mut want = Vec::new();
+                for xj in positions {
+                    for s in range(0)
+                        .flat_map(|a| range(1).flat_map(move |b| range(2).map(move |c| [a, b, c])))
+                    {
+                        let p: [f64; 3] = std::array::from_fn(|d| {
+                            xj[d] + (0..3).map(|k| s[k] as f64 * cell[k][d]).sum::<f64>()
+                        });
+                        let r = dot(sub(p, *xi), sub(p, *xi)).sqrt();
+                        if r > 1e-9 && r < cutoff {
+                            want.push(r);
+                        }
+                    }
+                }
+                got.sort_by(f64::total_cmp);
+                want.sort_by(f64::total_cmp);
+                (got, want)
+            })
+            .collect()
+    }
+
+    fn assert_same_distances(pairs: &[(Vec<f64>, Vec<f64>)], what: &str) {
+        for (i, (got, want)) in pairs.iter().enumerate() {
+            assert_eq!(got.len(), want.len(), "{what}: atom {i}");
+            assert!(
+                got.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-9),
+                "{what}: atom {i}"
+            );
+        }
+    }
+
     /// Every atom's neighbour distances in a sheared cell, thinner than the cutoff in one
     /// direction and with atoms far outside it, equal a brute-force search over many images.
     #[test]
@@ -400,31 +525,49 @@ mod tests {
         ];
         let cutoff = 4.6;
         let g = PeriodicGraph::build(cell, &positions, &[0; 4], cutoff).unwrap();
-        for (i, xi) in positions.iter().enumerate() {
-            let mut got: Vec<f64> = (g.offsets[i]..g.offsets[i + 1])
-                .map(|e| {
-                    let p = g.positions[g.indices[e as usize] as usize];
-                    dot(sub(p, *xi), sub(p, *xi)).sqrt()
-                })
-                .collect();
-            let mut want = Vec::new();
-            for xj in &positions {
-                for s in (-8..=8)
-                    .flat_map(|a| (-8..=8).flat_map(move |b| (-8..=8).map(move |c| [a, b, c])))
-                {
-                    let p: [f64; 3] = std::array::from_fn(|d| {
-                        xj[d] + (0..3).map(|k| s[k] as f64 * cell[k][d]).sum::<f64>()
-                    });
-                    let r = dot(sub(p, *xi), sub(p, *xi)).sqrt();
-                    if r > 1e-9 && r < cutoff {
-                        want.push(r);
-                    }
-                }
+        let pairs = distances_and_brute_force(&g, cell, [true; 3], &positions, cutoff);
+        assert_same_distances(&pairs, "periodic");
+    }
+
+    /// Open directions: a slab, a wire and a cluster of a sheared cell give the brute-force
+    /// pairs with images only along the periodic vectors, whatever the open vectors hold
+    /// (zero, or shorter than the atoms' extent).
+    #[test]
+    fn open_directions_have_no_images() {
+        let cell = [[3.1, 0.0, 0.0], [1.7, 4.2, 0.0], [-0.9, 0.8, 6.5]];
+        let positions = [
+            [0.1, 0.2, 0.3],
+            [2.9, 3.7, -1.2],
+            [13.0, -4.0, 2.2],
+            [1.5, 1.5, 6.0],
+            [4.0, 2.0, 9.0],
+        ];
+        let cutoff = 4.6;
+        for pbc in [
+            [true, true, false],
+            [false, true, true],
+            [true, false, false],
+            [false, false, true],
+            [false; 3],
+        ] {
+            let mut given = cell;
+            for k in (0..3).filter(|&k| !pbc[k]) {
+                given[k] = if k == 2 { [0.0; 3] } else { [0.5, 0.0, 0.0] };
             }
-            got.sort_by(f64::total_cmp);
-            want.sort_by(f64::total_cmp);
-            assert_eq!(got.len(), want.len(), "atom {i}");
-            assert!(got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-9));
+            let g = PeriodicGraph::build_with_pbc(given, pbc, &positions, &[0; 5], cutoff).unwrap();
+            assert_eq!(g.n_local, 5);
+            let pairs = distances_and_brute_force(&g, cell, pbc, &positions, cutoff);
+            assert!(pairs.iter().any(|(got, _)| !got.is_empty()));
+            assert_same_distances(&pairs, &format!("{pbc:?}"));
         }
+        let e = PeriodicGraph::build_with_pbc(
+            [[0.0; 3], [0.0, 5.0, 0.0], [0.0; 3]],
+            [true, true, false],
+            &positions,
+            &[0; 5],
+            cutoff,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("lattice vector 1"), "{e}");
     }
 }
