@@ -225,12 +225,13 @@ impl PeriodicGraph {
         };
         let periodic: Vec<usize> = (0..3).filter(|&k| pbc[k]).collect();
         for &k in &periodic {
-            if !(dot(cell[k], cell[k]).sqrt() >= MIN_LATTICE_VECTOR) {
+            let len = dot(cell[k], cell[k]).sqrt();
+            // NaN lengths too: only a finite length of at least the minimum passes
+            if len.is_nan() || len < MIN_LATTICE_VECTOR {
                 return Err(Error::Input(format!(
-                    "lattice vector {} of a periodic direction is {:.3} A long (below \
+                    "lattice vector {} of a periodic direction is {len:.3} A long (below \
                      {MIN_LATTICE_VECTOR} A is refused)",
-                    k + 1,
-                    dot(cell[k], cell[k]).sqrt()
+                    k + 1
                 )));
             }
         }
