@@ -85,3 +85,4 @@ if ! cmp -s "build/plugin-$mode/allegroplugin.so" "$dest/allegroplugin.so"; then
   mv "$dest/.allegroplugin.so.tmp" "$dest/allegroplugin.so"
 fi
 log "ready: $VENV/bin/lmp knows 'pair_style allegro' (plugin: $dest/allegroplugin.so, libtorch: $with_torch)"
+log "ready: $PY has the ASE calculator (from allegro_rs import AllegroCalculator; docs/python.md)"

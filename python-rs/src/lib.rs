@@ -13,7 +13,7 @@ use allegro::graph::PeriodicGraph;
 use allegro::{BackendChoice, Error, LoadOptions, ModelDtype};
 use numpy::ndarray::{self, Array1, Array2, Array3};
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2,
+    IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2,
     PyUntypedArrayMethods,
 };
 use pyo3::create_exception;
@@ -21,19 +21,19 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
 create_exception!(
-    _native,
+    allegro_rs,
     AllegroError,
     PyException,
     "An allegro-rs failure; the message is the library's one line saying what is wrong."
 );
 create_exception!(
-    _native,
+    allegro_rs,
     ModelError,
     AllegroError,
     "The model file cannot be read or run (missing, damaged, not a deployed model)."
 );
 create_exception!(
-    _native,
+    allegro_rs,
     InputError,
     AllegroError,
     "The atoms cannot be evaluated (unknown element, overlapping atoms, NaN, bad cell)."
@@ -45,6 +45,20 @@ fn to_py(e: Error) -> PyErr {
         Error::Input(_) => InputError::new_err(message),
         Error::Backend(_) => AllegroError::new_err(message),
         _ => ModelError::new_err(message),
+    }
+}
+
+/// numpy arrays are read in place, so they must be C-ordered (ASE's are): a Fortran-ordered
+/// array is contiguous too, and would be read transposed.
+fn c_order<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
+    array: &'a PyReadonlyArray<'_, T, D>,
+    what: &str,
+) -> PyResult<&'a [T]> {
+    match array.as_slice() {
+        Ok(slice) if array.is_c_contiguous() => Ok(slice),
+        _ => Err(InputError::new_err(format!(
+            "invalid input: {what} must be a C-contiguous array (numpy.ascontiguousarray)"
+        ))),
     }
 }
 
@@ -171,16 +185,16 @@ impl Model {
                 "invalid input: positions must have shape (N, 3), got {shape:?}"
             )));
         }
-        let xyz = positions.as_slice()?;
+        let xyz = c_order(&positions, "positions")?;
         let (positions, _) = xyz.as_chunks::<3>();
-        let types = types.as_slice()?;
+        let types = c_order(&types, "types")?;
         if cell.shape() != [3, 3] {
             return Err(InputError::new_err(format!(
                 "invalid input: the cell must have shape (3, 3), got {:?}",
                 cell.shape()
             )));
         }
-        let c = cell.as_slice()?;
+        let c = c_order(&cell, "cell")?;
         let cell = [[c[0], c[1], c[2]], [c[3], c[4], c[5]], [c[6], c[7], c[8]]];
         // The graph copies the positions (and adds the images), so the GIL can go after it.
         let r_max = self.r_max();
