@@ -306,3 +306,27 @@ def test_gil_is_released_during_the_computation():
     # with the GIL held the thread would run once per switch interval at most (5 ms)
     held_at_most = (end - start) / sys.getswitchinterval() + 2
     assert inside > 20 * held_at_most, (inside, end - start)
+
+
+def test_relax_example_ends_where_nequip_sees_no_force_or_stress():
+    """docs/examples/ase_relax.py: the cell it relaxes has, by nequip's own calculator, forces
+    below 0.005 eV/A and stresses below 1e-4 eV/A^3 (the shipped model, float32)."""
+    r = example("ase_relax").relax(MODELS["shipped"])
+    assert r["converged"] and r["max_force"] < 0.005
+    check = nequip_reference.evaluate(MODELS["shipped"], r["atoms"])
+    assert np.abs(check["forces"]).max() < 0.005 + 1e-4
+    assert np.abs(check["stress"]).max() < 1e-4
+    assert 7.0 < r["a"] < 7.4
+
+
+def test_md_example_runs_as_a_script():
+    """docs/examples/ase_md.py as a user runs it: 1 ps of Langevin MD; its first line's
+    potential energy is nequip's for the same cell, and the run stays near 600 K."""
+    out = subprocess.run([sys.executable, str(EXAMPLES / "ase_md.py"), str(MODELS["shipped"])],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout.splitlines()
+    assert len(out) == 11
+    first = float(out[0].split("E_pot =")[1].split()[0])
+    reference = nequip_reference.evaluate(MODELS["shipped"], example("ase_md").doped_cell())
+    assert abs(first - reference["energy"] / 126) < 1.5e-4, (first, reference["energy"] / 126)
+    temperatures = [float(line.split("T =")[1].split()[0]) for line in out]
+    assert 350 < np.mean(temperatures[1:]) < 850

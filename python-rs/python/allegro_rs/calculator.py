@@ -3,6 +3,7 @@ import os
 
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
+from ase.data import atomic_numbers, chemical_symbols
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from ._native import InputError, Model
@@ -43,24 +44,27 @@ class AllegroCalculator(Calculator):
             raise InputError(
                 f"type_map names {', '.join(unknown)}, which the model lacks "
                 f"(its types: {', '.join(names)})")
-        self._index = {symbol: names.index(name) for symbol, name in type_map.items()}
+        # atomic number -> model type index (-1: not in the model), one lookup per call
+        self._by_number = np.full(len(chemical_symbols), -1, dtype=np.int32)
+        for symbol, name in type_map.items():
+            if symbol not in atomic_numbers:
+                raise InputError(f"type_map key {symbol!r} is not a chemical symbol")
+            self._by_number[atomic_numbers[symbol]] = names.index(name)
+        self._known = sorted(type_map)
 
-    def _types(self, symbols):
-        try:
-            return np.fromiter((self._index[s] for s in symbols), dtype=np.int32,
-                               count=len(symbols))
-        except KeyError:
-            missing = sorted(set(symbols) - set(self._index))
-            first = symbols.index(missing[0])
+    def _types(self, numbers):
+        types = self._by_number[numbers]
+        if (types < 0).any():
+            first = int(np.argmax(types < 0))
             raise InputError(
-                f"element {missing[0]} (atom {first}) is not in the model "
-                f"{os.path.basename(self.model.path)}, which knows "
-                f"{', '.join(sorted(self._index))}") from None
+                f"element {chemical_symbols[numbers[first]]} (atom {first}) is not in the model "
+                f"{os.path.basename(self.model.path)}, which knows {', '.join(self._known)}")
+        return types
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
-        types = self._types(atoms.get_chemical_symbols())
+        types = self._types(atoms.numbers)
         positions = np.ascontiguousarray(atoms.positions, dtype=np.float64)
         cell = np.ascontiguousarray(atoms.cell.array, dtype=np.float64)
         pbc = [bool(p) for p in atoms.pbc]
