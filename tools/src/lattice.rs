@@ -103,8 +103,10 @@ pub struct RunResult {
     pub b_A: TimeAverage,
     pub c_A: TimeAverage,
     pub c_over_a: f64,
-    /// Which box direction (0 = x/a, 1 = y/b, 2 = z/c) is unique, most of the time.
+    /// Which box direction (0 = x/a, 1 = y/b, 2 = z/c) is unique at the end of the run.
     pub unique_axis: usize,
+    /// Where the unique axis turned to another box direction (fully flexible cells can).
+    pub axis_turns: Vec<AxisTurn>,
     pub phase: Phase,
     /// Why: the splitting against the threshold, or the blocks that disagree.
     pub phase_reason: String,
@@ -135,6 +137,9 @@ pub struct LatticeResult {
     pub T_C: Option<TransitionTemperature>,
     pub warnings: Vec<String>,
 }
+
+/// Box directions by index, for messages.
+const AXIS_NAMES: [&str; 3] = ["x", "y", "z"];
 
 fn time_average(v: &[f64]) -> TimeAverage {
     let (value, spread) = mean_std(v);
@@ -268,31 +273,104 @@ fn classify(x: f64, half_width: f64, threshold: f64) -> Phase {
     }
 }
 
-/// Relative splitting per row of axis `u` from the other two.
-fn splitting_series(rows: &[[f64; 3]], u: usize) -> Vec<f64> {
-    let (o1, o2) = ((u + 1) % 3, (u + 2) % 3);
-    rows.iter()
-        .map(|l| {
-            let mean = (l[0] + l[1] + l[2]) / 3.0;
-            (l[u] - 0.5 * (l[o1] + l[o2])) / mean
+/// Relative splitting of axis `u` from the other two in one row of lengths.
+fn splitting_of(l: &[f64; 3], u: usize) -> f64 {
+    let mean = (l[0] + l[1] + l[2]) / 3.0;
+    (l[u] - 0.5 * (l[(u + 1) % 3] + l[(u + 2) % 3])) / mean
+}
+
+/// The unique axis of each tenth of the run: the length whose tenth-mean stands out most from
+/// the other two, where that tenth's splitting reaches the threshold (`None` where it does not).
+fn axes_by_tenth(rows: &[[f64; 3]], threshold: f64) -> Vec<Option<usize>> {
+    let n = rows.len();
+    (0..10)
+        .map(|q| {
+            let part = &rows[q * n / 10..((q + 1) * n / 10).max(q * n / 10 + 1).min(n)];
+            let mean = |k: usize| part.iter().map(|l| l[k]).sum::<f64>() / part.len() as f64;
+            let m = [mean(0), mean(1), mean(2)];
+            let dev = |u: usize| m[u] - 0.5 * (m[(u + 1) % 3] + m[(u + 2) % 3]);
+            let u = (0..3)
+                .max_by(|&i, &j| dev(i).abs().total_cmp(&dev(j).abs()))
+                .unwrap();
+            let size = dev(u).abs() / ((m[0] + m[1] + m[2]) / 3.0);
+            (size >= threshold).then_some(u)
         })
         .collect()
 }
 
+/// Where the unique axis turned during a run (a fully flexible cell may swap which of its
+/// vectors is the long one).
+#[derive(Clone, Debug, Serialize)]
+pub struct AxisTurn {
+    /// Production row near which it turned.
+    pub row: usize,
+    pub from: usize,
+    pub to: usize,
+}
+
+/// The unique axis of every row: one for the whole run (the length whose time average stands
+/// out most), unless clearly tetragonal tenths of the run have different axes (at least two
+/// tenths each): then each tenth's own, undecided tenths taking the nearest decided one's. So
+/// a cell whose long axis turned from z to x reads as tetragonal along each in turn, not as a
+/// negative splitting of the axis that was never long.
+fn unique_axes(rows: &[[f64; 3]], threshold: f64) -> (Vec<usize>, Vec<AxisTurn>) {
+    let n = rows.len();
+    let tenths = axes_by_tenth(rows, threshold);
+    let held = |u: usize| tenths.iter().filter(|t| **t == Some(u)).count();
+    if (0..3).filter(|&u| held(u) >= 2).count() < 2 {
+        let mean = |k: usize| rows.iter().map(|l| l[k]).sum::<f64>() / n as f64;
+        let m = [mean(0), mean(1), mean(2)];
+        let dev = |u: usize| (m[u] - 0.5 * (m[(u + 1) % 3] + m[(u + 2) % 3])).abs();
+        let u = (0..3).max_by(|&i, &j| dev(i).total_cmp(&dev(j))).unwrap();
+        return (vec![u; n], Vec::new());
+    }
+    let decided: Vec<usize> = (0..10).filter(|&q| tenths[q].is_some()).collect();
+    let axis_of = |q: usize| {
+        let nearest = decided
+            .iter()
+            .min_by_key(|&&d| (d as i64 - q as i64).abs())
+            .unwrap();
+        tenths[*nearest].unwrap()
+    };
+    let axes: Vec<usize> = (0..n).map(|i| axis_of(i * 10 / n)).collect();
+    let turns = (1..10)
+        .filter(|&q| axis_of(q) != axis_of(q - 1))
+        .map(|q| AxisTurn {
+            row: q * n / 10,
+            from: axis_of(q - 1),
+            to: axis_of(q),
+        })
+        .collect();
+    (axes, turns)
+}
+
 /// The phase from the time-averaged splitting (10-block standard error) and the blocks' own
-/// verdicts (each with its within-block error) to catch switching.
-fn phase_from_splitting(rows: &[[f64; 3]], threshold: f64) -> (Phase, Splitting, String, usize) {
-    let mean = |k: usize| rows.iter().map(|l| l[k]).sum::<f64>() / rows.len() as f64;
-    let m = [mean(0), mean(1), mean(2)];
-    let dev = |u: usize| (m[u] - 0.5 * (m[(u + 1) % 3] + m[(u + 2) % 3])).abs();
-    let u = (0..3).max_by(|&i, &j| dev(i).total_cmp(&dev(j))).unwrap();
-    let s = splitting_series(rows, u);
+/// verdicts (each with its within-block error) to catch switching. Also the unique axis of
+/// every row and where it turned.
+fn phase_from_splitting(
+    rows: &[[f64; 3]],
+    threshold: f64,
+) -> (Phase, Splitting, String, Vec<usize>, Vec<AxisTurn>) {
+    let (axes, turns) = unique_axes(rows, threshold);
+    let s: Vec<f64> = rows
+        .iter()
+        .zip(&axes)
+        .map(|(l, &u)| splitting_of(l, u))
+        .collect();
     let n = s.len();
     // Blocks at least two correlation times long (g rows), so their means are independent. On a
     // short series each estimate of g comes out low (the mean absorbs the slow drift), so the
     // largest over the splitting and the three lengths, all driven by the same barostat, counts.
+    // (The lengths as a, b, c of each row's unique axis: a turned axis is no slow drift.)
     let g = (0..3)
-        .map(|k| statistical_inefficiency(&rows.iter().map(|l| l[k]).collect::<Vec<_>>()))
+        .map(|k| {
+            let column: Vec<f64> = rows
+                .iter()
+                .zip(&axes)
+                .map(|(l, &u)| l[(u + 1 + k) % 3])
+                .collect();
+            statistical_inefficiency(&column)
+        })
         .fold(statistical_inefficiency(&s), f64::max);
     let nb = 10.min((n as f64 / (2.0 * g)) as usize);
     let block_means: Vec<f64> = (0..nb)
@@ -318,14 +396,14 @@ fn phase_from_splitting(rows: &[[f64; 3]], threshold: f64) -> (Phase, Splitting,
         let reason = format!(
             "switches: {tet} of {segments} segments tetragonal and {cub} cubic, each significantly"
         );
-        return (Phase::Mixed, splitting, reason, u);
+        return (Phase::Mixed, splitting, reason, axes, turns);
     }
     if nb < 5 {
         let reason = format!(
             "{n} rows hold only {:.1} independent samples of the splitting (correlated over {g:.0} rows): run longer",
             n as f64 / g
         );
-        return (Phase::Undetermined, splitting, reason, u);
+        return (Phase::Undetermined, splitting, reason, axes, turns);
     }
     let t = t95(nb - 1);
     let phase = classify(x, t * se, threshold);
@@ -336,7 +414,7 @@ fn phase_from_splitting(rows: &[[f64; 3]], threshold: f64) -> (Phase, Splitting,
         100.0 * t * se,
         100.0 * threshold
     );
-    (phase, splitting, reason, u)
+    (phase, splitting, reason, axes, turns)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -375,17 +453,41 @@ pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, La
     let production = &per_cell[cut..];
     let smoothed = moving_average(production, window);
     let (_, tet_fraction) = phase_of(&smoothed, settings.threshold);
-    let (phase, splitting, phase_reason, unique) =
+    let (phase, splitting, mut phase_reason, axes, turns) =
         phase_from_splitting(production, settings.threshold);
+    if !turns.is_empty() {
+        let turned: Vec<String> = turns
+            .iter()
+            .map(|t| {
+                format!(
+                    "from {} to {} near row {}",
+                    AXIS_NAMES[t.from],
+                    AXIS_NAMES[t.to],
+                    cut + t.row
+                )
+            })
+            .collect();
+        phase_reason = format!(
+            "the unique axis turned {} (each stretch measured along its own axis); {phase_reason}",
+            turned.join(", then ")
+        );
+    }
     let start_rows = moving_average(&per_cell[..(n / 20).max(window).min(n)], window);
     let (start_phase, _) = phase_of(&start_rows, settings.threshold);
-    let (o1, o2) = ((unique + 1) % 3, (unique + 2) % 3);
-    let series_of = |d: usize| production.iter().map(|l| l[d]).collect::<Vec<f64>>();
+    // a, b: the other two axes of each row's unique axis c
+    let series_of = |k: usize| {
+        production
+            .iter()
+            .zip(&axes)
+            .map(|(l, &u)| l[(u + k) % 3])
+            .collect::<Vec<f64>>()
+    };
     let (a, b, c) = (
-        time_average(&series_of(o1)),
-        time_average(&series_of(o2)),
-        time_average(&series_of(unique)),
+        time_average(&series_of(1)),
+        time_average(&series_of(2)),
+        time_average(&series_of(0)),
     );
+    let unique = *axes.last().unwrap();
     Ok(RunResult {
         name: series.name.clone(),
         temperature_K: time_average(&series.temperature[cut..]),
@@ -394,6 +496,7 @@ pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, La
         c_A: c,
         c_over_a: c.value / ((a.value + b.value) / 2.0),
         unique_axis: unique,
+        axis_turns: turns,
         phase,
         phase_reason,
         splitting,
@@ -661,5 +764,36 @@ mod tests {
             "mixed: {cubic} cubic, {tetragonal} tetragonal of 200; {switch} switches of 200 caught"
         );
         assert!(switch >= 160, "{switch} of 200 runs that switch caught");
+    }
+
+    /// A fully flexible cell whose long axis turns from z to x half way (in the small cells'
+    /// fluctuations) is tetragonal with the splitting of either half, positive, and the turn is
+    /// reported; averaged over the run instead, y would read as a shorter axis (-s/2). Runs
+    /// that do not turn keep one axis (the other tests: same counts as before).
+    #[test]
+    fn a_unique_axis_that_turns_is_followed() {
+        let r = 1.015;
+        let truth = (r - 1.0) * 3.0 / (2.0 + r);
+        for seed in 0..20 {
+            let mut run = noisy_run(8000, r, 0.005, 0.98, 9000 + seed);
+            for l in &mut run.lengths[4000..] {
+                l.swap(0, 2);
+            }
+            let t = analyse_run(&run, &settings()).unwrap();
+            assert_eq!(t.phase, Phase::Tetragonal, "{}", t.phase_reason);
+            assert!(
+                (t.splitting.value - truth).abs() < 4.0 * t.splitting.standard_error,
+                "{:?} vs {truth}",
+                t.splitting
+            );
+            assert_eq!(t.unique_axis, 0);
+            assert_eq!(t.axis_turns.len(), 1, "{:?}", t.axis_turns);
+            let turn = &t.axis_turns[0];
+            assert_eq!((turn.from, turn.to, turn.row), (2, 0, 4000));
+            assert!(t.phase_reason.contains("turned from z to x near row 4000"));
+            assert!((t.c_over_a - r).abs() < 0.004, "{}", t.c_over_a);
+            let steady = analyse_run(&noisy_run(8000, r, 0.005, 0.98, 9100 + seed), &settings());
+            assert!(steady.unwrap().axis_turns.is_empty());
+        }
     }
 }
