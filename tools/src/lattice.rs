@@ -206,7 +206,7 @@ fn phase_of(rows: &[[f64; 3]], threshold: f64) -> (Phase, f64) {
 }
 
 /// Two-sided 95 % quantile of Student's t with `dof` degrees of freedom (1 to 9; blocks - 1).
-fn t95(dof: usize) -> f64 {
+pub(crate) fn t95(dof: usize) -> f64 {
     const T: [f64; 9] = [
         12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262,
     ];

@@ -52,6 +52,13 @@ struct Args {
     /// Shortest excursion reported (and shaded in the plot), ps [default: twice --window]
     #[arg(long)]
     excursion_min: Option<f64>,
+    /// Dihedral signature (rms of the pairs' long-time means) above which a run is tetragonal,
+    /// degrees
+    #[arg(long, default_value_t = allegro_tools::dihedral::signature::THRESHOLD_DEG)]
+    signature_threshold: f64,
+    /// Leave the first PS picoseconds out of the signature and the pair means (equilibration)
+    #[arg(long, default_value_t = 0.0)]
+    skip: f64,
     /// Write results as JSON
     #[arg(long)]
     json: Option<PathBuf>,
@@ -91,6 +98,8 @@ fn main() {
             bin_deg: args.bin,
             excursion_threshold_deg: args.excursion_threshold,
             excursion_min_ps: args.excursion_min.unwrap_or(2.0 * args.window),
+            signature_threshold_deg: args.signature_threshold,
+            skip_ps: args.skip,
         };
         let size = std::fs::metadata(&args.dump).map(|m| m.len()).unwrap_or(0);
         let bar = cli::progress_bar(size, &args.dump.display().to_string());
@@ -123,6 +132,12 @@ fn main() {
                 t.pairs, t.samples, t.mean_deg, t.std_deg, t.mean_abs_deg, t.window_average_std_deg
             );
         }
+        let sig = &result.signature;
+        println!(
+            "phase from the dihedral signature: {} ({})",
+            sig.phase.name(),
+            sig.phase_reason
+        );
         if let Some(path) = &args.csv {
             cli::write_atomic(path, result.csv().as_bytes())?;
         }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::signature::{signature, Signature};
 use super::{excursions, moving_average, Excursion, GeometryError, Tetrahedra, BODY_DIAGONALS};
 use crate::diffusion::Selection;
 use crate::plot::{Figure, Series as PlotSeries};
@@ -69,6 +70,10 @@ pub struct Settings {
     pub bin_deg: f64,
     /// Excursion: window average beyond this from the long-time mean, degrees...
     pub excursion_threshold_deg: f64,
+    /// Dihedral signature that separates the phases, degrees (`signature::THRESHOLD_DEG`).
+    pub signature_threshold_deg: f64,
+    /// Time at the start left out of the signature and the pair means (equilibration), ps.
+    pub skip_ps: f64,
     /// ...for at least this long, ps.
     pub excursion_min_ps: f64,
 }
@@ -87,6 +92,8 @@ impl Settings {
             bin_deg: 2.0,
             excursion_threshold_deg: 10.0,
             excursion_min_ps: 4.0,
+            signature_threshold_deg: super::signature::THRESHOLD_DEG,
+            skip_ps: 0.0,
         }
     }
 }
@@ -116,6 +123,17 @@ pub struct PairSeries {
     pub excursions: Vec<Excursion>,
 }
 
+/// One pair's long-time behaviour (the paper's Fig. 4): the signed mean of each of its three
+/// dihedrals and how far its window averages wander from it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PairMean {
+    pub pair: usize,
+    pub pair_type: String,
+    pub mean_deg: [f64; 3],
+    /// Standard deviation of the window averages about the mean.
+    pub window_spread_deg: [f64; 3],
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Analysis {
     pub frames: usize,
@@ -125,6 +143,10 @@ pub struct Analysis {
     pub window_ps: f64,
     pub pair_types: BTreeMap<String, TypeStats>,
     pub series: Vec<PairSeries>,
+    /// Every pair's signed long-time means (after `skip_frames`).
+    pub pair_means: Vec<PairMean>,
+    /// The phase from the pairs' long-time means (see `signature`).
+    pub signature: Signature,
     /// Truncated input, a window longer than the run.
     pub warnings: Vec<String>,
 }
@@ -135,6 +157,7 @@ fn check(settings: &Settings) -> Result<(), DihedralError> {
         (settings.window_ps, "--window"),
         (settings.bin_deg, "--bin"),
         (settings.excursion_threshold_deg, "--excursion-threshold"),
+        (settings.signature_threshold_deg, "--signature-threshold"),
     ] {
         if !(value > 0.0 && value.is_finite()) {
             return Err(DihedralError::NotPositive(name));
@@ -142,6 +165,9 @@ fn check(settings: &Settings) -> Result<(), DihedralError> {
     }
     if settings.excursion_min_ps.is_nan() || settings.excursion_min_ps < 0.0 {
         return Err(DihedralError::NotPositive("--excursion-min"));
+    }
+    if !(settings.skip_ps >= 0.0 && settings.skip_ps.is_finite()) {
+        return Err(DihedralError::NotPositive("--skip"));
     }
     Ok(())
 }
@@ -345,6 +371,32 @@ pub fn analyse(
             }
         })
         .collect();
+    let skip = times
+        .iter()
+        .position(|&t| t >= settings.skip_ps)
+        .unwrap_or(0)
+        .min(times.len().saturating_sub(1));
+    let production: Vec<Vec<[f64; 3]>> = values.iter().map(|v| v[skip..].to_vec()).collect();
+    let pair_means = all_pairs
+        .iter()
+        .enumerate()
+        .map(|(p, &(_, a, b))| {
+            let column = |v: &[[f64; 3]], k: usize| v.iter().map(|d| d[k]).collect::<Vec<f64>>();
+            let mean_deg = [0, 1, 2].map(|k| mean_std(&column(&production[p], k)).0);
+            let window_spread_deg = [0, 1, 2].map(|k| {
+                let avg = column(&averaged[p][skip..], k);
+                let squares = avg.iter().map(|x| (x - mean_deg[k]).powi(2)).sum::<f64>();
+                (squares / avg.len().max(1) as f64).sqrt()
+            });
+            PairMean {
+                pair: p,
+                pair_type: pair_type(a, b),
+                mean_deg,
+                window_spread_deg,
+            }
+        })
+        .collect();
+    let signature = signature(&production, settings.signature_threshold_deg);
     Ok(Analysis {
         frames: times.len(),
         pairs: all_pairs.len(),
@@ -352,6 +404,8 @@ pub fn analyse(
         window_ps: settings.window_ps,
         pair_types,
         series,
+        pair_means,
+        signature,
         warnings,
     })
 }

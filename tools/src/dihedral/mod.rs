@@ -8,8 +8,10 @@
 //! the axis, give torsions S_A - A - B - S_B (atan2 form, degrees, in (-180, 180]). Aligned
 //! (ideal cubic) tetrahedra give 0; rotating B's tetrahedron by t about the axis gives t.
 mod analysis;
+pub mod signature;
 
-pub use analysis::{analyse, Analysis, DihedralError, PairSeries, Settings, TypeStats};
+pub use analysis::{analyse, Analysis, DihedralError, PairMean, PairSeries, Settings, TypeStats};
+pub use signature::{signature, Signature};
 
 use crate::trajectory::{Cell, Frame};
 use allegro::vec3::{cross, dot, norm, sub};
