@@ -280,20 +280,40 @@ fn splitting_of(l: &[f64; 3], u: usize) -> f64 {
 }
 
 /// The unique axis of each tenth of the run: the length whose tenth-mean stands out most from
-/// the other two, where that tenth's splitting reaches the threshold (`None` where it does not).
+/// the other two, where that tenth is clearly tetragonal: its splitting beyond the threshold by
+/// two standard errors (from its own rows and the median correlation time over the tenths, as
+/// in `switching`); `None` where it is not. A run whose tenths hold fewer than five
+/// correlation times cannot show a turn: all `None`.
 fn axes_by_tenth(rows: &[[f64; 3]], threshold: f64) -> Vec<Option<usize>> {
     let n = rows.len();
+    let part = |q: usize| &rows[q * n / 10..(q + 1) * n / 10];
+    let mut g_parts: Vec<f64> = (0..10)
+        .map(|q| {
+            (0..3)
+                .map(|k| {
+                    statistical_inefficiency(&part(q).iter().map(|l| l[k]).collect::<Vec<_>>())
+                })
+                .fold(1.0, f64::max)
+        })
+        .collect();
+    g_parts.sort_by(f64::total_cmp);
+    let g = 0.5 * (g_parts[4] + g_parts[5]);
+    if ((n / 10) as f64) < 5.0 * g {
+        return vec![None; 10];
+    }
     (0..10)
         .map(|q| {
-            let part = &rows[q * n / 10..((q + 1) * n / 10).max(q * n / 10 + 1).min(n)];
-            let mean = |k: usize| part.iter().map(|l| l[k]).sum::<f64>() / part.len() as f64;
+            let p = part(q);
+            let mean = |k: usize| p.iter().map(|l| l[k]).sum::<f64>() / p.len() as f64;
             let m = [mean(0), mean(1), mean(2)];
             let dev = |u: usize| m[u] - 0.5 * (m[(u + 1) % 3] + m[(u + 2) % 3]);
             let u = (0..3)
                 .max_by(|&i, &j| dev(i).abs().total_cmp(&dev(j).abs()))
                 .unwrap();
-            let size = dev(u).abs() / ((m[0] + m[1] + m[2]) / 3.0);
-            (size >= threshold).then_some(u)
+            let split: Vec<f64> = p.iter().map(|l| splitting_of(l, u)).collect();
+            let (value, spread) = mean_std(&split);
+            let se = spread * (g / p.len() as f64).sqrt();
+            (value.abs() - 2.0 * se >= threshold).then_some(u)
         })
         .collect()
 }

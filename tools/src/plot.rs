@@ -69,6 +69,46 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     }
 }
 
+/// Decimals a tick label needs on a linear axis over `lo..hi` (about ten ticks, steps of 1, 2 or
+/// 5 times a power of ten): 7.20 and 7.25 keep two, 200 and 250 none.
+fn tick_decimals(lo: f64, hi: f64) -> usize {
+    let rough = (hi - lo).abs() / 10.0;
+    if !(rough > 0.0 && rough.is_finite()) {
+        return 2;
+    }
+    let power = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|s| *s >= rough)
+        .unwrap_or(10.0 * power);
+    (-step.log10()).ceil().max(0.0) as usize
+}
+
+/// A tick label: `decimals` fixed on a linear axis; on a log axis plain numbers between 0.001
+/// and 10^4 and powers of ten beyond.
+fn tick_label(v: f64, decimals: usize, log: bool) -> String {
+    if log {
+        let a = v.abs();
+        if (1e-3..1e4).contains(&a) {
+            let d = (-a.log10().floor()).max(0.0) as usize;
+            return format!("{v:.d$}");
+        }
+        return format!("{v:.0e}");
+    }
+    // no "-0.00"
+    let text = format!("{v:.decimals$}");
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        text.trim_start_matches('-').to_string()
+    } else {
+        text
+    }
+}
+
 impl Figure {
     fn x_range(&self) -> (f64, f64) {
         let xs = self
@@ -105,6 +145,9 @@ impl Figure {
         root.fill(&WHITE).map_err(e)?;
         let (x0, x1) = self.x_range();
         let (y0, y1) = self.y_range();
+        let (dx, dy) = (tick_decimals(x0, x1), tick_decimals(y0, y1));
+        let x_fmt = |v: &f64| tick_label(*v, dx, self.log_x);
+        let y_fmt = |v: &f64| tick_label(*v, dy, self.log_y);
         let mut builder = ChartBuilder::on(&root);
         builder
             .caption(&self.title, ("sans-serif", 22))
@@ -117,6 +160,8 @@ impl Figure {
                 chart
                     .configure_mesh()
                     .x_labels(if self.x_ticks.is_empty() { 10 } else { 0 })
+                    .x_label_formatter(&x_fmt)
+                    .y_label_formatter(&y_fmt)
                     .x_desc(&self.x_label)
                     .y_desc(&self.y_label)
                     .label_style(("sans-serif", 15))
@@ -298,4 +343,23 @@ pub fn with_suffix(prefix: &Path, ext: &str) -> std::path::PathBuf {
 pub fn sub_prefix(prefix: &Path, what: &str) -> std::path::PathBuf {
     let name = prefix.file_name().unwrap_or_default().to_string_lossy();
     prefix.with_file_name(format!("{name}_{what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Labels carry the decimals their step needs, all alike: 7.20 next to 7.25, 200 not 200.0.
+    #[test]
+    fn tick_labels_without_spurious_decimals() {
+        let d = tick_decimals(7.15, 7.40);
+        assert_eq!(tick_label(7.2, d, false), "7.20");
+        let d = tick_decimals(150.0, 650.0);
+        assert_eq!(tick_label(200.0, d, false), "200");
+        let d = tick_decimals(0.0, 0.15);
+        assert_eq!(tick_label(0.14, d, false), "0.14");
+        assert_eq!(tick_label(-0.0001, d, false), "0.00");
+        assert_eq!(tick_label(1e-7, 0, true), "1e-7");
+        assert_eq!(tick_label(0.02, 0, true), "0.02");
+    }
 }

@@ -410,7 +410,62 @@ pub fn analyse(
     })
 }
 
+/// The pattern of a run's pair means: per pair its three long-time means sorted by size, then
+/// averaged over the pairs (the tetragonal phase: one large, two small; cubic: all near 0).
+#[derive(Clone, Debug, Serialize)]
+pub struct Pattern {
+    /// Mean over pairs of the largest, middle and smallest |long-time mean|, degrees.
+    pub sorted_abs_mean_deg: [f64; 3],
+    /// Mean over pairs and angles of the spread of the window averages, degrees.
+    pub window_spread_deg: f64,
+}
+
 impl Analysis {
+    /// The pairs' long-time means as a pattern (None without pairs).
+    pub fn pattern(&self) -> Option<Pattern> {
+        if self.pair_means.is_empty() {
+            return None;
+        }
+        let n = self.pair_means.len() as f64;
+        let mut sorted = [0.0; 3];
+        let mut spread = 0.0;
+        for p in &self.pair_means {
+            let mut m = p.mean_deg.map(f64::abs);
+            m.sort_by(|a, b| b.total_cmp(a));
+            for k in 0..3 {
+                sorted[k] += m[k] / n;
+            }
+            spread += p.window_spread_deg.iter().sum::<f64>() / (3.0 * n);
+        }
+        Some(Pattern {
+            sorted_abs_mean_deg: sorted,
+            window_spread_deg: spread,
+        })
+    }
+
+    /// Histogram of every pair's three long-time means (the paper's Fig. 4b): (bin centre,
+    /// fraction of means per degree), bins of `bin_deg` over -range..range.
+    pub fn mean_histogram(&self, bin_deg: f64, range_deg: f64) -> Vec<(f64, f64)> {
+        let bins = (2.0 * range_deg / bin_deg).ceil() as usize;
+        let mut counts = vec![0usize; bins];
+        let mut total = 0usize;
+        for x in self.pair_means.iter().flat_map(|p| p.mean_deg) {
+            total += 1;
+            let k = ((x + range_deg) / bin_deg).floor();
+            if k >= 0.0 && (k as usize) < bins {
+                counts[k as usize] += 1;
+            }
+        }
+        counts
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| {
+                let centre = -range_deg + (k as f64 + 0.5) * bin_deg;
+                (centre, c as f64 / (total.max(1) as f64 * bin_deg))
+            })
+            .collect()
+    }
+
     /// The chosen pairs' time series as CSV.
     pub fn csv(&self) -> String {
         let mut text =

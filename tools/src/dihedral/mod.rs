@@ -10,7 +10,9 @@
 mod analysis;
 pub mod signature;
 
-pub use analysis::{analyse, Analysis, DihedralError, PairMean, PairSeries, Settings, TypeStats};
+pub use analysis::{
+    analyse, Analysis, DihedralError, PairMean, PairSeries, Pattern, Settings, TypeStats,
+};
 pub use signature::{signature, Signature};
 
 use crate::trajectory::{Cell, Frame};

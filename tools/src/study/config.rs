@@ -73,6 +73,9 @@ pub struct Scan {
     pub fine_ps: f64,
     /// Phase of the built cell the coarse runs start from.
     pub start: Phase,
+    /// Trajectory frames of the scan runs, for the dihedral signature (a second phase rule
+    /// beside the lattice splitting), fs; 0: none.
+    pub dump_every_fs: f64,
 }
 
 /// Runs whose trajectories show the local structure (SbS4 dihedrals).
@@ -210,6 +213,7 @@ impl Study {
                 coarse_ps: 200.0,
                 fine_ps: 400.0,
                 start: Phase::Tetragonal,
+                dump_every_fs: 1000.0,
             },
             dihedral: Dihedral {
                 runs: vec![
@@ -274,6 +278,7 @@ impl Study {
                     coarse_ps: 60.0,
                     fine_ps: 100.0,
                     start: Phase::Tetragonal,
+                    dump_every_fs: 200.0,
                 },
                 dihedral: Dihedral {
                     reps: 4,
@@ -326,6 +331,7 @@ impl Study {
                     coarse_ps: 9.0,
                     fine_ps: 4.0,
                     start: Phase::Tetragonal,
+                    dump_every_fs: 40.0,
                 },
                 dihedral: Dihedral {
                     runs: vec![
@@ -533,6 +539,13 @@ impl Study {
                     self.timestep_fs
                 );
             }
+        }
+        let scan_dump = self.scan.dump_every_fs;
+        if !(scan_dump == 0.0 || (scan_dump.is_finite() && scan_dump >= self.timestep_fs)) {
+            config!(
+                "scan.dump_every_fs = {scan_dump} must be 0 (no trajectory) or at least the timestep ({} fs)",
+                self.timestep_fs
+            );
         }
         let coarse = &self.scan.coarse_temperatures_k;
         let step = coarse

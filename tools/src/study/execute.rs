@@ -112,11 +112,9 @@ pub fn refine(
     let mut phases: Vec<(f64, LatticePhase, String)> = Vec::new();
     for r in &scan {
         let t = r.temperature_K.unwrap_or(0.0);
-        let result = lattice_series(&out.join(&r.id).join("log.lammps")).and_then(|s| {
-            lattice::analyse_run(&s, &lattice::Settings::default()).map_err(Into::into)
-        });
-        match result {
-            Ok(res) => phases.push((t, res.phase, r.id.clone())),
+        // both rules: the lattice splitting and, where the run dumped, the dihedral signature
+        match super::phase::analyse_run(out, r) {
+            Ok(res) => phases.push((t, res.lattice.phase, r.id.clone())),
             Err(e) => return skip_all(format!("the scan run {} cannot be analysed: {e}", r.id)),
         }
     }

@@ -4,6 +4,7 @@
 pub mod config;
 mod error;
 pub mod execute;
+pub mod phase;
 pub mod plan;
 pub mod probe;
 pub mod report;

@@ -144,12 +144,14 @@ pub fn plan(study: &Study) -> Vec<Run> {
         provisional: false,
     };
     let s = &study.scan;
+    let scan_dump = (s.dump_every_fs > 0.0).then(|| steps(s.dump_every_fs / 1000.0, dt));
     for c in &s.compositions {
         for &t in &s.coarse_temperatures_k {
             push(Run {
                 temperature_K: Some(t),
                 steps: steps(s.coarse_ps, dt),
                 start: Start::Built { phase: s.start },
+                dump_every: scan_dump,
                 ..template(
                     format!("scan/{}/{}", c.label(), t_label(t)),
                     Stage::Scan,
@@ -179,6 +181,7 @@ pub fn plan(study: &Study) -> Vec<Run> {
                 push(Run {
                     steps: steps(s.fine_ps, dt),
                     start: Start::ScanEndPoint { end },
+                    dump_every: scan_dump,
                     after: scan_ids.clone(),
                     provisional: true,
                     ..template(

@@ -9,7 +9,8 @@ use super::error::{io, Result};
 use serde::Serialize;
 
 use super::config::{Composition, Study};
-use super::execute::{is_done, lattice_series, Done, DONE};
+use super::execute::{is_done, Done, DONE};
+use super::phase::{self, Rule};
 use super::plan::{Run, Stage, Start};
 use crate::arrhenius::{self, ArrheniusFit, Point};
 use crate::diffusion::{self, Analysis, Selection};
@@ -30,9 +31,21 @@ pub struct Basis {
 #[derive(Clone, Debug, Serialize)]
 pub struct LatticeSection {
     pub composition: Composition,
+    /// Runs with the phase both rules give (`study::phase`), and T_C from those phases.
     pub result: Option<LatticeResult>,
+    /// Per run (same order): the lattice rule's and the dihedral signature's own verdicts.
+    pub rules: Vec<RunRules>,
     pub basis: Basis,
     pub note: Option<String>,
+}
+
+/// The two phase rules' verdicts on one scan run, and which one its phase rests on.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunRules {
+    pub run: String,
+    pub lattice: lattice::Phase,
+    pub signature: Option<dihedral::Signature>,
+    pub rests_on: Rule,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -77,6 +90,13 @@ pub struct DihedralSection {
     pub pairs_followed: usize,
     pub excursions: usize,
     pub figure: Option<PathBuf>,
+    /// Every pair's signed long-time means and the spread of its window averages (Fig. 4).
+    pub pair_means: Vec<dihedral::PairMean>,
+    pub pattern: Option<dihedral::Pattern>,
+    /// The phase from the pairs' long-time means.
+    pub signature: Option<dihedral::Signature>,
+    /// Distribution of the long-time means: (bin centre deg, fraction per deg).
+    pub histogram: Vec<(f64, f64)>,
     pub note: Option<String>,
 }
 
@@ -101,7 +121,7 @@ fn production_ps(r: &Run) -> f64 {
     (r.steps - r.equilibration_steps) as f64 * r.timestep_fs / 1000.0
 }
 
-fn type_names() -> Vec<(i32, String)> {
+pub(crate) fn type_names() -> Vec<(i32, String)> {
     ["Na", "Sb", "W", "S"]
         .iter()
         .enumerate()
@@ -165,42 +185,58 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             .iter()
             .filter(|r| matches!(r.stage, Stage::Scan | Stage::Refine) && r.composition == *c)
             .collect();
-        let mut series = Vec::new();
-        let mut read = Vec::new();
+        let mut analysed = Vec::new();
         for r in &used {
             // One damaged log leaves its run out, with a note; the report goes on.
-            match lattice_series(&out.join(&r.id).join("log.lammps")) {
-                Ok(mut s) => {
-                    s.name = r.id.clone();
-                    series.push(s);
-                    read.push(*r);
-                }
+            match phase::analyse_run(out, r) {
+                Ok(p) => analysed.push((*r, p)),
                 Err(e) => notes.push(format!(
-                    "{}: its log could not be read ({e}): left out",
+                    "{}: it could not be analysed ({e}): left out",
                     r.id
                 )),
             }
         }
-        let used = read;
+        analysed.sort_by(|a, b| {
+            let t = |p: &phase::RunPhase| p.lattice.temperature_K.value;
+            t(&a.1).total_cmp(&t(&b.1))
+        });
         let basis = Basis {
-            runs: used.len(),
-            atoms: used.first().map_or(0, |r| r.atoms),
-            ps_each: used.iter().map(|r| production_ps(r)).fold(0.0, f64::max),
+            runs: analysed.len(),
+            atoms: analysed.first().map_or(0, |(r, _)| r.atoms),
+            ps_each: analysed
+                .iter()
+                .map(|(r, _)| production_ps(r))
+                .fold(0.0, f64::max),
         };
-        let (result, note) = if series.is_empty() {
+        let rules = analysed
+            .iter()
+            .map(|(r, p)| RunRules {
+                run: r.id.clone(),
+                lattice: p.lattice_phase,
+                signature: p.signature.clone(),
+                rests_on: p.rests_on,
+            })
+            .collect();
+        let (result, note) = if analysed.is_empty() {
             (None, Some("no finished scan run".to_string()))
         } else {
-            match lattice::analyse(&series, &lattice::Settings::default()) {
-                Ok(r) => {
-                    let note = r.T_C.is_none().then(|| r.warnings.join("; "));
-                    (Some(r), note)
-                }
-                Err(e) => (None, Some(e.to_string())),
-            }
+            let runs: Vec<lattice::RunResult> =
+                analysed.into_iter().map(|(_, p)| p.lattice).collect();
+            let (t_c, warnings) = lattice::transition(&runs);
+            let note = t_c.is_none().then(|| warnings.join("; "));
+            (
+                Some(LatticeResult {
+                    runs,
+                    T_C: t_c,
+                    warnings,
+                }),
+                note,
+            )
         };
         lattice_sections.push(LatticeSection {
             composition: *c,
             result,
+            rules,
             basis,
             note,
         });
@@ -226,6 +262,10 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             pairs_followed: 0,
             pair_types: Default::default(),
             figure: None,
+            pair_means: Vec::new(),
+            pattern: None,
+            signature: None,
+            histogram: Vec::new(),
             note: None,
         };
         match result {
@@ -247,11 +287,18 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
                 }
                 section.excursions = a.series.iter().map(|s| s.excursions.len()).sum();
                 section.pairs_followed = a.series.len();
+                section.pattern = a.pattern();
+                section.histogram = a.mean_histogram(1.0, 20.0);
+                section.signature = Some(a.signature.clone());
+                section.pair_means = a.pair_means;
                 section.pair_types = a.pair_types;
             }
             Err(e) => section.note = Some(format!("could not be analysed: {e}")),
         }
         dihedral.push(section);
+    }
+    if dihedral.iter().any(|d| !d.histogram.is_empty()) {
+        dihedral_histogram(&dihedral).save(&out.join("dihedral_means"))?;
     }
     // Tracer diffusion per set, temperature and lattice scale.
     let mut diffusion_sections = Vec::new();
@@ -705,6 +752,55 @@ pub fn headline(r: &StudyReport) -> Vec<[String; 3]> {
     rows
 }
 
+/// The distribution of the pairs' long-time dihedral means of every dihedral run, one line
+/// each (the paper's Fig. 4b): centred on 0 in the cubic phase, split into the tetragonal
+/// pattern's values below T_C.
+fn dihedral_histogram(sections: &[DihedralSection]) -> Figure {
+    let series = sections
+        .iter()
+        .filter(|d| !d.histogram.is_empty())
+        .enumerate()
+        .map(|(k, d)| Series {
+            label: format!(
+                "{} ({:.0} K, {})",
+                d.run.trim_start_matches("dihedral/"),
+                d.temperature_K,
+                d.signature.as_ref().map_or("?", |s| s.phase.name())
+            ),
+            points: d.histogram.clone(),
+            line: true,
+            color: k,
+            ..Series::default()
+        })
+        .collect();
+    Figure {
+        title: "long-time mean of each pair's dihedrals".into(),
+        x_label: "long-time mean dihedral (deg)".into(),
+        y_label: "fraction of means per deg".into(),
+        series,
+        ..Figure::default()
+    }
+}
+
+/// Which rules the T_C bracket rests on: the highest tetragonal and the lowest cubic run.
+fn tc_rests_on(s: &LatticeSection) -> String {
+    let Some(res) = s.result.as_ref().filter(|x| x.T_C.is_some()) else {
+        return "-".into();
+    };
+    let t_c = res.T_C.as_ref().unwrap().value;
+    let side = |phase: lattice::Phase, below: bool| {
+        res.runs
+            .iter()
+            .zip(&s.rules)
+            .filter(|(x, _)| x.phase == phase && (x.temperature_K.value < t_c) == below)
+            .map(|(x, rule)| format!("{} ({})", x.name, rule.rests_on.name()))
+            .collect::<Vec<_>>()
+    };
+    let mut bracket = side(lattice::Phase::Tetragonal, true);
+    bracket.extend(side(lattice::Phase::Cubic, false));
+    bracket.join(", ")
+}
+
 fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
     let mut m = String::new();
     // a figure only when it was drawn
@@ -736,8 +832,11 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
         m,
         "## 1. Temperature scans and T_C (NPT, fully flexible cell)\n"
     );
-    let _ = writeln!(m, "Coarse grid, then a fine grid between the last tetragonal and the first cubic point, run from both end points; a temperature counts when both starts agree. Phase per run from the time-averaged axis splitting with a block-average error.\n");
-    let _ = writeln!(m, "| composition | T_C (K) | runs used |\n|---|---|---|");
+    let _ = writeln!(m, "Coarse grid, then a fine grid between the last tetragonal and the first cubic point, run from both end points; a temperature counts when both starts agree. Two rules give each run's phase: the paper's lattice rule (the time-averaged axis splitting with a block-average error) and the dihedral signature (the rms of the SbS4 pairs' long-time dihedral means, {:.0} deg and above tetragonal: the tetrahedra keep their pattern below T_C, average it out above). A run's phase is the one both give, or the one that decides when the other cannot tell; a contradiction decides nothing.\n", dihedral::signature::THRESHOLD_DEG);
+    let _ = writeln!(
+        m,
+        "| composition | T_C (K) | rests on | runs used |\n|---|---|---|---|"
+    );
     for s in &r.lattice {
         let tc = match s.result.as_ref().and_then(|x| x.T_C.as_ref()) {
             Some(t) => format!("{:.1} +- {:.1}", t.value, t.halfwidth),
@@ -745,9 +844,10 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
         };
         let _ = writeln!(
             m,
-            "| {} | {} | {} |",
+            "| {} | {} | {} | {} |",
             s.composition.label(),
             tc,
+            tc_rests_on(s),
             basis(&s.basis)
         );
     }
@@ -790,20 +890,32 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
             let label = s.composition.label();
             let _ = writeln!(
                 m,
-                "\n{}\n\n| T (K) | a (A) | b (A) | c (A) | splitting (%) | phase | why | run |\n|---|---|---|---|---|---|---|---|",
+                "\n{}\n\n| T (K) | a (A) | b (A) | c (A) | splitting (%) | lattice rule | dihedral signature (deg, 95 %) | phase (rests on) | why | run |\n|---|---|---|---|---|---|---|---|---|---|",
                 fig(&format!("lattice_{label}"), &format!("lattice {label}"))
             );
-            for x in &res.runs {
+            for (x, rule) in res.runs.iter().zip(&s.rules) {
+                let signature = match &rule.signature {
+                    Some(sig) => match (sig.value_deg, sig.interval_deg) {
+                        (Some(v), Some([lo, hi])) => {
+                            format!("{v:.1} ({lo:.1} to {hi:.1}): {}", sig.phase.name())
+                        }
+                        _ => "run too short: undetermined".to_string(),
+                    },
+                    None => "no trajectory".to_string(),
+                };
                 let _ = writeln!(
                     m,
-                    "| {:.1} | {:.4} | {:.4} | {:.4} | {} +- {} | {} | {} | {} |",
+                    "| {:.1} | {:.4} | {:.4} | {:.4} | {} +- {} | {} | {} | {} ({}) | {} | {} |",
                     x.temperature_K.value,
                     x.a_A.value,
                     x.b_A.value,
                     x.c_A.value,
                     pct(x.splitting.value),
                     pct(x.splitting.standard_error),
+                    rule.lattice.name(),
+                    signature,
                     x.phase.name(),
+                    rule.rests_on.name(),
                     x.phase_reason,
                     x.name
                 );
@@ -835,11 +947,30 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
                 t.pairs, t.mean_abs_deg, t.std_deg, t.window_average_std_deg
             );
         }
+        if let (Some(p), Some(sig)) = (&d.pattern, &d.signature) {
+            let _ = writeln!(
+                m,
+                "\nLong-time means per pair, sorted by size and averaged over the pairs: {:.1}, {:.1} and {:.1} deg (the window averages spread {:.1} deg about them). Phase from the dihedral signature: {} ({}).",
+                p.sorted_abs_mean_deg[0],
+                p.sorted_abs_mean_deg[1],
+                p.sorted_abs_mean_deg[2],
+                p.window_spread_deg,
+                sig.phase.name(),
+                sig.phase_reason
+            );
+        }
         let _ = writeln!(
             m,
             "\n{} long-lived excursion(s) (2 ps average more than 10 deg from the long-time mean for at least 4 ps) in the {} pair(s) followed.\n",
             d.excursions, d.pairs_followed
         );
+        if d.basis.ps_each < 8.0 {
+            let _ = writeln!(
+                m,
+                "This run ({:.1} ps) is too short to show long-lived excursions: they last 4 ps and more, so a run needs 8 ps at least to hold one and some more to tell it from the mean (the workstation preset runs 20 ps).\n",
+                d.basis.ps_each
+            );
+        }
         if let Some(f) = &d.figure {
             let _ = writeln!(
                 m,
@@ -847,6 +978,13 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
                 f.display()
             );
         }
+    }
+    if !r.dihedral.is_empty() {
+        let _ = writeln!(
+            m,
+            "{} (every pair's three long-time means: around 0 in the cubic phase, at the tetragonal pattern's values below T_C)\n",
+            fig("dihedral_means", "distribution of the pairs' long-time dihedral means")
+        );
     }
     let _ = writeln!(
         m,
