@@ -47,6 +47,8 @@ pub struct RunPhase {
     pub lattice_phase: Phase,
     /// The dihedral signature (None: the run wrote no trajectory, or it could not be read).
     pub signature: Option<Signature>,
+    /// Why the trajectory could not be analysed, when it could not.
+    pub trajectory_error: Option<String>,
     pub rests_on: Rule,
 }
 
@@ -66,14 +68,16 @@ pub fn combine(lattice: Phase, dihedral: Option<Phase>) -> (Phase, Rule) {
 }
 
 /// Analyses `run` (finished, in `out/<id>`): its log by the lattice rule, its trajectory (when
-/// it wrote one) by the dihedral signature after the same equilibration cut.
+/// it wrote one) by the dihedral signature after the same equilibration cut. Fails only when
+/// the log cannot be read or analysed.
 pub fn analyse_run(out: &Path, run: &Run) -> Result<RunPhase> {
     let dir = out.join(&run.id);
     let mut series = lattice_series(&dir.join("log.lammps"))?;
     series.name = run.id.clone();
     let mut result = lattice::analyse_run(&series, &lattice::Settings::default())?;
     let traj = dir.join("traj.bin");
-    let signature = if run.dump_every.is_some() && traj.exists() {
+    // A trajectory that cannot be read costs the run its second rule, not its lattice verdict.
+    let (signature, trajectory_error) = if run.dump_every.is_some() && traj.exists() {
         let row_ps = run.thermo_every as f64 * run.timestep_fs / 1000.0;
         let settings = dihedral::Settings {
             all_directions: true,
@@ -81,12 +85,15 @@ pub fn analyse_run(out: &Path, run: &Run) -> Result<RunPhase> {
             skip_ps: result.equilibration_rows as f64 * row_ps,
             ..dihedral::Settings::new(run.timestep_fs / 1000.0, super::report::type_names())
         };
-        let mut source = open_dump(&traj)?;
-        dihedral::analyse(source.as_mut(), &traj, &settings, &|_| {})
-            .ok()
-            .map(|a| a.signature)
+        let analysis = open_dump(&traj)
+            .map_err(dihedral::DihedralError::from)
+            .and_then(|mut source| dihedral::analyse(source.as_mut(), &traj, &settings, &|_| {}));
+        match analysis {
+            Ok(a) => (Some(a.signature), None),
+            Err(e) => (None, Some(e.to_string())),
+        }
     } else {
-        None
+        (None, None)
     };
     let lattice_phase = result.phase;
     let (phase, rests_on) = combine(lattice_phase, signature.as_ref().map(|s| s.phase));
@@ -104,6 +111,7 @@ pub fn analyse_run(out: &Path, run: &Run) -> Result<RunPhase> {
         lattice: result,
         lattice_phase,
         signature,
+        trajectory_error,
         rests_on,
     })
 }

@@ -45,6 +45,7 @@ pub struct RunRules {
     pub run: String,
     pub lattice: lattice::Phase,
     pub signature: Option<dihedral::Signature>,
+    pub trajectory_error: Option<String>,
     pub rests_on: Rule,
 }
 
@@ -191,7 +192,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             match phase::analyse_run(out, r) {
                 Ok(p) => analysed.push((*r, p)),
                 Err(e) => notes.push(format!(
-                    "{}: it could not be analysed ({e}): left out",
+                    "{}: its log could not be read ({e}): left out",
                     r.id
                 )),
             }
@@ -214,6 +215,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
                 run: r.id.clone(),
                 lattice: p.lattice_phase,
                 signature: p.signature.clone(),
+                trajectory_error: p.trajectory_error.clone(),
                 rests_on: p.rests_on,
             })
             .collect();
@@ -901,7 +903,10 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
                         }
                         _ => "run too short: undetermined".to_string(),
                     },
-                    None => "no trajectory".to_string(),
+                    None => match &rule.trajectory_error {
+                        Some(e) => format!("trajectory unreadable ({e})"),
+                        None => "no trajectory".to_string(),
+                    },
                 };
                 let _ = writeln!(
                     m,
