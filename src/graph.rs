@@ -515,18 +515,22 @@ mod tests {
 
     /// Every atom's neighbour distances in a sheared cell, thinner than the cutoff in one
     /// direction and with atoms far outside it, equal a brute-force search over many images.
+    /// A sheared cell thinner than `SHEARED_CUTOFF` in one direction, and atoms far outside it.
+    const SHEARED: [[f64; 3]; 3] = [[3.1, 0.0, 0.0], [1.7, 4.2, 0.0], [-0.9, 0.8, 6.5]];
+    const SHEARED_CUTOFF: f64 = 4.6;
+    const SCATTERED: [[f64; 3]; 5] = [
+        [0.1, 0.2, 0.3],
+        [2.9, 3.7, -1.2],
+        [13.0, -4.0, 2.2],
+        [1.5, 1.5, 6.0],
+        [4.0, 2.0, 9.0],
+    ];
+
     #[test]
     fn matches_brute_force_in_a_sheared_cell() {
-        let cell = [[3.1, 0.0, 0.0], [1.7, 4.2, 0.0], [-0.9, 0.8, 6.5]];
-        let positions = [
-            [0.1, 0.2, 0.3],
-            [2.9, 3.7, -1.2],
-            [13.0, -4.0, 2.2],
-            [1.5, 1.5, 6.0],
-        ];
-        let cutoff = 4.6;
-        let g = PeriodicGraph::build(cell, &positions, &[0; 4], cutoff).unwrap();
-        let pairs = distances_and_brute_force(&g, cell, [true; 3], &positions, cutoff);
+        let (cell, positions, cutoff) = (SHEARED, &SCATTERED[..4], SHEARED_CUTOFF);
+        let g = PeriodicGraph::build(cell, positions, &[0; 4], cutoff).unwrap();
+        let pairs = distances_and_brute_force(&g, cell, [true; 3], positions, cutoff);
         assert_same_distances(&pairs, "periodic");
     }
 
@@ -535,15 +539,7 @@ mod tests {
     /// (zero, or shorter than the atoms' extent).
     #[test]
     fn open_directions_have_no_images() {
-        let cell = [[3.1, 0.0, 0.0], [1.7, 4.2, 0.0], [-0.9, 0.8, 6.5]];
-        let positions = [
-            [0.1, 0.2, 0.3],
-            [2.9, 3.7, -1.2],
-            [13.0, -4.0, 2.2],
-            [1.5, 1.5, 6.0],
-            [4.0, 2.0, 9.0],
-        ];
-        let cutoff = 4.6;
+        let (cell, positions, cutoff) = (SHEARED, SCATTERED, SHEARED_CUTOFF);
         for pbc in [
             [true, true, false],
             [false, true, true],
