@@ -18,6 +18,8 @@ pub struct Series {
     pub band: Option<Vec<(f64, f64, f64)>>,
     /// Palette index.
     pub color: usize,
+    /// Drawn thin and pale (raw data under its average, say), in the series' own colour.
+    pub faint: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -110,6 +112,28 @@ fn tick_label(v: f64, decimals: usize, log: bool) -> String {
 }
 
 impl Figure {
+    /// The corner of the plot whose quarter holds the fewest points, for the legend.
+    fn legend_corner(&self, x0: f64, x1: f64, y0: f64, y1: f64) -> SeriesLabelPosition {
+        let (xm, ym) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
+        let count = |left: bool, upper: bool| {
+            self.series
+                .iter()
+                .flat_map(|s| &s.points)
+                .filter(|p| (p.0 < xm) == left && (p.1 > ym) == upper)
+                .count()
+        };
+        [
+            (SeriesLabelPosition::UpperLeft, count(true, true)),
+            (SeriesLabelPosition::UpperRight, count(false, true)),
+            (SeriesLabelPosition::LowerLeft, count(true, false)),
+            (SeriesLabelPosition::LowerRight, count(false, false)),
+        ]
+        .into_iter()
+        .min_by_key(|c| c.1)
+        .map(|c| c.0)
+        .unwrap()
+    }
+
     fn x_range(&self) -> (f64, f64) {
         let xs = self
             .series
@@ -226,11 +250,13 @@ impl Figure {
                     }
                     let mut legend_done = false;
                     if s.line {
+                        let style = if s.faint {
+                            color.mix(0.3).stroke_width(1)
+                        } else {
+                            color.stroke_width(2)
+                        };
                         let anno = chart
-                            .draw_series(LineSeries::new(
-                                s.points.iter().copied(),
-                                color.stroke_width(2),
-                            ))
+                            .draw_series(LineSeries::new(s.points.iter().copied(), style))
                             .map_err(e)?;
                         if !s.label.is_empty() {
                             anno.label(s.label.clone()).legend(move |(x, y)| {
@@ -259,7 +285,7 @@ impl Figure {
                         .background_style(WHITE.mix(0.85))
                         .border_style(BLACK.mix(0.3))
                         .label_font(("sans-serif", 14))
-                        .position(SeriesLabelPosition::UpperLeft)
+                        .position(self.legend_corner(x0, x1, y0, y1))
                         .draw()
                         .map_err(e)?;
                 }
@@ -361,5 +387,22 @@ mod tests {
         assert_eq!(tick_label(-0.0001, d, false), "0.00");
         assert_eq!(tick_label(1e-7, 0, true), "1e-7");
         assert_eq!(tick_label(0.02, 0, true), "0.02");
+    }
+
+    /// The legend goes to the emptiest quarter: here data fill the upper left.
+    #[test]
+    fn legend_avoids_the_data() {
+        let fig = Figure {
+            series: vec![Series {
+                points: vec![(0.1, 0.9), (0.2, 0.8), (0.3, 0.95), (0.9, 0.1), (0.6, 0.7)],
+                ..Series::default()
+            }],
+            ..Figure::default()
+        };
+        let corner = fig.legend_corner(0.0, 1.0, 0.0, 1.0);
+        assert!(
+            matches!(corner, SeriesLabelPosition::LowerLeft),
+            "{corner:?}"
+        );
     }
 }

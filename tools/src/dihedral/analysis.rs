@@ -513,7 +513,8 @@ impl Analysis {
             fig.series.push(PlotSeries {
                 points: points(&s.dihedrals_deg),
                 line: true,
-                color: 5,
+                color: k,
+                faint: true,
                 ..PlotSeries::default()
             });
             fig.series.push(PlotSeries {
