@@ -66,7 +66,17 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     if log {
         (lo / 1.3, hi * 1.3)
     } else {
-        let pad = ((hi - lo) * 0.06).max(hi.abs().max(1e-300) * 1e-6);
+        // a single value (one temperature, say) gets 5 % of itself around it, not a sliver
+        // whose ticks would need six decimals
+        let pad = if hi - lo <= hi.abs() * 1e-9 {
+            if hi == 0.0 {
+                1.0
+            } else {
+                hi.abs() * 0.05
+            }
+        } else {
+            ((hi - lo) * 0.06).max(hi.abs().max(1e-300) * 1e-6)
+        };
         (lo - pad, hi + pad)
     }
 }
@@ -387,6 +397,18 @@ mod tests {
         assert_eq!(tick_label(-0.0001, d, false), "0.00");
         assert_eq!(tick_label(1e-7, 0, true), "1e-7");
         assert_eq!(tick_label(0.02, 0, true), "0.02");
+    }
+
+    /// One point alone gets a range that its ticks can label plainly (700 K: 665 to 735).
+    #[test]
+    fn a_single_value_gets_a_plain_range() {
+        let (lo, hi) = range([700.0].into_iter(), false);
+        assert!(
+            (lo - 665.0).abs() < 1e-9 && (hi - 735.0).abs() < 1e-9,
+            "{lo} {hi}"
+        );
+        assert_eq!(tick_decimals(lo, hi), 0);
+        assert_eq!(range([0.0].into_iter(), false), (-1.0, 1.0));
     }
 
     /// The legend goes to the emptiest quarter: here data fill the upper left.
