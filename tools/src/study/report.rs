@@ -243,12 +243,16 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             note,
         });
     }
-    // Dihedrals of consecutive tetrahedra along [111], 2 ps window averages.
+    // Dihedrals of consecutive tetrahedra along the four <111> directions (equivalent by
+    // symmetry in both phases; four times the pairs of [111] alone), 2 ps window averages.
     let mut dihedral = Vec::new();
     for r in finished.iter().filter(|r| r.stage == Stage::Dihedral) {
         let name = format!("dihedral_{}", r.id.replace('/', "_"));
         let traj = out.join(&r.id).join("traj.bin");
-        let settings = dihedral::Settings::new(r.timestep_fs / 1000.0, type_names());
+        let settings = dihedral::Settings {
+            all_directions: true,
+            ..dihedral::Settings::new(r.timestep_fs / 1000.0, type_names())
+        };
         let result = crate::trajectory::open_dump(&traj)
             .map_err(dihedral::DihedralError::from)
             .and_then(|mut src| dihedral::analyse(src.as_mut(), &traj, &settings, &|_| {}));
@@ -717,6 +721,25 @@ pub fn headline(r: &StudyReport) -> Vec<[String; 3]> {
             basis(&s.basis),
         ]);
     }
+    for d in &r.dihedral {
+        let Some(p) = &d.pattern else { continue };
+        let phase = d
+            .signature
+            .as_ref()
+            .map_or("undetermined", |s| s.phase.name());
+        rows.push([
+            format!(
+                "dihedral pattern {} ({:.0} K)",
+                d.run.trim_start_matches("dihedral/"),
+                d.temperature_K
+            ),
+            format!(
+                "{:.1} / {:.1} / {:.1} deg ({phase})",
+                p.sorted_abs_mean_deg[0], p.sorted_abs_mean_deg[1], p.sorted_abs_mean_deg[2]
+            ),
+            basis(&d.basis),
+        ]);
+    }
     for d in &r.diffusion {
         let runs = d
             .points
@@ -929,7 +952,7 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
     }
     let _ = writeln!(m, "\n{}\n", fig("tc_vs_x", "T_C against x"));
     let _ = writeln!(m, "\n## 2. Composition variants\n\n{}\n\nW with vacancies, vacancies only, W only and pristine: the paper finds that the vacancies, not W, lower T_C. Compare the T_C rows above.\n", fig("variants", "c/a of the variants"));
-    let _ = writeln!(m, "## 3. Local structure: SbS4 dihedrals along [111]\n");
+    let _ = writeln!(m, "## 3. Local structure: SbS4 dihedrals along <111>\n");
     if r.dihedral.is_empty() {
         let _ = writeln!(m, "No dihedral run has finished.\n");
     }
@@ -940,7 +963,7 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
         }
         let _ = writeln!(
             m,
-            "{} ({:.0} K; {}): all dihedrals between consecutive tetrahedra along [111], the paper's Fig. 4a. Aligned tetrahedra (ideal cubic) give 0; the tetragonal phase gives one large and two small angles.\n\n| pair type | pairs | mean \\|dihedral\\| (deg) | spread (deg) | spread of 2 ps averages (deg) |\n|---|---|---|---|---|",
+            "{} ({:.0} K; {}): all dihedrals between consecutive tetrahedra along the four <111> directions (equivalent by symmetry; the paper's Fig. 4a shows [111]). Aligned tetrahedra (ideal cubic) give 0; the tetragonal phase gives one large and two small angles.\n\n| pair type | pairs | mean \\|dihedral\\| (deg) | spread (deg) | spread of 2 ps averages (deg) |\n|---|---|---|---|---|",
             d.run,
             d.temperature_K,
             basis(&d.basis)
