@@ -40,30 +40,15 @@ impl PeriodicGraph {
                 types.len()
             )));
         }
-        let volume = dot(cell[0], cross(cell[1], cell[2]));
-        if volume.abs() <= 1e-6 || !volume.is_finite() {
-            return Err(Error::Input(format!(
-                "cell volume {volume} A^3 is not positive"
-            )));
-        }
-        if !(cutoff > 0.0 && cutoff.is_finite()) {
-            return Err(Error::Input(format!("cutoff {cutoff} is not positive")));
-        }
-        // Reciprocal rows: frac_k = dot(x, recip[k]).
-        let recip = [
-            cross(cell[1], cell[2]).map(|v| v / volume),
-            cross(cell[2], cell[0]).map(|v| v / volume),
-            cross(cell[0], cell[1]).map(|v| v / volume),
-        ];
-        // A pair within the cutoff has fractional separation |df_k| <= cutoff |recip_k| in each
-        // direction (plane spacing 1 / |recip_k|).
-        let reach: [f64; 3] = std::array::from_fn(|k| cutoff * dot(recip[k], recip[k]).sqrt());
-        let n = positions.len();
+        // Atoms and cutoff first: `build_with_pbc` derives its open vectors from them.
         if let Some(i) = positions
             .iter()
             .position(|p| p.iter().any(|x| !x.is_finite()))
         {
             return Err(Error::Input(format!("atom {i} has a non-finite position")));
+        }
+        if !(cutoff > 0.0 && cutoff.is_finite()) {
+            return Err(Error::Input(format!("cutoff {cutoff} is not positive")));
         }
         for (k, v) in cell.iter().enumerate() {
             let len = dot(*v, *v).sqrt();
@@ -75,6 +60,22 @@ impl PeriodicGraph {
                 )));
             }
         }
+        let volume = dot(cell[0], cross(cell[1], cell[2]));
+        if volume.abs() <= 1e-6 || !volume.is_finite() {
+            return Err(Error::Input(format!(
+                "cell volume {volume} A^3 is not positive"
+            )));
+        }
+        // Reciprocal rows: frac_k = dot(x, recip[k]).
+        let recip = [
+            cross(cell[1], cell[2]).map(|v| v / volume),
+            cross(cell[2], cell[0]).map(|v| v / volume),
+            cross(cell[0], cell[1]).map(|v| v / volume),
+        ];
+        // A pair within the cutoff has fractional separation |df_k| <= cutoff |recip_k| in each
+        // direction (plane spacing 1 / |recip_k|).
+        let reach: [f64; 3] = std::array::from_fn(|k| cutoff * dot(recip[k], recip[k]).sqrt());
+        let n = positions.len();
         // Expected pairs from the density: refuse what could not fit in memory anyway.
         let expected = n as f64 * (n as f64 / volume.abs()) * 4.0 / 3.0
             * std::f64::consts::PI
@@ -207,34 +208,15 @@ impl PeriodicGraph {
         if pbc == [true; 3] {
             return PeriodicGraph::build(cell, positions, types, cutoff);
         }
-        if let Some(i) = positions
-            .iter()
-            .position(|p| p.iter().any(|x| !x.is_finite()))
-        {
-            return Err(Error::Input(format!("atom {i} has a non-finite position")));
-        }
-        if !(cutoff > 0.0 && cutoff.is_finite()) {
-            return Err(Error::Input(format!("cutoff {cutoff} is not positive")));
-        }
         // Each open direction gets a vector normal to all the others, longer than the atoms'
         // extent along it plus the cutoff: every image along it is then out of reach, so the
-        // periodic search finds exactly the open-boundary pairs.
+        // periodic search finds exactly the open-boundary pairs. `build` checks the atoms, the
+        // cutoff and the periodic vectors as given.
         let unit = |v: [f64; 3]| {
             let n = dot(v, v).sqrt();
             v.map(|x| x / n)
         };
         let periodic: Vec<usize> = (0..3).filter(|&k| pbc[k]).collect();
-        for &k in &periodic {
-            let len = dot(cell[k], cell[k]).sqrt();
-            // NaN lengths too: only a finite length of at least the minimum passes
-            if len.is_nan() || len < MIN_LATTICE_VECTOR {
-                return Err(Error::Input(format!(
-                    "lattice vector {} of a periodic direction is {len:.3} A long (below \
-                     {MIN_LATTICE_VECTOR} A is refused)",
-                    k + 1
-                )));
-            }
-        }
         let open_dirs: Vec<[f64; 3]> = match periodic[..] {
             [a, b] => vec![unit(cross(cell[a], cell[b]))],
             [a] => {
@@ -513,8 +495,6 @@ mod tests {
         }
     }
 
-    /// Every atom's neighbour distances in a sheared cell, thinner than the cutoff in one
-    /// direction and with atoms far outside it, equal a brute-force search over many images.
     /// A sheared cell thinner than `SHEARED_CUTOFF` in one direction, and atoms far outside it.
     const SHEARED: [[f64; 3]; 3] = [[3.1, 0.0, 0.0], [1.7, 4.2, 0.0], [-0.9, 0.8, 6.5]];
     const SHEARED_CUTOFF: f64 = 4.6;
@@ -526,6 +506,8 @@ mod tests {
         [4.0, 2.0, 9.0],
     ];
 
+    /// Every atom's neighbour distances in a sheared cell, thinner than the cutoff in one
+    /// direction and with atoms far outside it, equal a brute-force search over many images.
     #[test]
     fn matches_brute_force_in_a_sheared_cell() {
         let (cell, positions, cutoff) = (SHEARED, &SCATTERED[..4], SHEARED_CUTOFF);

@@ -279,6 +279,23 @@ fn splitting_of(l: &[f64; 3], u: usize) -> f64 {
     (l[u] - 0.5 * (l[(u + 1) % 3] + l[(u + 2) % 3])) / mean
 }
 
+/// The length whose mean over `rows` stands out most from the mean of the other two.
+fn standout_axis(rows: &[[f64; 3]]) -> usize {
+    let mean = |k: usize| rows.iter().map(|l| l[k]).sum::<f64>() / rows.len() as f64;
+    let m = [mean(0), mean(1), mean(2)];
+    let dev = |u: usize| (m[u] - 0.5 * (m[(u + 1) % 3] + m[(u + 2) % 3])).abs();
+    (0..3).max_by(|&i, &j| dev(i).total_cmp(&dev(j))).unwrap()
+}
+
+/// Column `k` of the rows with each row's lengths taken from its unique axis on: c (k = 0),
+/// then a and b.
+fn along_axes(rows: &[[f64; 3]], axes: &[usize], k: usize) -> Vec<f64> {
+    rows.iter()
+        .zip(axes)
+        .map(|(l, &u)| l[(u + k) % 3])
+        .collect()
+}
+
 /// The unique axis of each tenth of the run: the length whose tenth-mean stands out most from
 /// the other two, where that tenth is clearly tetragonal: its splitting beyond the threshold by
 /// two standard errors (from its own rows and the median correlation time over the tenths, as
@@ -304,12 +321,7 @@ fn axes_by_tenth(rows: &[[f64; 3]], threshold: f64) -> Vec<Option<usize>> {
     (0..10)
         .map(|q| {
             let p = part(q);
-            let mean = |k: usize| p.iter().map(|l| l[k]).sum::<f64>() / p.len() as f64;
-            let m = [mean(0), mean(1), mean(2)];
-            let dev = |u: usize| m[u] - 0.5 * (m[(u + 1) % 3] + m[(u + 2) % 3]);
-            let u = (0..3)
-                .max_by(|&i, &j| dev(i).abs().total_cmp(&dev(j).abs()))
-                .unwrap();
+            let u = standout_axis(p);
             let split: Vec<f64> = p.iter().map(|l| splitting_of(l, u)).collect();
             let (value, spread) = mean_std(&split);
             let se = spread * (g / p.len() as f64).sqrt();
@@ -338,11 +350,7 @@ fn unique_axes(rows: &[[f64; 3]], threshold: f64) -> (Vec<usize>, Vec<AxisTurn>)
     let tenths = axes_by_tenth(rows, threshold);
     let held = |u: usize| tenths.iter().filter(|t| **t == Some(u)).count();
     if (0..3).filter(|&u| held(u) >= 2).count() < 2 {
-        let mean = |k: usize| rows.iter().map(|l| l[k]).sum::<f64>() / n as f64;
-        let m = [mean(0), mean(1), mean(2)];
-        let dev = |u: usize| (m[u] - 0.5 * (m[(u + 1) % 3] + m[(u + 2) % 3])).abs();
-        let u = (0..3).max_by(|&i, &j| dev(i).total_cmp(&dev(j))).unwrap();
-        return (vec![u; n], Vec::new());
+        return (vec![standout_axis(rows); n], Vec::new());
     }
     let decided: Vec<usize> = (0..10).filter(|&q| tenths[q].is_some()).collect();
     let axis_of = |q: usize| {
@@ -383,14 +391,7 @@ fn phase_from_splitting(
     // largest over the splitting and the three lengths, all driven by the same barostat, counts.
     // (The lengths as a, b, c of each row's unique axis: a turned axis is no slow drift.)
     let g = (0..3)
-        .map(|k| {
-            let column: Vec<f64> = rows
-                .iter()
-                .zip(&axes)
-                .map(|(l, &u)| l[(u + 1 + k) % 3])
-                .collect();
-            statistical_inefficiency(&column)
-        })
+        .map(|k| statistical_inefficiency(&along_axes(rows, &axes, k)))
         .fold(statistical_inefficiency(&s), f64::max);
     let nb = 10.min((n as f64 / (2.0 * g)) as usize);
     let block_means: Vec<f64> = (0..nb)
@@ -505,18 +506,10 @@ pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, La
     }
     let start_rows = moving_average(&per_cell[..(n / 20).max(window).min(n)], window);
     let (start_phase, _) = phase_of(&start_rows, settings.threshold);
-    // a, b: the other two axes of each row's unique axis c
-    let series_of = |k: usize| {
-        production
-            .iter()
-            .zip(&axes)
-            .map(|(l, &u)| l[(u + k) % 3])
-            .collect::<Vec<f64>>()
-    };
     let (a, b, c) = (
-        time_average(&series_of(1)),
-        time_average(&series_of(2)),
-        time_average(&series_of(0)),
+        time_average(&along_axes(production, &axes, 1)),
+        time_average(&along_axes(production, &axes, 2)),
+        time_average(&along_axes(production, &axes, 0)),
     );
     let unique = *axes.last().unwrap();
     Ok(RunResult {

@@ -420,6 +420,29 @@ pub struct Pattern {
     pub window_spread_deg: f64,
 }
 
+/// Histogram of every pair's three long-time means (the paper's Fig. 4b): (bin centre,
+/// fraction of means per degree), bins of `bin_deg` over -range..range.
+pub fn mean_histogram(pair_means: &[PairMean], bin_deg: f64, range_deg: f64) -> Vec<(f64, f64)> {
+    let bins = (2.0 * range_deg / bin_deg).ceil() as usize;
+    let mut counts = vec![0usize; bins];
+    let mut total = 0usize;
+    for x in pair_means.iter().flat_map(|p| p.mean_deg) {
+        total += 1;
+        let k = ((x + range_deg) / bin_deg).floor();
+        if k >= 0.0 && (k as usize) < bins {
+            counts[k as usize] += 1;
+        }
+    }
+    counts
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| {
+            let centre = -range_deg + (k as f64 + 0.5) * bin_deg;
+            (centre, c as f64 / (total.max(1) as f64 * bin_deg))
+        })
+        .collect()
+}
+
 impl Analysis {
     /// The pairs' long-time means as a pattern (None without pairs).
     pub fn pattern(&self) -> Option<Pattern> {
@@ -441,29 +464,6 @@ impl Analysis {
             sorted_abs_mean_deg: sorted,
             window_spread_deg: spread,
         })
-    }
-
-    /// Histogram of every pair's three long-time means (the paper's Fig. 4b): (bin centre,
-    /// fraction of means per degree), bins of `bin_deg` over -range..range.
-    pub fn mean_histogram(&self, bin_deg: f64, range_deg: f64) -> Vec<(f64, f64)> {
-        let bins = (2.0 * range_deg / bin_deg).ceil() as usize;
-        let mut counts = vec![0usize; bins];
-        let mut total = 0usize;
-        for x in self.pair_means.iter().flat_map(|p| p.mean_deg) {
-            total += 1;
-            let k = ((x + range_deg) / bin_deg).floor();
-            if k >= 0.0 && (k as usize) < bins {
-                counts[k as usize] += 1;
-            }
-        }
-        counts
-            .iter()
-            .enumerate()
-            .map(|(k, &c)| {
-                let centre = -range_deg + (k as f64 + 0.5) * bin_deg;
-                (centre, c as f64 / (total.max(1) as f64 * bin_deg))
-            })
-            .collect()
     }
 
     /// The chosen pairs' time series as CSV.

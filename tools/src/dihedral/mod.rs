@@ -11,7 +11,8 @@ mod analysis;
 pub mod signature;
 
 pub use analysis::{
-    analyse, Analysis, DihedralError, PairMean, PairSeries, Pattern, Settings, TypeStats,
+    analyse, mean_histogram, Analysis, DihedralError, PairMean, PairSeries, Pattern, Settings,
+    TypeStats,
 };
 pub use signature::{signature, Signature};
 

@@ -38,18 +38,25 @@ impl Rule {
     }
 }
 
-/// One scan run analysed by both rules.
+/// The two rules' own verdicts on one scan run, and which one its phase rests on.
 #[derive(Clone, Debug, Serialize)]
-pub struct RunPhase {
-    /// The lattice analysis, with `phase` and `phase_reason` the combined ones.
-    pub lattice: RunResult,
-    /// The lattice rule's own verdict.
-    pub lattice_phase: Phase,
+pub struct RunRules {
+    pub run: String,
+    /// The lattice rule's verdict.
+    pub lattice: Phase,
     /// The dihedral signature (None: the run wrote no trajectory, or it could not be read).
     pub signature: Option<Signature>,
     /// Why the trajectory could not be analysed, when it could not.
     pub trajectory_error: Option<String>,
     pub rests_on: Rule,
+}
+
+/// One scan run analysed by both rules.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunPhase {
+    /// The lattice analysis, with `phase` and `phase_reason` the combined ones.
+    pub lattice: RunResult,
+    pub rules: RunRules,
 }
 
 /// The run's phase from the two verdicts: a switching run stays mixed (a time average over a
@@ -109,10 +116,13 @@ pub fn analyse_run(out: &Path, run: &Run) -> Result<RunPhase> {
     result.phase = phase;
     Ok(RunPhase {
         lattice: result,
-        lattice_phase,
-        signature,
-        trajectory_error,
-        rests_on,
+        rules: RunRules {
+            run: run.id.clone(),
+            lattice: lattice_phase,
+            signature,
+            trajectory_error,
+            rests_on,
+        },
     })
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::config::{Composition, Study};
 use super::execute::{is_done, Done, DONE};
-use super::phase::{self, Rule};
+use super::phase::{self, RunRules};
 use super::plan::{Run, Stage, Start};
 use crate::arrhenius::{self, ArrheniusFit, Point};
 use crate::diffusion::{self, Analysis, Selection};
@@ -37,16 +37,6 @@ pub struct LatticeSection {
     pub rules: Vec<RunRules>,
     pub basis: Basis,
     pub note: Option<String>,
-}
-
-/// The two phase rules' verdicts on one scan run, and which one its phase rests on.
-#[derive(Clone, Debug, Serialize)]
-pub struct RunRules {
-    pub run: String,
-    pub lattice: lattice::Phase,
-    pub signature: Option<dihedral::Signature>,
-    pub trajectory_error: Option<String>,
-    pub rests_on: Rule,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -96,8 +86,6 @@ pub struct DihedralSection {
     pub pattern: Option<dihedral::Pattern>,
     /// The phase from the pairs' long-time means.
     pub signature: Option<dihedral::Signature>,
-    /// Distribution of the long-time means: (bin centre deg, fraction per deg).
-    pub histogram: Vec<(f64, f64)>,
     pub note: Option<String>,
 }
 
@@ -209,21 +197,13 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
                 .map(|(r, _)| production_ps(r))
                 .fold(0.0, f64::max),
         };
-        let rules = analysed
-            .iter()
-            .map(|(r, p)| RunRules {
-                run: r.id.clone(),
-                lattice: p.lattice_phase,
-                signature: p.signature.clone(),
-                trajectory_error: p.trajectory_error.clone(),
-                rests_on: p.rests_on,
-            })
-            .collect();
-        let (result, note) = if analysed.is_empty() {
+        let (runs, rules): (Vec<lattice::RunResult>, Vec<RunRules>) = analysed
+            .into_iter()
+            .map(|(_, p)| (p.lattice, p.rules))
+            .unzip();
+        let (result, note) = if runs.is_empty() {
             (None, Some("no finished scan run".to_string()))
         } else {
-            let runs: Vec<lattice::RunResult> =
-                analysed.into_iter().map(|(_, p)| p.lattice).collect();
             let (t_c, warnings) = lattice::transition(&runs);
             let note = t_c.is_none().then(|| warnings.join("; "));
             (
@@ -271,7 +251,6 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             pair_means: Vec::new(),
             pattern: None,
             signature: None,
-            histogram: Vec::new(),
             note: None,
         };
         match result {
@@ -294,7 +273,6 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
                 section.excursions = a.series.iter().map(|s| s.excursions.len()).sum();
                 section.pairs_followed = a.series.len();
                 section.pattern = a.pattern();
-                section.histogram = a.mean_histogram(1.0, 20.0);
                 section.signature = Some(a.signature.clone());
                 section.pair_means = a.pair_means;
                 section.pair_types = a.pair_types;
@@ -303,7 +281,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
         }
         dihedral.push(section);
     }
-    if dihedral.iter().any(|d| !d.histogram.is_empty()) {
+    if dihedral.iter().any(|d| !d.pair_means.is_empty()) {
         dihedral_histogram(&dihedral).save(&out.join("dihedral_means"))?;
     }
     // Tracer diffusion per set, temperature and lattice scale.
@@ -783,7 +761,7 @@ pub fn headline(r: &StudyReport) -> Vec<[String; 3]> {
 fn dihedral_histogram(sections: &[DihedralSection]) -> Figure {
     let series = sections
         .iter()
-        .filter(|d| !d.histogram.is_empty())
+        .filter(|d| !d.pair_means.is_empty())
         .enumerate()
         .map(|(k, d)| Series {
             label: format!(
@@ -792,7 +770,7 @@ fn dihedral_histogram(sections: &[DihedralSection]) -> Figure {
                 d.temperature_K,
                 d.signature.as_ref().map_or("?", |s| s.phase.name())
             ),
-            points: d.histogram.clone(),
+            points: dihedral::mean_histogram(&d.pair_means, 1.0, 20.0),
             line: true,
             color: k,
             ..Series::default()
