@@ -37,6 +37,21 @@ pub struct LatticeSection {
     pub rules: Vec<RunRules>,
     pub basis: Basis,
     pub note: Option<String>,
+    /// Where T_C is not determined: the runs that would determine it.
+    pub next_runs: Option<NextRuns>,
+}
+
+/// Runs that would determine an undetermined T_C, and what each costs on this machine.
+#[derive(Clone, Debug, Serialize)]
+#[allow(non_snake_case)]
+pub struct NextRuns {
+    pub temperatures_K: Vec<f64>,
+    pub ps: f64,
+    pub atoms: usize,
+    /// Wall time of one such run here (one run per core, the study's threads), from the speed
+    /// probe; None when the probe could not run.
+    pub minutes_each: Option<f64>,
+    pub why: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -215,13 +230,29 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
                 note,
             )
         };
+        let next_runs = result
+            .as_ref()
+            .filter(|r| r.T_C.is_none())
+            .and_then(|r| next_runs(r, &basis));
         lattice_sections.push(LatticeSection {
             composition: *c,
             result,
             rules,
             basis,
             note,
+            next_runs,
         });
+    }
+    // The cost of those runs here, from one speed probe of the model (a second or two).
+    if lattice_sections.iter().any(|s| s.next_runs.is_some()) {
+        let rate = super::probe::speed(&study.model.path, study.launcher.threads).ok();
+        for n in lattice_sections
+            .iter_mut()
+            .filter_map(|s| s.next_runs.as_mut())
+        {
+            let steps = n.ps * 1000.0 / study.timestep_fs;
+            n.minutes_each = rate.map(|r| n.atoms as f64 * steps / r / 60.0);
+        }
     }
     // Dihedrals of consecutive tetrahedra along the four <111> directions (equivalent by
     // symmetry in both phases; four times the pairs of [111] alone), 2 ps window averages.
@@ -684,6 +715,145 @@ fn pct(v: f64) -> String {
     }
 }
 
+/// The runs that would determine T_C where the finished ones do not: a colder run when none is
+/// clearly tetragonal, a hotter one when none above it is clearly cubic (100 K beyond the last,
+/// same length), and where no run decides or runs contradict, the same temperatures four times
+/// longer (the errors of both rules fall as one over the square root of the length).
+fn next_runs(res: &LatticeResult, basis: &Basis) -> Option<NextRuns> {
+    let t = |r: &lattice::RunResult| r.temperature_K.value;
+    let of = |p: lattice::Phase| res.runs.iter().filter(move |r| r.phase == p).map(t);
+    let tet = of(lattice::Phase::Tetragonal).fold(f64::NAN, f64::max);
+    let cub = of(lattice::Phase::Cubic).fold(f64::NAN, f64::min);
+    let all: Vec<f64> = res.runs.iter().map(t).collect();
+    let (lo, hi) = (
+        all.iter().copied().fold(f64::INFINITY, f64::min),
+        all.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    if all.is_empty() {
+        return None;
+    }
+    let round = |v: f64| (v / 25.0).round() * 25.0;
+    let (temperatures, ps, why) = match (tet.is_nan(), cub.is_nan()) {
+        (false, true) => (
+            vec![round(hi + 100.0)],
+            basis.ps_each,
+            format!("no run above {tet:.0} K is clearly cubic: a hotter one"),
+        ),
+        (true, false) => (
+            vec![round((lo - 100.0).max(50.0))],
+            basis.ps_each,
+            format!("no run below {cub:.0} K is clearly tetragonal: a colder one"),
+        ),
+        (true, true) => {
+            let mut ts: Vec<f64> = all.iter().map(|&v| round(v)).collect();
+            ts.dedup();
+            (
+                ts,
+                4.0 * basis.ps_each,
+                "no run decides: the same temperatures, four times longer".to_string(),
+            )
+        }
+        (false, false) => (
+            vec![round(tet), round(cub)],
+            4.0 * basis.ps_each,
+            format!(
+                "the runs contradict each other (tetragonal up to {tet:.0} K, cubic from {cub:.0} K, or two starts disagree): those temperatures, four times longer"
+            ),
+        ),
+    };
+    Some(NextRuns {
+        temperatures_K: temperatures,
+        ps,
+        atoms: basis.atoms,
+        minutes_each: None,
+        why,
+    })
+}
+
+/// T_C of one composition as an interval (value +- half the bracket), if determined.
+fn tc_of(r: &StudyReport, c: Composition) -> Option<&lattice::TransitionTemperature> {
+    r.lattice
+        .iter()
+        .find(|s| s.composition == c)
+        .and_then(|s| s.result.as_ref())
+        .and_then(|x| x.T_C.as_ref())
+}
+
+/// Whether two T_C brackets are apart: the difference and "lower"/"higher"/"the same within
+/// the brackets" (brackets that only touch count as apart: each end is a decided run).
+fn compare_tc(a: &lattice::TransitionTemperature, b: &lattice::TransitionTemperature) -> String {
+    let d = a.value - b.value;
+    let apart = (a.value - b.value).abs() >= a.halfwidth + b.halfwidth - 1e-9;
+    let how = match (apart, d < 0.0) {
+        (false, _) => "the same within the brackets",
+        (true, true) => "lower",
+        (true, false) => "higher",
+    };
+    format!(
+        "{how} ({:+.0} K, brackets +-{:.0} and +-{:.0} K)",
+        d, a.halfwidth, b.halfwidth
+    )
+}
+
+/// The paper's composition finding from this study's numbers: for each x with both W with
+/// vacancies and vacancies alone, each against pristine and against each other (and W alone
+/// where present). One sentence per comparison; "not determined" where a T_C is missing.
+pub fn vacancy_effect(r: &StudyReport) -> Vec<String> {
+    let pristine = Composition {
+        x: 0.0,
+        variant: Variant::Pristine,
+    };
+    let p = tc_of(r, pristine);
+    let mut lines = Vec::new();
+    let with = |v: Variant, x: f64| Composition { x, variant: v };
+    let xs: Vec<f64> = r
+        .lattice
+        .iter()
+        .filter(|s| s.composition.variant == Variant::Vac)
+        .map(|s| s.composition.x)
+        .collect();
+    for x in xs {
+        let (vac, wvac, w) = (
+            with(Variant::Vac, x),
+            with(Variant::WVac, x),
+            with(Variant::W, x),
+        );
+        let mut against_pristine = |c: Composition| {
+            if !r.lattice.iter().any(|s| s.composition == c) {
+                return;
+            }
+            lines.push(match (tc_of(r, c), p) {
+                (Some(a), Some(b)) => {
+                    format!("{} against pristine: {}", c.label(), compare_tc(a, b))
+                }
+                _ => format!(
+                    "{} against pristine: not determined (a T_C is missing)",
+                    c.label()
+                ),
+            });
+        };
+        against_pristine(wvac);
+        against_pristine(vac);
+        against_pristine(w);
+        if r.lattice.iter().any(|s| s.composition == wvac) {
+            lines.push(match (tc_of(r, vac), tc_of(r, wvac), p) {
+                (Some(a), Some(b), Some(pr)) => {
+                    let same = (a.value - b.value).abs() < a.halfwidth + b.halfwidth - 1e-9;
+                    let lowered = pr.value - a.value >= pr.halfwidth + a.halfwidth - 1e-9;
+                    let verdict = match (lowered, same) {
+                        (true, true) => "the vacancies alone lower T_C as much as W with vacancies do, as the paper finds",
+                        (true, false) => "the vacancies alone lower T_C, but not as much as W with vacancies",
+                        (false, _) => "the vacancies alone do not lower T_C measurably here",
+                    };
+                    format!("vacancies alone against W with vacancies at x = {x}: {}; {verdict}", compare_tc(a, b))
+                }
+                _ => format!("vacancies alone against W with vacancies at x = {x}: not determined (a T_C is missing)"),
+            });
+        }
+    }
+    lines
+}
+
 /// The study's main numbers, one row each: (quantity, value with error or why there is
 /// none, the runs it rests on).
 pub fn headline(r: &StudyReport) -> Vec<[String; 3]> {
@@ -854,6 +1024,33 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
             basis(&s.basis)
         );
     }
+    for s in &r.lattice {
+        if let Some(n) = &s.next_runs {
+            let ts: Vec<String> = n
+                .temperatures_K
+                .iter()
+                .map(|t| format!("{t:.0} K"))
+                .collect();
+            let cost = n
+                .minutes_each
+                .map_or("the speed probe could not run".to_string(), |m| {
+                    format!(
+                        "about {:.0} min each here, {:.0} min for all on one core",
+                        m.ceil(),
+                        (m * ts.len() as f64).ceil()
+                    )
+                });
+            let _ = writeln!(
+                m,
+                "\nTo determine T_C of {}: {}; NPT at {} for {:.0} ps in the same {}-atom cell ({cost}).",
+                s.composition.label(),
+                n.why,
+                ts.join(", "),
+                n.ps,
+                n.atoms
+            );
+        }
+    }
     // The trend at each coarse temperature across compositions, decided or not.
     let mut by_t: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (k, s) in r.lattice.iter().enumerate() {
@@ -929,7 +1126,15 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
         }
     }
     let _ = writeln!(m, "\n{}\n", fig("tc_vs_x", "T_C against x"));
-    let _ = writeln!(m, "\n## 2. Composition variants\n\n{}\n\nW with vacancies, vacancies only, W only and pristine: the paper finds that the vacancies, not W, lower T_C. Compare the T_C rows above.\n", fig("variants", "c/a of the variants"));
+    let _ = writeln!(m, "\n## 2. Composition variants\n\n{}\n\nW with vacancies, vacancies only, W only and pristine: the paper finds that the vacancies, not W, lower T_C. From this study's T_C (a difference counts where the brackets do not overlap):\n", fig("variants", "c/a of the variants"));
+    let effect = vacancy_effect(r);
+    if effect.is_empty() {
+        let _ = writeln!(m, "- no vacancy-only composition in this study\n");
+    }
+    for line in effect {
+        let _ = writeln!(m, "- {line}");
+    }
+    let _ = writeln!(m);
     let _ = writeln!(m, "## 3. Local structure: SbS4 dihedrals along <111>\n");
     if r.dihedral.is_empty() {
         let _ = writeln!(m, "No dihedral run has finished.\n");
@@ -1103,4 +1308,141 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
 pub fn run(study: &Study, runs: &[Run]) -> Result<StudyReport> {
     std::fs::create_dir_all(&study.output).map_err(io("create", &study.output))?;
     write(study, &study.output, runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lattice::{Series, Settings};
+
+    /// A run at `t` K whose unique axis is `r` times the other two, with a small wobble (0.05 %)
+    /// that the time average resolves: r = 1.02 reads tetragonal, r = 1 cubic.
+    fn run(t: f64, r: f64) -> Series {
+        let lengths = (0..2000)
+            .map(|k| {
+                let w = 1.0 + 5e-4 * (k as f64 * 0.7).sin();
+                [7.2 * w, 7.2 / w, 7.2 * r * w]
+            })
+            .collect();
+        Series {
+            name: format!("scan/x/T{t:.0}"),
+            temperature: vec![t; 2000],
+            lengths,
+            per_cell: true,
+        }
+    }
+
+    fn result(runs: &[(f64, f64)]) -> LatticeResult {
+        let series: Vec<Series> = runs.iter().map(|&(t, r)| run(t, r)).collect();
+        let settings = Settings {
+            equilibration: Some(0.0),
+            ..Settings::default()
+        };
+        lattice::analyse(&series, &settings).unwrap()
+    }
+
+    const BASIS: Basis = Basis {
+        runs: 2,
+        atoms: 432,
+        ps_each: 10.0,
+    };
+
+    #[test]
+    fn next_runs_go_where_the_bracket_is_open() {
+        // Both ends decided: T_C is determined and nothing more is needed.
+        let both = result(&[(200.0, 1.02), (600.0, 1.0)]);
+        assert_eq!(both.T_C.as_ref().unwrap().value, 400.0);
+        // Only tetragonal runs: a hotter run, 100 K beyond the hottest, same length.
+        let n = next_runs(&result(&[(200.0, 1.02), (400.0, 1.02)]), &BASIS).unwrap();
+        assert_eq!(
+            (n.temperatures_K.clone(), n.ps, n.atoms),
+            (vec![500.0], 10.0, 432)
+        );
+        // Only cubic runs: a colder one.
+        let n = next_runs(&result(&[(300.0, 1.0), (500.0, 1.0)]), &BASIS).unwrap();
+        assert_eq!((n.temperatures_K.clone(), n.ps), (vec![200.0], 10.0));
+        // Cubic below tetragonal: no single transition; both temperatures, 4x longer.
+        let n = next_runs(&result(&[(300.0, 1.0), (500.0, 1.02)]), &BASIS).unwrap();
+        assert_eq!((n.temperatures_K.clone(), n.ps), (vec![500.0, 300.0], 40.0));
+    }
+
+    fn section(x: f64, variant: Variant, tc: Option<(f64, f64)>) -> LatticeSection {
+        LatticeSection {
+            composition: Composition { x, variant },
+            result: Some(LatticeResult {
+                runs: Vec::new(),
+                T_C: tc
+                    .map(|(value, halfwidth)| lattice::TransitionTemperature { value, halfwidth }),
+                warnings: Vec::new(),
+            }),
+            rules: Vec::new(),
+            basis: BASIS,
+            note: None,
+            next_runs: None,
+        }
+    }
+
+    fn report(lattice: Vec<LatticeSection>) -> StudyReport {
+        StudyReport {
+            preset: "demo".into(),
+            runs_planned: 0,
+            runs_finished: 0,
+            lattice,
+            dihedral: Vec::new(),
+            diffusion: Vec::new(),
+            haven: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn vacancy_effect_compares_brackets() {
+        // The paper's finding: vacancies alone lower T_C as much as W with vacancies.
+        let r = report(vec![
+            section(0.0, Variant::Pristine, Some((450.0, 50.0))),
+            section(0.1, Variant::WVac, Some((250.0, 50.0))),
+            section(0.1, Variant::Vac, Some((275.0, 25.0))),
+        ]);
+        let lines = vacancy_effect(&r);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(
+            lines[0].starts_with("w-vac-x0.100 against pristine: lower (-200 K"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with("vac-x0.100 against pristine: lower (-175 K"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].contains("the same within the brackets"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].contains("as much as W with vacancies do"),
+            "{lines:?}"
+        );
+        // Vacancies that do not move T_C, and a missing T_C, are said so.
+        let r = report(vec![
+            section(0.0, Variant::Pristine, Some((450.0, 50.0))),
+            section(0.1, Variant::WVac, Some((250.0, 50.0))),
+            section(0.1, Variant::Vac, Some((425.0, 25.0))),
+        ]);
+        let lines = vacancy_effect(&r);
+        assert!(
+            lines[1].contains("the same within the brackets"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].contains("do not lower T_C measurably"),
+            "{lines:?}"
+        );
+        let r = report(vec![
+            section(0.0, Variant::Pristine, None),
+            section(0.1, Variant::Vac, Some((425.0, 25.0))),
+        ]);
+        assert_eq!(
+            vacancy_effect(&r),
+            vec!["vac-x0.100 against pristine: not determined (a T_C is missing)".to_string()]
+        );
+    }
 }
