@@ -102,6 +102,21 @@ def test_report_of_the_finished_runs(whole, tmp_path):
     assert "tri 1.0 1.0 2.0 drag 1" in (whole / "scan/pristine/T300/log.lammps").read_text()
     assert (whole / "lattice_pristine.png").exists()
     rep = json.loads((whole / "study.json").read_text())
+    # where T_C is open, the runs that would close it: re-derived here from the runs' phases
+    sec = rep["lattice"][0]
+    phases = [(r["temperature_K"]["value"], r["phase"]) for r in sec["result"]["runs"]]
+    tet = [t for t, ph in phases if ph == "tetragonal"]
+    cub = [t for t, ph in phases if ph == "cubic"]
+    ps = sec["basis"]["ps_each"]
+    want = ({(True, False): ([round((max(t for t, _ in phases) + 100) / 25) * 25], ps),
+             (False, True): ([round(max(min(t for t, _ in phases) - 100, 50) / 25) * 25], ps),
+             (False, False): ([round(t / 25) * 25 for t, _ in phases], 4 * ps)}
+            .get((bool(tet), bool(cub)), (None, 4 * ps)))
+    nxt = sec["next_runs"]
+    if want[0] is not None:
+        assert nxt["temperatures_K"] == want[0], (phases, nxt)
+    assert nxt["ps"] == pytest.approx(want[1]) and nxt["atoms"] == 128 and nxt["minutes_each"] > 0
+    assert f"To determine T_C of pristine: {nxt['why']}" in md
     assert rep["runs_finished"] == len(FINISHED)
     point = rep["diffusion"][0]["points"][0]
     d = tmp_path / "d.json"

@@ -1042,11 +1042,12 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
                 });
             let _ = writeln!(
                 m,
-                "\nTo determine T_C of {}: {}; NPT at {} for {:.0} ps in the same {}-atom cell ({cost}).",
+                "\nTo determine T_C of {}: {}; NPT at {} for {} ps in the same {}-atom cell ({cost}).",
                 s.composition.label(),
                 n.why,
                 ts.join(", "),
-                n.ps,
+                // 40 ps, 0.4 ps: no spurious decimals
+                format!("{:.1}", n.ps).trim_end_matches(".0"),
                 n.atoms
             );
         }
