@@ -21,14 +21,24 @@ the teacher (SevenNet-MF-0, R2SCAN head):
            7.1 -> 13.6 A); the teacher's energy rises by 2.8 eV/atom from the crystal to x1.7.
   e0       the teacher's isolated-atom energies (15 A box): the fixed per-type energy shifts of
            the stage-3 model (allegro_nawsbs_stage3.yaml)
-  assemble 90/10 split (seed 3) of everything -> OUT/{train,val}_active.xyz.gz + active_info.json
+  assemble 90/10 split of each part of a stage (seeded by the part's name) ->
+           OUT/{train,val}_active.xyz.gz + train_stage3.xyz.gz + active_info.json (stage 3: round 1)
+           or OUT/{train,val}_active4.xyz.gz + train_stage4.xyz.gz + active_info4.json (stage 4:
+           round 1 + the hot round 2)
+
+  hot      round 2: NVT of the CURRENT MODEL at 900-1000 K in compressed, relaxed and expanded
+           cells (the stage-3 model collapsed within 8-24 ps at 900 K, a = 7.15 A: the potential
+           energy fell by hundreds of eV in 0.2 ps, a hole the data did not cover).  Frames every
+           0.5 ps, and every 0.04 ps over the 0.6 ps before a collapse (the path into the hole);
+           the run stops at the first collapse.
 
 usage: active_learning.py explore MODEL.nequip.pth [OUT [ROUND]]  (~8 min LAMMPS + ~1 min teacher)
+       active_learning.py hot MODEL.nequip.pth [OUT]        (~15 min LAMMPS + ~3 min teacher)
        active_learning.py tnpt [OUT]                        (~14 min teacher MD)
        active_learning.py short [OUT]                       (~1 min)
        active_learning.py dilute [OUT]                      (~1 min)
        active_learning.py e0
-       active_learning.py assemble [OUT]
+       active_learning.py assemble [OUT [stage3|stage4]]
 OUT defaults to models/data; intermediate files go to OUT/active/.  All steps are seeded.
 """
 import glob, json, os, subprocess, sys, tempfile, time, zlib
@@ -52,6 +62,19 @@ EXPLORE = [
     ("tet", (3, 3, 3), 0, False, 700, 2000, 200, 3004),
     ("cub", (3, 3, 3), 3, False, 600, 2000, 200, 3005),
 ]
+# (phase, supercell, n_W, clustered, T_K, a (A per conventional cell), steps, seed)
+HOT = [
+    ("cub", (2, 2, 2), 2, False, 900, 7.15, 15000, 3400),
+    ("cub", (2, 2, 2), 2, False, 900, 7.15, 15000, 3401),
+    ("cub", (2, 2, 2), 2, True, 1000, 7.15, 15000, 3402),
+    ("cub", (2, 2, 2), 4, False, 900, 7.35, 15000, 3403),
+    ("tet", (2, 2, 2), 0, False, 900, 7.15, 15000, 3404),
+    ("tet", (2, 2, 2), 0, False, 1000, 7.45, 15000, 3405),
+    ("cub", (2, 2, 2), 1, False, 1000, 7.60, 15000, 3406),
+    ("tet", (3, 3, 3), 0, False, 900, 7.45, 5000, 3407),
+]
+HOT_EVERY = 10  # steps between dumped frames (0.02 ps)
+HOT_STRIDE = 25  # regular frames every 25 dumps = 0.5 ps
 # (phase, supercell, n_W, clustered, T_K, steps, equil, stride, seed)
 TNPT = [
     ("tet", (2, 2, 2), 0, False, 700, 500, 100, 25, 3100),
@@ -119,6 +142,78 @@ def explore(model, out, rnd):
     lab = label(frames, calc, f"explore_r{rnd}_")
     write_gz(os.path.join(out, "active", f"explore_r{rnd}.xyz.gz"), lab)
     print(f"[explore] labelled {len(lab)} frames in {time.time() - ts:.0f} s")
+
+
+def collapse(log, temp):
+    """Step at which a run collapsed: where fix halt stopped it (checks/hot.in: 5x the target
+    temperature) or the first thermo row above 3x the target or non-finite; None if it did not."""
+    rows, on = [], False
+    for line in open(log):
+        w = line.split()
+        if line.startswith("Fix halt condition"):
+            return int(line.split(" on step ")[1].split()[0])
+        if w[:2] == ["Step", "Time"]:
+            on = True
+        elif on and w and w[0] == "Loop":
+            on = False
+        elif on and len(w) >= 4 and w[0].isdigit():
+            rows.append((int(w[0]), float(w[2]), float(w[3])))
+    for step, t, pe in rows:
+        if not (np.isfinite(t) and np.isfinite(pe)) or t > 3 * temp:
+            return step
+    return None
+
+
+def hot_run(model, i, spec, tmp):
+    """One hot NVT run (checks/hot.in, which stops at 5x the target temperature): its frames."""
+    phase, rep, n_w, cl, T, a, steps, seed = spec
+    ts = time.time()
+    lmp = os.path.join(os.path.dirname(sys.executable), "lmp")
+    base = cubic_cell() if phase == "cub" else tetragonal_cell()
+    base.set_cell(base.cell[:] * a / base.cell.lengths()[0], scale_atoms=True)
+    at = dope(base.repeat(rep), n_w, np.random.default_rng(seed), clustered=cl)
+    d = os.path.join(tmp, f"h{i}")
+    os.makedirs(d)
+    write(os.path.join(d, "start.data"), at, format="lammps-data", specorder=ORDER, masses=True,
+          atom_style="atomic", units="metal")
+    cmd = [lmp, "-screen", "none", "-in", os.path.join(HERE, "checks", "hot.in"),
+           "-var", "model", model, "-var", "data", "start.data", "-var", "temp", str(T),
+           "-var", "nvt_steps", str(steps), "-var", "nve_steps", "0", "-var", "seed", str(seed),
+           "-var", "dump_every", str(HOT_EVERY)]
+    r = subprocess.run(cmd, cwd=d, capture_output=True, text=True)
+    got = read(os.path.join(d, "hot.dump"), index=":", format="lammps-dump-text")
+    bad = collapse(os.path.join(d, "log.lammps"), T)
+    n_ok = len(got) if bad is None else max(0, bad // HOT_EVERY - 1)
+    pick = set(range(HOT_STRIDE, n_ok, HOT_STRIDE))
+    if bad is not None:
+        pick |= set(range(max(0, n_ok - 30), n_ok, 2))  # the last 0.6 ps, every 0.04 ps
+    kept = []
+    for k in sorted(pick):
+        f = got[k]
+        f.set_chemical_symbols([ORDER[t - 1] for t in f.numbers])  # numbers = LAMMPS types
+        f.info.update(dict(phase=phase, supercell="x".join(map(str, rep)), n_W=n_w,
+                           W_clustered=bool(cl), T_K=T, seed=seed, source="model_hot",
+                           before_collapse=bool(bad is not None and k >= n_ok - 30)))
+        f.info["dmin"] = dmin(f)
+        if f.info["dmin"] >= DMIN_KEEP:
+            kept.append(f)
+    when = "none" if bad is None else f"at {bad * 0.002:.1f} ps"
+    print(f"[hot {i}] {phase} {rep} W{n_w} {T} K a {a}: rc {r.returncode}, collapse {when}, "
+          f"{len(kept)} frames kept, dmin {min([f.info['dmin'] for f in kept] or [0]):.2f} A, "
+          f"{time.time() - ts:.0f} s", flush=True)
+    return kept
+
+
+def hot(model, out):
+    """Round 2: hot NVT of the current model, two runs at a time; teacher labels."""
+    from concurrent.futures import ThreadPoolExecutor
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(2) as ex:
+        runs = list(ex.map(lambda j: hot_run(model, j[0], j[1], tmp), enumerate(HOT)))
+    frames = [f for run in runs for f in run]
+    ts = time.time()
+    lab = label(frames, teacher(), "hot_")
+    write_gz(os.path.join(out, "active", "hot.xyz.gz"), lab)
+    print(f"[hot] labelled {len(lab)} frames in {time.time() - ts:.0f} s")
 
 
 def tnpt(out):
@@ -222,13 +317,17 @@ MAX_CELL = 1.6 * 7.15
 MAX_FORCE = 25.0
 
 
-def assemble(out):
-    """Every labelled part present in OUT/active (a later round adds parts), each split 90/10 on
-    its own with a seed from its name: a frame stays on its side when parts are added."""
+# labelled parts of each training stage (OUT/active/<part>.xyz.gz)
+STAGE_PARTS = {"stage3": ["dilute", "explore_r1", "short", "tnpt"],
+               "stage4": ["dilute", "explore_r1", "hot", "short", "tnpt"]}
+
+
+def assemble(out, stage="stage3"):
+    """The labelled parts of a stage, each split 90/10 on its own with a seed from its name (a frame
+    stays on its side in every stage) -> OUT/{train,val}_active[4].xyz.gz, train_<stage>.xyz.gz."""
     pool, train, val = [], [], []
-    for path in sorted(glob.glob(os.path.join(out, "active", "*.xyz.gz"))):
-        part = os.path.basename(path)[:-len(".xyz.gz")]
-        fr = read(path, index=":")
+    for part in STAGE_PARTS[stage]:
+        fr = read(os.path.join(out, "active", part + ".xyz.gz"), index=":")
         if part.startswith("explore"):
             n = [int(f.info["supercell"].split("x")[0]) for f in fr]
             fr = [f for f, m in zip(fr, n) if f.cell.lengths().max() / m < MAX_CELL]
@@ -239,27 +338,33 @@ def assemble(out):
         val += [fr[j] for j in sorted(idx[:n_val])]
         train += [fr[j] for j in sorted(idx[n_val:])]
         pool += fr
-    write_gz(os.path.join(out, "train_active.xyz.gz"), train)
-    write_gz(os.path.join(out, "val_active.xyz.gz"), val)
-    # nequip-train takes ONE training file: stage-3 training file = all three
-    concat_gz(out, "train_stage3.xyz.gz",
-              ["train.xyz.gz", "train_expanded.xyz.gz", "train_active.xyz.gz"])
+    sfx = "" if stage == "stage3" else stage[-1]
+    write_gz(os.path.join(out, f"train_active{sfx}.xyz.gz"), train)
+    write_gz(os.path.join(out, f"val_active{sfx}.xyz.gz"), val)
+    # nequip-train takes ONE training file: stage-1 + stage-2 + active training data
+    concat_gz(out, f"train_{stage}.xyz.gz",
+              ["train.xyz.gz", "train_expanded.xyz.gz", f"train_active{sfx}.xyz.gz"])
     info = dict(train=len(train), val=len(val),
                 sources={s: sum(f.info.get("source") == s for f in pool)
-                         for s in ("model_npt", "teacher_npt", "short_range", "dilute")},
+                         for s in ("model_npt", "model_hot", "teacher_npt", "short_range",
+                                       "dilute")},
                 min_pair_distance_A=round(min(f.info["dmin"] for f in pool), 3))
-    json.dump(info, open(os.path.join(out, "active_info.json"), "w"), indent=1)
+    json.dump(info, open(os.path.join(out, f"active_info{sfx}.json"), "w"), indent=1)
     print(json.dumps(info))
 
 
 if __name__ == "__main__":
     a = sys.argv[1:]
-    if not a or a[0] not in ("explore", "tnpt", "short", "dilute", "e0", "assemble"):
+    if not a or a[0] not in ("explore", "hot", "tnpt", "short", "dilute", "e0", "assemble"):
         sys.exit(__doc__)
     if a[0] == "explore":
         if len(a) < 2:
             sys.exit("explore needs the model to explore with (a .nequip.pth)")
         explore(os.path.realpath(a[1]), out_dir(a, 2), int(a[3]) if len(a) > 3 else 1)
+    elif a[0] == "hot":
+        if len(a) < 2:
+            sys.exit("hot needs the model to explore with (a .nequip.pth)")
+        hot(os.path.realpath(a[1]), out_dir(a, 2))
     elif a[0] == "tnpt":
         tnpt(out_dir(a, 1))
     elif a[0] == "short":
@@ -269,4 +374,7 @@ if __name__ == "__main__":
     elif a[0] == "e0":
         e0()
     else:
-        assemble(out_dir(a, 1))
+        stage = a[2] if len(a) > 2 else "stage3"
+        if stage not in STAGE_PARTS:
+            sys.exit(f"assemble: the stage is one of {', '.join(STAGE_PARTS)}")
+        assemble(out_dir(a, 1), stage)

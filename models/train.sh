@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Reproduce the Na-W-Sb-S Allegro model from scratch:
 #   dataset (teacher MD + labels) -> stage 1 + 2 (the explorer model) -> active-learning data from
-#   the stage-2 model -> stage 3 (shipped: from scratch on all data, isolated-atom energy shifts)
-#   -> package -> compile (TorchScript) -> test metrics.
+#   the stage-2 model -> stage 3 (from scratch on all data, isolated-atom energy shifts) -> hot
+#   active-learning data from the stage-3 model -> stage 4 (stage 3 fine-tuned on everything; a
+#   candidate, not shipped yet: MODEL_CARD.md "Hot stability") -> package the shipped stage 3 ->
+#   compile (TorchScript) -> test metrics.
 #
-#   run from anywhere:  models/train.sh [all|data|train|active|stage3|package|metrics]   (default: all)
+#   run from anywhere:  models/train.sh [all|data|train|active|stage3|hot|stage4|package|metrics]
+#                       (default: all)
 #   env: VENV (default <repo>/.venv), SIZE=main|small (default main), NAWSBS_DATA (default models/data)
 #
-# One CPU thread (OMP_NUM_THREADS=1) except stage 3 (2).  Times on this project's 2-core machine:
-# dataset ~25 min + active set ~45 min (SevenNet-MF-0 teacher, ~0.55 s per 128-atom call);
-# training: stage 1 32 min, stage 2 10 min, stage 3 40 min.
+# One CPU thread (OMP_NUM_THREADS=1) except stages 3 and 4 (2).  Times on this project's 2-core
+# machine: dataset ~25 min + active set ~45 min + hot set ~15 min (SevenNet-MF-0 teacher, ~0.55 s
+# per 128-atom call); training: stage 1 32 min, stage 2 10 min, stage 3 40 min, stage 4 50 min.
 # Prerequisite: models/setup_train.sh (sevenn 0.13.0 + spglib, exact pins; torch stays 2.13.0).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -71,10 +74,29 @@ if [[ "$STEP" == all || "$STEP" == stage3 ]]; then
   "$PY" active_learning.py assemble "$NAWSBS_DATA"   # data/active/* -> {train,val}_active, train_stage3
   OMP_NUM_THREADS=2 "$VENV/bin/nequip-train" -cp "$HERE" -cn allegro_nawsbs_stage3 \
       "hydra.run.dir=${RUN}_s3" "${OVR[@]}" 2>&1 | tee "${RUN}_s3.train.log"
+  "$VENV/bin/nequip-package" build "${RUN}_s3/last.ckpt" "$HERE/runs/${NAME}_stage3.nequip.zip"
+fi
+
+if [[ "$STEP" == all || "$STEP" == hot ]]; then
+  # Second active-learning round (~15 min): hot NVT (900-1000 K) of the stage-3 model, which
+  # collapsed there; frames every 0.5 ps and along the approach to each collapse, teacher labels
+  "$PY" ../tests/models/compile_torchscript.py "runs/${NAME}_stage3.nequip.zip" "runs/${NAME}_stage3.nequip.pth" --device cpu --target pair_allegro
+  "$PY" active_learning.py hot "runs/${NAME}_stage3.nequip.pth" "$NAWSBS_DATA"
+fi
+
+if [[ "$STEP" == all || "$STEP" == stage4 ]]; then
+  # Stage 4 (candidate): the stage-3 package fine-tuned on stage-3 data + the hot round, lr 1e-3,
+  # 50 min on 2 threads; its LAST checkpoint -> runs/${NAME}_stage4.nequip.zip
+  rm -rf "${RUN}_s4"
+  "$PY" active_learning.py assemble "$NAWSBS_DATA" stage4   # -> {train,val}_active4, train_stage4
+  NAWSBS_STAGE3="$HERE/runs/${NAME}_stage3.nequip.zip" OMP_NUM_THREADS=2 \
+      "$VENV/bin/nequip-train" -cp "$HERE" -cn allegro_nawsbs_stage4 \
+      "hydra.run.dir=${RUN}_s4" "${OVR[@]}" 2>&1 | tee "${RUN}_s4.train.log"
+  "$VENV/bin/nequip-package" build "${RUN}_s4/last.ckpt" "$HERE/runs/${NAME}_stage4.nequip.zip"
 fi
 
 if [[ "$STEP" == all || "$STEP" == package ]]; then
-  CKPT="${RUN}_s3/last.ckpt"
+  CKPT="${RUN}_s3/last.ckpt"   # the shipped model is stage 3 until stage 4 passes its checks
   rm -f "$NAME.nequip.zip" "$NAME.nequip.pth"
   "$VENV/bin/nequip-package" build "$CKPT" "$NAME.nequip.zip"
   # TorchScript for pair_style allegro (nequip-compile refuses torchscript on torch>=2.10; the
