@@ -212,6 +212,14 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
                 .map(|(r, _)| production_ps(r))
                 .fold(0.0, f64::max),
         };
+        // The planned temperatures (a short run's mean can be far from it) with each run's phase.
+        let planned: Vec<(f64, lattice::Phase)> = analysed
+            .iter()
+            .map(|(r, p)| {
+                let t = r.temperature_K.unwrap_or(p.lattice.temperature_K.value);
+                (t, p.lattice.phase)
+            })
+            .collect();
         let (runs, rules): (Vec<lattice::RunResult>, Vec<RunRules>) = analysed
             .into_iter()
             .map(|(_, p)| (p.lattice, p.rules))
@@ -233,7 +241,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
         let next_runs = result
             .as_ref()
             .filter(|r| r.T_C.is_none())
-            .and_then(|r| next_runs(r, &basis));
+            .and_then(|_| next_runs(&planned, &basis));
         lattice_sections.push(LatticeSection {
             composition: *c,
             result,
@@ -719,12 +727,11 @@ fn pct(v: f64) -> String {
 /// clearly tetragonal, a hotter one when none above it is clearly cubic (100 K beyond the last,
 /// same length), and where no run decides or runs contradict, the same temperatures four times
 /// longer (the errors of both rules fall as one over the square root of the length).
-fn next_runs(res: &LatticeResult, basis: &Basis) -> Option<NextRuns> {
-    let t = |r: &lattice::RunResult| r.temperature_K.value;
-    let of = |p: lattice::Phase| res.runs.iter().filter(move |r| r.phase == p).map(t);
+fn next_runs(runs: &[(f64, lattice::Phase)], basis: &Basis) -> Option<NextRuns> {
+    let of = |p: lattice::Phase| runs.iter().filter(move |r| r.1 == p).map(|r| r.0);
     let tet = of(lattice::Phase::Tetragonal).fold(f64::NAN, f64::max);
     let cub = of(lattice::Phase::Cubic).fold(f64::NAN, f64::min);
-    let all: Vec<f64> = res.runs.iter().map(t).collect();
+    let all: Vec<f64> = runs.iter().map(|r| r.0).collect();
     let (lo, hi) = (
         all.iter().copied().fold(f64::INFINITY, f64::min),
         all.iter().copied().fold(f64::NEG_INFINITY, f64::max),
@@ -746,6 +753,7 @@ fn next_runs(res: &LatticeResult, basis: &Basis) -> Option<NextRuns> {
         ),
         (true, true) => {
             let mut ts: Vec<f64> = all.iter().map(|&v| round(v)).collect();
+            ts.sort_by(f64::total_cmp);
             ts.dedup();
             (
                 ts,
@@ -754,7 +762,7 @@ fn next_runs(res: &LatticeResult, basis: &Basis) -> Option<NextRuns> {
             )
         }
         (false, false) => (
-            vec![round(tet), round(cub)],
+            vec![round(cub.min(tet)), round(cub.max(tet))],
             4.0 * basis.ps_each,
             format!(
                 "the runs contradict each other (tetragonal up to {tet:.0} K, cubic from {cub:.0} K, or two starts disagree): those temperatures, four times longer"
@@ -1342,6 +1350,15 @@ mod tests {
         lattice::analyse(&series, &settings).unwrap()
     }
 
+    /// The runs' phases by the lattice rule, at their temperatures.
+    fn phases(runs: &[(f64, f64)]) -> Vec<(f64, lattice::Phase)> {
+        let r = result(runs);
+        r.runs
+            .iter()
+            .map(|x| (x.temperature_K.value, x.phase))
+            .collect()
+    }
+
     const BASIS: Basis = Basis {
         runs: 2,
         atoms: 432,
@@ -1354,17 +1371,17 @@ mod tests {
         let both = result(&[(200.0, 1.02), (600.0, 1.0)]);
         assert_eq!(both.T_C.as_ref().unwrap().value, 400.0);
         // Only tetragonal runs: a hotter run, 100 K beyond the hottest, same length.
-        let n = next_runs(&result(&[(200.0, 1.02), (400.0, 1.02)]), &BASIS).unwrap();
+        let n = next_runs(&phases(&[(200.0, 1.02), (400.0, 1.02)]), &BASIS).unwrap();
         assert_eq!(
             (n.temperatures_K.clone(), n.ps, n.atoms),
             (vec![500.0], 10.0, 432)
         );
         // Only cubic runs: a colder one.
-        let n = next_runs(&result(&[(300.0, 1.0), (500.0, 1.0)]), &BASIS).unwrap();
+        let n = next_runs(&phases(&[(300.0, 1.0), (500.0, 1.0)]), &BASIS).unwrap();
         assert_eq!((n.temperatures_K.clone(), n.ps), (vec![200.0], 10.0));
         // Cubic below tetragonal: no single transition; both temperatures, 4x longer.
-        let n = next_runs(&result(&[(300.0, 1.0), (500.0, 1.02)]), &BASIS).unwrap();
-        assert_eq!((n.temperatures_K.clone(), n.ps), (vec![500.0, 300.0], 40.0));
+        let n = next_runs(&phases(&[(300.0, 1.0), (500.0, 1.02)]), &BASIS).unwrap();
+        assert_eq!((n.temperatures_K.clone(), n.ps), (vec![300.0, 500.0], 40.0));
     }
 
     fn section(x: f64, variant: Variant, tc: Option<(f64, f64)>) -> LatticeSection {
