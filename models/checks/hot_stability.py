@@ -19,7 +19,8 @@ are closer than in a relaxed cell), 600 K reference runs of 10 + 10 ps:
 
     models/checks/hot_stability.py models/nawsbs.nequip.pth            (~45 min on 2 cores)
 
-The test suite runs a shorter version (tests/python/test_hot_stability.py).  Prints one table row
+A shorter version is models/checks/test_hot_stability.py (outside the suite until a shipped
+model passes it).  Prints one table row
 per run and exits non-zero if any run fails.  Cells are built by allegro-build (ALLEGRO_BUILD, or
 target/release/allegro-build).
 """

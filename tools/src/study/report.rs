@@ -787,12 +787,16 @@ fn tc_of(r: &StudyReport, c: Composition) -> Option<&lattice::TransitionTemperat
         .and_then(|x| x.T_C.as_ref())
 }
 
-/// Whether two T_C brackets are apart: the difference and "lower"/"higher"/"the same within
-/// the brackets" (brackets that only touch count as apart: each end is a decided run).
+/// Whether two T_C brackets are apart (brackets that only touch count as apart: each end is a
+/// decided run).
+fn apart(a: &lattice::TransitionTemperature, b: &lattice::TransitionTemperature) -> bool {
+    (a.value - b.value).abs() >= a.halfwidth + b.halfwidth - 1e-9
+}
+
+/// The difference of two T_C and "lower"/"higher"/"the same within the brackets".
 fn compare_tc(a: &lattice::TransitionTemperature, b: &lattice::TransitionTemperature) -> String {
     let d = a.value - b.value;
-    let apart = (a.value - b.value).abs() >= a.halfwidth + b.halfwidth - 1e-9;
-    let how = match (apart, d < 0.0) {
+    let how = match (apart(a, b), d < 0.0) {
         (false, _) => "the same within the brackets",
         (true, true) => "lower",
         (true, false) => "higher",
@@ -846,8 +850,8 @@ pub fn vacancy_effect(r: &StudyReport) -> Vec<String> {
         if r.lattice.iter().any(|s| s.composition == wvac) {
             lines.push(match (tc_of(r, vac), tc_of(r, wvac), p) {
                 (Some(a), Some(b), Some(pr)) => {
-                    let same = (a.value - b.value).abs() < a.halfwidth + b.halfwidth - 1e-9;
-                    let lowered = pr.value - a.value >= pr.halfwidth + a.halfwidth - 1e-9;
+                    let same = !apart(a, b);
+                    let lowered = apart(pr, a) && a.value < pr.value;
                     let verdict = match (lowered, same) {
                         (true, true) => "the vacancies alone lower T_C as much as W with vacancies do, as the paper finds",
                         (true, false) => "the vacancies alone lower T_C, but not as much as W with vacancies",
