@@ -762,7 +762,10 @@ mod tests {
             assert!(t.splitting.standard_error.is_finite(), "{:?}", t.splitting);
             assert_eq!(t.phase, Phase::Undetermined, "{}", t.phase_reason);
         }
-        assert!(single_block >= 5, "{single_block} of 20 runs without two blocks");
+        assert!(
+            single_block >= 5,
+            "{single_block} of 20 runs without two blocks"
+        );
         let short = analyse_run(&noisy_run(8000, 0.98, 0.002, 0.98, 77), &settings()).unwrap();
         assert!(
             short.phase == Phase::Undetermined && short.phase_reason.contains("shorter"),
