@@ -315,12 +315,13 @@ impl Study {
                 },
                 ..base
             },
-            // Sized for about 12 minutes on 2 cores (15 at most): pristine, W with vacancies and
-            // vacancies alone at x = 0.1 (5 of 54 Sb) in 432-atom cells at 200, 400 and 600 K,
-            // 6 ps each (128-atom cells run longer for the same cost but read pristine cubic at
-            // 400 K, where the 432-atom cell is tetragonal; at 650 K the 6 ps runs decide less
-            // than at 600 K); no refinement (its runs would not fit). Diffusion in a W-doped cell hot enough for tens of hops per run. Drag keeps
-            // the small cells' barostat from ringing.
+            // Sized for about 9 minutes of runs on 2 cores (15 at most with the installs):
+            // pristine, W with vacancies and vacancies alone at x = 0.1 (5 of 54 Sb) in 432-atom
+            // cells at 200, 400 and 600 K, 6 ps each (128-atom cells run longer for the same cost
+            // but read pristine cubic at 400 K, where the 432-atom cell is tetragonal; at 650 K
+            // the 6 ps runs decide less than at 600 K); no refinement (its runs would not fit).
+            // Diffusion in a W-doped cell hot enough for tens of hops per run. Drag keeps the
+            // small cells' barostat from ringing.
             "demo" => Study {
                 thermo_every_fs: 20.0,
                 barostat_drag: 1.0,
