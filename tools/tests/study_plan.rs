@@ -161,6 +161,99 @@ fn a_study_file_overrides_its_preset() {
     assert!(e.contains("unknown preset 'huge'"), "{e}");
 }
 
+/// Each composition scans its own grid where it has one (T_C falls with x), the common grid
+/// otherwise; a dihedral run that a scan run already is (same composition, temperature, start
+/// and cell, at least as long, frames at least as often) is not run twice.
+#[test]
+fn compositions_scan_their_own_grids_and_scan_runs_serve_as_dihedral_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(
+        &file,
+        r#"preset = "demo"
+[scan]
+coarse_temperatures_k = [200.0, 300.0]
+coarse_ps = 6.0
+dump_every_fs = 40.0
+reps = 3
+start = "tetragonal"
+compositions = [
+    { x = 0.0, variant = "pristine", temperatures_k = [400.0, 650.0] },
+    { x = 0.1, variant = "vac" },
+]
+[dihedral]
+reps = 3
+ps = 6.0
+dump_every_fs = 40.0
+runs = [
+    { composition = { x = 0.0, variant = "pristine" }, temperature_k = 400.0, start = "tetragonal" },
+    { composition = { x = 0.1, variant = "vac" }, temperature_k = 300.0, start = "cubic" },
+]
+"#,
+    )
+    .unwrap();
+    let s = Study::load(Some(&file), None).unwrap();
+    let runs = plan(&s);
+    let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+    let scans: Vec<&str> = runs_of(Stage::Scan, &runs)
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(
+        scans,
+        [
+            "scan/pristine/T400",
+            "scan/pristine/T650",
+            "scan/vac-x0.100/T200",
+            "scan/vac-x0.100/T300"
+        ]
+    );
+    // 250 K grid step / fine_step_k of the demo: the pristine bracket is refined on its own step
+    assert!(runs_of(Stage::Refine, &runs)
+        .iter()
+        .all(|r| r.after.len() == 2));
+    // the pristine 400 K dihedral run is the scan run; the vacancy one starts cubic: run apart
+    let d = &s.dihedral.runs;
+    assert_eq!(
+        allegro_tools::study::plan::scan_run_for(&s, &d[0]).as_deref(),
+        Some("scan/pristine/T400")
+    );
+    assert_eq!(allegro_tools::study::plan::scan_run_for(&s, &d[1]), None);
+    assert_eq!(
+        runs_of(Stage::Dihedral, &runs)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>(),
+        ["dihedral/vac-x0.100/T300"]
+    );
+    assert!(!ids.contains(&"dihedral/pristine/T400"));
+    // a longer dihedral run than the scan's, or sparser scan frames: run apart
+    let mut longer = s.clone();
+    longer.dihedral.ps = 12.0;
+    assert_eq!(
+        allegro_tools::study::plan::scan_run_for(&longer, &d[0]),
+        None
+    );
+    let mut sparse = s.clone();
+    sparse.scan.dump_every_fs = 80.0;
+    assert_eq!(
+        allegro_tools::study::plan::scan_run_for(&sparse, &d[0]),
+        None
+    );
+
+    std::fs::write(
+        &file,
+        "[scan]
+compositions = [{ x = 0.0, variant = \"pristine\", temperatures_k = [400.01, 400.04] }]\n",
+    )
+    .unwrap();
+    let e = Study::load(Some(&file), None).unwrap_err().to_string();
+    assert!(
+        e.contains("scan.compositions.temperatures_k: 400.01 K and 400.04 K are the same run"),
+        "{e}"
+    );
+}
+
 #[test]
 fn plan_json_from_the_command_line() {
     let out = Command::new(env!("CARGO_BIN_EXE_allegro-study"))

@@ -26,7 +26,8 @@ fn study(out: &Path) -> Study {
     s.scan.compositions = vec![config::Composition {
         x: 0.0,
         variant: allegro_tools::structure::Variant::Pristine,
-    }];
+    }
+    .into()];
     s.scan.coarse_temperatures_k = (0..7).map(|k| 300.0 + 50.0 * k as f64).collect();
     s.scan.fine_step_k = 12.5;
     s.dihedral.runs.clear();
@@ -43,7 +44,7 @@ fn run_case(disagree_at: Option<f64>) -> (f64, f64) {
         let t = r.temperature_K.unwrap();
         write_run(dir.path(), &r.id, t, t < T_C, k as u64);
     }
-    let decisions = refine(&s, dir.path(), &s.scan.compositions[0], &runs);
+    let decisions = refine(&s, dir.path(), &s.scan.compositions[0].composition(), &runs);
     let mut fine = Vec::new();
     for r in runs.iter().filter(|r| r.stage == Stage::Refine) {
         let Some(Refinement::Run { temperature, from }) = decisions.get(&r.id) else {

@@ -77,10 +77,10 @@ fn every_figure_from_a_synthetic_study_with_known_answers() {
     s.output = out.to_path_buf();
     s.timestep_fs = 100.0; // dump frames 10 steps apart: 1 ps
     s.scan.compositions = vec![
-        comp(0.0, Variant::Pristine),
-        comp(0.05, Variant::WVac),
-        comp(0.05, Variant::Vac),
-        comp(0.05, Variant::W),
+        comp(0.0, Variant::Pristine).into(),
+        comp(0.05, Variant::WVac).into(),
+        comp(0.05, Variant::Vac).into(),
+        comp(0.05, Variant::W).into(),
     ];
     s.scan.coarse_temperatures_k = (0..7).map(|k| 300.0 + 50.0 * k as f64).collect();
     s.scan.fine_step_k = 50.0;
@@ -150,7 +150,7 @@ fn a_damaged_log_and_a_cut_trajectory_are_notes_not_aborts() {
     let mut s = Study::preset("demo").unwrap();
     s.output = out.to_path_buf();
     s.timestep_fs = 100.0; // dump frames 10 steps apart: 1 ps
-    s.scan.compositions = vec![comp(0.0, Variant::Pristine)];
+    s.scan.compositions = vec![comp(0.0, Variant::Pristine).into()];
     s.scan.coarse_temperatures_k = (0..7).map(|k| 300.0 + 50.0 * k as f64).collect();
     s.scan.fine_step_k = 50.0;
     s.dihedral.runs.clear();

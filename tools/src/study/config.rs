@@ -35,6 +35,47 @@ fn comp(x: f64, variant: Variant) -> Composition {
     Composition { x, variant }
 }
 
+/// One composition of the temperature scan, optionally with its own coarse grid: T_C falls
+/// with x, so a grid that brackets every composition's T_C with few runs differs between them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanComposition {
+    pub x: f64,
+    pub variant: Variant,
+    /// This composition's coarse grid, K; absent: `scan.coarse_temperatures_k`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperatures_k: Option<Vec<f64>>,
+}
+
+impl ScanComposition {
+    pub fn composition(&self) -> Composition {
+        comp(self.x, self.variant)
+    }
+}
+
+/// Compositions scanned on the common grid.
+fn on_common_grid(list: Vec<Composition>) -> Vec<ScanComposition> {
+    list.into_iter().map(Into::into).collect()
+}
+
+/// A composition scanned on its own grid.
+fn on_grid(c: Composition, temperatures_k: &[f64]) -> ScanComposition {
+    ScanComposition {
+        temperatures_k: Some(temperatures_k.to_vec()),
+        ..c.into()
+    }
+}
+
+impl From<Composition> for ScanComposition {
+    fn from(c: Composition) -> Self {
+        ScanComposition {
+            x: c.x,
+            variant: c.variant,
+            temperatures_k: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Model {
@@ -64,9 +105,10 @@ pub struct Launcher {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scan {
-    pub compositions: Vec<Composition>,
+    pub compositions: Vec<ScanComposition>,
     /// Conventional cells per direction.
     pub reps: usize,
+    /// Coarse grid of the compositions without their own.
     pub coarse_temperatures_k: Vec<f64>,
     pub fine_step_k: f64,
     pub coarse_ps: f64,
@@ -76,6 +118,15 @@ pub struct Scan {
     /// Trajectory frames of the scan runs, for the dihedral signature (a second phase rule
     /// beside the lattice splitting), fs; 0: none.
     pub dump_every_fs: f64,
+}
+
+impl Scan {
+    /// The coarse grid of composition `c`.
+    pub fn temperatures_of<'a>(&'a self, c: &'a ScanComposition) -> &'a [f64] {
+        c.temperatures_k
+            .as_deref()
+            .unwrap_or(&self.coarse_temperatures_k)
+    }
 }
 
 /// Runs whose trajectories show the local structure (SbS4 dihedrals).
@@ -198,7 +249,7 @@ impl Study {
             barostat_drag: 0.0,
             seed: 1,
             scan: Scan {
-                compositions: vec![
+                compositions: on_common_grid(vec![
                     pristine,
                     comp(0.025, Variant::WVac),
                     comp(0.05, Variant::WVac),
@@ -206,7 +257,7 @@ impl Study {
                     comp(0.1, Variant::WVac),
                     comp(0.05, Variant::Vac),
                     comp(0.05, Variant::W),
-                ],
+                ]),
                 reps: 12,
                 coarse_temperatures_k: temperatures(200.0, 600.0, 50.0),
                 fine_step_k: 12.5,
@@ -265,13 +316,13 @@ impl Study {
             "paper" => base,
             "workstation" => Study {
                 scan: Scan {
-                    compositions: vec![
+                    compositions: on_common_grid(vec![
                         pristine,
                         comp(0.05, Variant::WVac),
                         comp(0.1, Variant::WVac),
                         comp(0.05, Variant::Vac),
                         comp(0.05, Variant::W),
-                    ],
+                    ]),
                     reps: 5,
                     coarse_temperatures_k: temperatures(250.0, 600.0, 50.0),
                     fine_step_k: 12.5,
@@ -326,7 +377,11 @@ impl Study {
                 thermo_every_fs: 20.0,
                 barostat_drag: 1.0,
                 scan: Scan {
-                    compositions: vec![pristine, comp(0.1, Variant::WVac), comp(0.1, Variant::Vac)],
+                    compositions: vec![
+                        on_grid(pristine, &[400.0, 650.0]),
+                        on_grid(comp(0.1, Variant::WVac), &[200.0, 400.0]),
+                        on_grid(comp(0.1, Variant::Vac), &[200.0, 400.0]),
+                    ],
                     reps: 3,
                     coarse_temperatures_k: vec![200.0, 400.0, 600.0],
                     fine_step_k: 200.0,
@@ -459,6 +514,12 @@ impl Study {
             .scan
             .coarse_temperatures_k
             .iter()
+            .chain(
+                self.scan
+                    .compositions
+                    .iter()
+                    .flat_map(|c| c.temperatures_k.iter().flatten()),
+            )
             .chain(self.dihedral.runs.iter().map(|r| &r.temperature_k))
             .chain(self.diffusion.sets.iter().flat_map(|s| &s.temperatures_k))
             .chain(&self.haven.temperatures_k);
@@ -467,14 +528,16 @@ impl Study {
                 config!("temperature {t} K is not in (0, 5000)");
             }
         }
-        let comps = self
+        let comps: Vec<Composition> = self
             .scan
             .compositions
             .iter()
-            .chain(self.dihedral.runs.iter().map(|r| &r.composition))
-            .chain(self.diffusion.sets.iter().map(|s| &s.composition))
-            .chain(std::iter::once(&self.haven.composition));
-        for c in comps {
+            .map(ScanComposition::composition)
+            .chain(self.dihedral.runs.iter().map(|r| r.composition))
+            .chain(self.diffusion.sets.iter().map(|s| s.composition))
+            .chain(std::iter::once(self.haven.composition))
+            .collect();
+        for c in &comps {
             if !(0.0..=1.0).contains(&c.x) {
                 config!("x = {} is not in [0, 1]", c.x);
             }
@@ -549,24 +612,36 @@ impl Study {
                 self.timestep_fs
             );
         }
-        let coarse = &self.scan.coarse_temperatures_k;
-        let step = coarse
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .fold(f64::MAX, f64::min);
-        if coarse.len() > 1 && step / self.scan.fine_step_k > MAX_FINE_POINTS as f64 + 1.0 {
-            config!(
-                "scan.fine_step_k = {} K puts {:.0} fine points in a {step} K coarse interval: at most {MAX_FINE_POINTS}",
-                self.scan.fine_step_k,
-                step / self.scan.fine_step_k - 1.0
-            );
+        let grids = std::iter::once((
+            "scan.coarse_temperatures_k",
+            &self.scan.coarse_temperatures_k,
+        ))
+        .chain(self.scan.compositions.iter().filter_map(|c| {
+            c.temperatures_k
+                .as_ref()
+                .map(|t| ("scan.compositions.temperatures_k", t))
+        }));
+        for (w, coarse) in grids {
+            let step = coarse
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .fold(f64::MAX, f64::min);
+            if coarse.len() > 1 && step / self.scan.fine_step_k > MAX_FINE_POINTS as f64 + 1.0 {
+                config!(
+                    "scan.fine_step_k = {} K puts {:.0} fine points in a {step} K interval of {w}: at most {MAX_FINE_POINTS}",
+                    self.scan.fine_step_k,
+                    step / self.scan.fine_step_k - 1.0
+                );
+            }
+            if coarse.len() > 1000 {
+                config!("{w} has {} entries: at most 1000", coarse.len());
+            }
         }
         for (n, w, max) in [
             (self.haven.runs, "haven.runs", 1000),
             (self.launcher.ranks, "launcher.ranks", 100_000),
             (self.launcher.threads, "launcher.threads", 1024),
             (self.launcher.cores, "launcher.cores", 1_000_000),
-            (coarse.len(), "scan.coarse_temperatures_k (entries)", 1000),
         ] {
             if n > max {
                 config!("{w} = {n} is more than {max}");
@@ -589,6 +664,11 @@ impl Study {
             ("haven.temperatures_k", &self.haven.temperatures_k),
         ]
         .into_iter()
+        .chain(self.scan.compositions.iter().filter_map(|c| {
+            c.temperatures_k
+                .as_ref()
+                .map(|t| ("scan.compositions.temperatures_k", t))
+        }))
         .chain(
             self.diffusion
                 .sets
@@ -608,8 +688,15 @@ impl Study {
                 }
             }
         }
-        let comps = [
-            ("scan.compositions", self.scan.compositions.clone()),
+        let comps: [(&str, Vec<Composition>); 2] = [
+            (
+                "scan.compositions",
+                self.scan
+                    .compositions
+                    .iter()
+                    .map(ScanComposition::composition)
+                    .collect(),
+            ),
             (
                 "diffusion.sets",
                 self.diffusion.sets.iter().map(|s| s.composition).collect(),

@@ -4,7 +4,7 @@
 //! point.
 use serde::Serialize;
 
-use super::config::{Composition, Study};
+use super::config::{Composition, DihedralRun, Study};
 use crate::structure::Phase;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -114,6 +114,24 @@ pub(super) fn t_label(t: f64) -> String {
     }
 }
 
+/// The scan run that already is dihedral run `r` (same composition, temperature, start and
+/// cell, at least as long, frames at least as often), whose trajectory the report reads instead
+/// of running it again.
+pub fn scan_run_for(study: &Study, r: &DihedralRun) -> Option<String> {
+    let (s, d) = (&study.scan, &study.dihedral);
+    let covers = s.dump_every_fs > 0.0
+        && s.dump_every_fs <= d.dump_every_fs
+        && s.reps == d.reps
+        && s.coarse_ps >= d.ps
+        && s.start == r.start;
+    let label = t_label(r.temperature_k);
+    s.compositions
+        .iter()
+        .filter(|c| covers && c.composition() == r.composition)
+        .find(|c| s.temperatures_of(c).iter().any(|&t| t_label(t) == label))
+        .map(|_| format!("scan/{}/{label}", r.composition.label()))
+}
+
 /// All runs of a study, in an order that respects `after`.
 pub fn plan(study: &Study) -> Vec<Run> {
     let dt = study.timestep_fs;
@@ -145,8 +163,9 @@ pub fn plan(study: &Study) -> Vec<Run> {
     };
     let s = &study.scan;
     let scan_dump = (s.dump_every_fs > 0.0).then(|| steps(s.dump_every_fs / 1000.0, dt));
-    for c in &s.compositions {
-        for &t in &s.coarse_temperatures_k {
+    for sc in &s.compositions {
+        let (c, grid) = (&sc.composition(), s.temperatures_of(sc));
+        for &t in grid {
             push(Run {
                 temperature_K: Some(t),
                 steps: steps(s.coarse_ps, dt),
@@ -161,8 +180,7 @@ pub fn plan(study: &Study) -> Vec<Run> {
             });
         }
         // The usual bracket: one coarse interval, its interior fine points from both ends.
-        let coarse_step = s
-            .coarse_temperatures_k
+        let coarse_step = grid
             .windows(2)
             .map(|w| w[1] - w[0])
             .fold(f64::MAX, f64::min);
@@ -171,8 +189,7 @@ pub fn plan(study: &Study) -> Vec<Run> {
         } else {
             0
         };
-        let scan_ids: Vec<String> = s
-            .coarse_temperatures_k
+        let scan_ids: Vec<String> = grid
             .iter()
             .map(|&t| format!("scan/{}/{}", c.label(), t_label(t)))
             .collect();
@@ -195,7 +212,7 @@ pub fn plan(study: &Study) -> Vec<Run> {
         }
     }
     let d = &study.dihedral;
-    for r in &d.runs {
+    for r in d.runs.iter().filter(|r| scan_run_for(study, r).is_none()) {
         push(Run {
             temperature_K: Some(r.temperature_k),
             steps: steps(d.ps, dt),

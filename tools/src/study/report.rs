@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::config::{Composition, Study};
 use super::execute::{is_done, Done, DONE};
 use super::phase::{self, RunRules};
-use super::plan::{Run, Stage, Start};
+use super::plan::{self, Run, Stage, Start};
 use crate::arrhenius::{self, ArrheniusFit, Point};
 use crate::diffusion::{self, Analysis, Selection};
 use crate::dihedral;
@@ -121,6 +121,11 @@ fn done_of(out: &Path, r: &Run) -> Option<Done> {
     serde_json::from_str(&text).ok()
 }
 
+/// A dihedral section's run without its stage folder (dihedral/ or scan/).
+fn short_name(run: &str) -> &str {
+    run.split_once('/').map_or(run, |(_, rest)| rest)
+}
+
 fn production_ps(r: &Run) -> f64 {
     (r.steps - r.equilibration_steps) as f64 * r.timestep_fs / 1000.0
 }
@@ -184,10 +189,10 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
     let mut notes = Vec::new();
     // Lattice parameters and T_C per composition (coarse and refinement runs).
     let mut lattice_sections = Vec::new();
-    for c in &study.scan.compositions {
+    for c in study.scan.compositions.iter().map(|c| c.composition()) {
         let used: Vec<&&Run> = finished
             .iter()
-            .filter(|r| matches!(r.stage, Stage::Scan | Stage::Refine) && r.composition == *c)
+            .filter(|r| matches!(r.stage, Stage::Scan | Stage::Refine) && r.composition == c)
             .collect();
         let mut analysed = Vec::new();
         for r in &used {
@@ -243,7 +248,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             .filter(|r| r.T_C.is_none())
             .and_then(|_| next_runs(&planned, &basis));
         lattice_sections.push(LatticeSection {
-            composition: *c,
+            composition: c,
             result,
             rules,
             basis,
@@ -264,12 +269,32 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
     }
     // Dihedrals of consecutive tetrahedra along the four <111> directions (equivalent by
     // symmetry in both phases; four times the pairs of [111] alone), 2 ps window averages.
+    // A dihedral run that a scan run covers is that scan run, read after its equilibration.
     let mut dihedral = Vec::new();
-    for r in finished.iter().filter(|r| r.stage == Stage::Dihedral) {
+    for d in &study.dihedral.runs {
+        let scan_id = plan::scan_run_for(study, d);
+        let id = scan_id.clone().unwrap_or_else(|| {
+            format!(
+                "dihedral/{}/{}",
+                d.composition.label(),
+                plan::t_label(d.temperature_k)
+            )
+        });
+        let Some(r) = finished.iter().find(|r| r.id == id) else {
+            continue;
+        };
+        let skip_ps = lattice_sections
+            .iter()
+            .flat_map(|s: &LatticeSection| s.result.iter().flat_map(|res| &res.runs))
+            .find(|x| scan_id.as_deref() == Some(x.name.as_str()))
+            .map_or(0.0, |x| {
+                x.equilibration_rows as f64 * r.thermo_every as f64 * r.timestep_fs / 1000.0
+            });
         let name = format!("dihedral_{}", r.id.replace('/', "_"));
         let traj = out.join(&r.id).join("traj.bin");
         let settings = dihedral::Settings {
             all_directions: true,
+            skip_ps,
             ..dihedral::Settings::new(r.timestep_fs / 1000.0, type_names())
         };
         let result = crate::trajectory::open_dump(&traj)
@@ -281,7 +306,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             basis: Basis {
                 runs: 1,
                 atoms: r.atoms,
-                ps_each: production_ps(r),
+                ps_each: production_ps(r) - skip_ps,
             },
             excursions: 0,
             pairs_followed: 0,
@@ -723,10 +748,12 @@ fn pct(v: f64) -> String {
     }
 }
 
-/// The runs that would determine T_C where the finished ones do not: a colder run when none is
-/// clearly tetragonal, a hotter one when none above it is clearly cubic (100 K beyond the last,
-/// same length), and where no run decides or runs contradict, the same temperatures four times
-/// longer (the errors of both rules fall as one over the square root of the length).
+/// The runs that would determine T_C where the finished ones do not. Above the last clearly
+/// tetragonal run: the undecided runs there again, four times longer (the errors of both rules
+/// fall as one over the square root of the length; measured, a hotter run of the same length
+/// decides less, its correlation times being no shorter), or, when there is none, a run 100 K
+/// hotter; below the first clearly cubic one, the same downwards; where no run decides or runs
+/// contradict, the same temperatures four times longer.
 fn next_runs(runs: &[(f64, lattice::Phase)], basis: &Basis) -> Option<NextRuns> {
     let of = |p: lattice::Phase| runs.iter().filter(move |r| r.1 == p).map(|r| r.0);
     let tet = of(lattice::Phase::Tetragonal).fold(f64::NAN, f64::max);
@@ -740,17 +767,55 @@ fn next_runs(runs: &[(f64, lattice::Phase)], basis: &Basis) -> Option<NextRuns> 
         return None;
     }
     let round = |v: f64| (v / 25.0).round() * 25.0;
+    let undecided = |keep: &dyn Fn(f64) -> bool| -> Vec<f64> {
+        let mut ts: Vec<f64> = runs
+            .iter()
+            .filter(|r| !matches!(r.1, lattice::Phase::Tetragonal | lattice::Phase::Cubic))
+            .map(|r| r.0)
+            .filter(|&t| keep(t))
+            .map(round)
+            .collect();
+        ts.sort_by(f64::total_cmp);
+        ts.dedup();
+        ts
+    };
+    let list = |ts: &[f64]| {
+        ts.iter()
+            .map(|t| format!("{t:.0} K"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let (temperatures, ps, why) = match (tet.is_nan(), cub.is_nan()) {
-        (false, true) => (
-            vec![round(hi + 100.0)],
-            basis.ps_each,
-            format!("no run above {tet:.0} K is clearly cubic: a hotter one"),
-        ),
-        (true, false) => (
-            vec![round((lo - 100.0).max(50.0))],
-            basis.ps_each,
-            format!("no run below {cub:.0} K is clearly tetragonal: a colder one"),
-        ),
+        (false, true) => match undecided(&|t| t > tet) {
+            above if above.is_empty() => (
+                vec![round(hi + 100.0)],
+                basis.ps_each,
+                format!("no run above {tet:.0} K is clearly cubic: a hotter one"),
+            ),
+            above => (
+                above.clone(),
+                4.0 * basis.ps_each,
+                format!(
+                    "no run above {tet:.0} K is clearly cubic and the run(s) at {} could not tell: those, four times longer",
+                    list(&above)
+                ),
+            ),
+        },
+        (true, false) => match undecided(&|t| t < cub) {
+            below if below.is_empty() => (
+                vec![round((lo - 100.0).max(50.0))],
+                basis.ps_each,
+                format!("no run below {cub:.0} K is clearly tetragonal: a colder one"),
+            ),
+            below => (
+                below.clone(),
+                4.0 * basis.ps_each,
+                format!(
+                    "no run below {cub:.0} K is clearly tetragonal and the run(s) at {} could not tell: those, four times longer",
+                    list(&below)
+                ),
+            ),
+        },
         (true, true) => {
             let mut ts: Vec<f64> = all.iter().map(|&v| round(v)).collect();
             ts.sort_by(f64::total_cmp);
@@ -890,7 +955,7 @@ pub fn headline(r: &StudyReport) -> Vec<[String; 3]> {
         rows.push([
             format!(
                 "dihedral pattern {} ({:.0} K)",
-                d.run.trim_start_matches("dihedral/"),
+                short_name(&d.run),
                 d.temperature_K
             ),
             format!(
@@ -948,7 +1013,7 @@ fn dihedral_histogram(sections: &[DihedralSection]) -> Figure {
         .map(|(k, d)| Series {
             label: format!(
                 "{} ({:.0} K, {})",
-                d.run.trim_start_matches("dihedral/"),
+                short_name(&d.run),
                 d.temperature_K,
                 d.signature.as_ref().map_or("?", |s| s.phase.name())
             ),
@@ -1326,6 +1391,7 @@ pub fn run(study: &Study, runs: &[Run]) -> Result<StudyReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lattice::Phase::{Cubic, Mixed, Tetragonal, Undetermined};
     use crate::lattice::{Series, Settings};
 
     /// A run at `t` K whose unique axis is `r` times the other two, with a small wobble (0.05 %)
@@ -1383,6 +1449,16 @@ mod tests {
         // Only cubic runs: a colder one.
         let n = next_runs(&phases(&[(300.0, 1.0), (500.0, 1.0)]), &BASIS).unwrap();
         assert_eq!((n.temperatures_K.clone(), n.ps), (vec![200.0], 10.0));
+        // Undecided runs beyond the last tetragonal / before the first cubic one: those again,
+        // four times longer, not a hotter / colder run of the same length.
+        let n = next_runs(
+            &[(200.0, Tetragonal), (400.0, Undetermined), (600.0, Mixed)],
+            &BASIS,
+        )
+        .unwrap();
+        assert_eq!((n.temperatures_K.clone(), n.ps), (vec![400.0, 600.0], 40.0));
+        let n = next_runs(&[(200.0, Undetermined), (400.0, Cubic)], &BASIS).unwrap();
+        assert_eq!((n.temperatures_K.clone(), n.ps), (vec![200.0], 40.0));
         // Cubic below tetragonal: no single transition; both temperatures, 4x longer.
         let n = next_runs(&phases(&[(300.0, 1.0), (500.0, 1.02)]), &BASIS).unwrap();
         assert_eq!((n.temperatures_K.clone(), n.ps), (vec![300.0, 500.0], 40.0));
