@@ -17,6 +17,7 @@ MODEL = ROOT / "models" / "nawsbs.nequip.pth"
 
 TINY = """preset = "demo"
 output = "out"
+timestep_fs = 2.0
 thermo_every_fs = 4.0
 [model]
 path = "{model}"

@@ -173,6 +173,7 @@ fn compositions_scan_their_own_grids_and_scan_runs_serve_as_dihedral_runs() {
         r#"preset = "demo"
 [scan]
 coarse_temperatures_k = [200.0, 300.0]
+fine_step_k = 125.0
 coarse_ps = 6.0
 dump_every_fs = 40.0
 reps = 3
@@ -208,10 +209,13 @@ runs = [
             "scan/vac-x0.100/T300"
         ]
     );
-    // 250 K grid step / fine_step_k of the demo: the pristine bracket is refined on its own step
-    assert!(runs_of(Stage::Refine, &runs)
+    // each grid refined on its own step: pristine 250 K / 125 K, one fine point from both ends,
+    // waiting for its own two coarse runs; vacancies 100 K: none
+    let refine = runs_of(Stage::Refine, &runs);
+    assert_eq!(refine.len(), 2);
+    assert!(refine
         .iter()
-        .all(|r| r.after.len() == 2));
+        .all(|r| r.composition.x == 0.0 && r.after.len() == 2));
     // the pristine 400 K dihedral run is the scan run; the vacancy one starts cubic: run apart
     let d = &s.dihedral.runs;
     assert_eq!(
