@@ -512,7 +512,7 @@ fn figures(r: &StudyReport, study: &Study, out: &Path) -> Result<()> {
             x_label: "x in Na(3-x)W(x)Sb(1-x)S4".into(),
             y_label: "T_C (K)".into(),
             series: vec![Series {
-                label: "T_C +- half the fine spacing".into(),
+                label: "T_C +- half the tetragonal-to-cubic gap".into(),
                 points: tc.iter().map(|p| (p.0, p.1)).collect(),
                 y_err: Some(tc.iter().map(|p| p.2).collect()),
                 markers: true,
