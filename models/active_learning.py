@@ -19,6 +19,12 @@ the teacher (SevenNet-MF-0, R2SCAN head):
            binding curve.  The stage-2 model had almost no cohesion left beyond the data (its
            energy FELL as a 2x2x2 cell expanded at 700 K: -1216 -> -1250 eV while a/c grew
            7.1 -> 13.6 A); the teacher's energy rises by 2.8 eV/atom from the crystal to x1.7.
+  path     the tetragonal distortion itself (round 3): 2x2x2 cells along the teacher's path from
+           the relaxed cubic to the relaxed tetragonal structure (lambda 0 .. 1.2: cell, Na shuffle
+           and S rotation together), c/a strained at constant volume and compressed / expanded
+           about both ends, pristine and with 2 W + 2 vacancies, lightly rattled.  The stage-4
+           fine-tune on hot frames lost a third of the distortion (relaxed c/a 1.009 against the
+           teacher's 1.020); these frames pin E(c/a) and the stress along it.
   e0       the teacher's isolated-atom energies (15 A box): the fixed per-type energy shifts of
            the stage-3 model (allegro_nawsbs_stage3.yaml)
   assemble 90/10 split of each part of a stage (seeded by the part's name) ->
@@ -32,7 +38,8 @@ the teacher (SevenNet-MF-0, R2SCAN head):
            0.5 ps, and every 0.04 ps over the 0.6 ps before a collapse (the path into the hole);
            the run stops at the first collapse.
 
-usage: active_learning.py explore MODEL.nequip.pth [OUT [ROUND]]  (~8 min LAMMPS + ~1 min teacher)
+usage: active_learning.py path [OUT]                        (~1 min)
+       active_learning.py explore MODEL.nequip.pth [OUT [ROUND]]  (~8 min LAMMPS + ~1 min teacher)
        active_learning.py hot MODEL.nequip.pth [OUT]        (~15 min LAMMPS + ~3 min teacher)
        active_learning.py tnpt [OUT]                        (~14 min teacher MD)
        active_learning.py short [OUT]                       (~1 min)
@@ -300,6 +307,41 @@ def dilute(out):
     print(f"[dilute] {len(lab)} frames; E/atom {min(e):.3f} .. {max(e):.3f} eV")
 
 
+def path(out):
+    from structures import A_CUB_TEACHER, TETRA, X_S as X_S_CUB, p421c_cell
+    rng = np.random.default_rng(3400)
+    cub = dict(a=A_CUB_TEACHER, c=A_CUB_TEACHER, z_na=0.5, s=(X_S_CUB,) * 3)
+
+    def at(lam):
+        p = {k: np.asarray(cub[k], float) + lam * (np.asarray(TETRA[k], float) - np.asarray(cub[k], float))
+             for k in cub}
+        return p421c_cell(float(p["a"]), float(p["c"]), float(p["z_na"]), tuple(p["s"]))
+
+    specs = []  # (lambda, c/a strain at constant volume, volume scale, n_W)
+    specs += [(lam, 0.0, 1.0, 0) for lam in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2)]
+    specs += [(lam, 0.0, 1.0, 2) for lam in (0.0, 0.5, 1.0)]
+    specs += [(1.0, e, 1.0, 0) for e in (-0.015, -0.0075, 0.0075, 0.015)]
+    specs += [(lam, 0.0, v, 0) for lam in (0.0, 1.0) for v in (0.985, 1.015)]
+    frames = []
+    for lam, e, v, n_w in specs:
+        for rep in range(2):
+            a = dope(at(lam).repeat((2, 2, 2)), n_w, rng)
+            f = v ** (1 / 3) * np.diag([(1 + e) ** -0.5, (1 + e) ** -0.5, 1 + e])
+            a.set_cell(a.cell[:] @ f, scale_atoms=True)
+            a.rattle(stdev=0.02, seed=int(rng.integers(2**31)))
+            a.info.update(dict(source="path", phase="tet" if lam > 0 else "cub", path_lambda=lam,
+                               ca_strain=e, volume_scale=v, n_W=n_w, T_K=0))
+            frames.append(a)
+    lab = label(frames, teacher(), "path")
+    write_gz(os.path.join(out, "active", "path.xyz.gz"), lab)
+    e = [(f.info["path_lambda"], f.info["ca_strain"], f.info["volume_scale"], f.info["n_W"],
+          1e3 * f.get_potential_energy() / len(f)) for f in lab]
+    e0 = e[0][4]
+    for x in e[::2]:
+        print(f"[path] lambda {x[0]:.1f} c/a strain {x[1]:+.4f} V x{x[2]:.3f} W{x[3]}: "
+              f"{x[4] - e0:+.2f} meV/atom")
+
+
 def e0():
     from ase import Atoms
     calc = teacher()
@@ -355,7 +397,7 @@ def assemble(out, stage="stage3"):
 
 if __name__ == "__main__":
     a = sys.argv[1:]
-    if not a or a[0] not in ("explore", "hot", "tnpt", "short", "dilute", "e0", "assemble"):
+    if not a or a[0] not in ("explore", "hot", "tnpt", "short", "dilute", "path", "e0", "assemble"):
         sys.exit(__doc__)
     if a[0] == "explore":
         if len(a) < 2:
@@ -371,6 +413,8 @@ if __name__ == "__main__":
         short(out_dir(a, 1))
     elif a[0] == "dilute":
         dilute(out_dir(a, 1))
+    elif a[0] == "path":
+        path(out_dir(a, 1))
     elif a[0] == "e0":
         e0()
     else:
