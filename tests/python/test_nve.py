@@ -6,7 +6,7 @@ shows up orders of magnitude above it, while velocity-Verlet with consistent for
 far below it (measured: see the assertion message)."""
 import numpy as np
 import pytest
-from conftest import header, model_path, run_lammps, thermo
+from conftest import ROOT, header, model_path, run_lammps, thermo
 
 import structures
 
@@ -59,14 +59,12 @@ def test_the_demo_time_step_conserves_energy(tmp_path):
     energy's fluctuation must follow velocity Verlet's dt^2 law against 2 fs (4x; a step too
     long for the fastest vibration shows as a fluctuation far beyond it, then a drift)."""
     atoms = structures.w_doped_with_vacancies()
-    structures.write_lammps_data(atoms, tmp_path / "data.lmp")
-    from conftest import ROOT
     model = ROOT / "models" / "nawsbs.nequip.pth"
     spread = {}
     for dt, steps in ((2.0, 4000), (4.0, 2000)):
         d = tmp_path / f"dt{dt:.0f}"
         d.mkdir()
-        (d / "data.lmp").write_bytes((tmp_path / "data.lmp").read_bytes())
+        structures.write_lammps_data(atoms, d / "data.lmp")
         time, e, temp = _nve(d, atoms, model, dt, steps)
         slope, icept = np.polyfit(time, e, 1)
         spread[dt] = (e - (slope * time + icept)).std()

@@ -121,6 +121,15 @@ pub struct Scan {
 }
 
 impl Scan {
+    /// The compositions' own grids, named for messages.
+    fn own_grids(&self) -> impl Iterator<Item = (&'static str, &Vec<f64>)> {
+        self.compositions.iter().filter_map(|c| {
+            c.temperatures_k
+                .as_ref()
+                .map(|t| ("scan.compositions.temperatures_k", t))
+        })
+    }
+
     /// The coarse grid of composition `c`.
     pub fn temperatures_of<'a>(&'a self, c: &'a ScanComposition) -> &'a [f64] {
         c.temperatures_k
@@ -518,12 +527,7 @@ impl Study {
             .scan
             .coarse_temperatures_k
             .iter()
-            .chain(
-                self.scan
-                    .compositions
-                    .iter()
-                    .flat_map(|c| c.temperatures_k.iter().flatten()),
-            )
+            .chain(self.scan.own_grids().flat_map(|(_, t)| t))
             .chain(self.dihedral.runs.iter().map(|r| &r.temperature_k))
             .chain(self.diffusion.sets.iter().flat_map(|s| &s.temperatures_k))
             .chain(&self.haven.temperatures_k);
@@ -620,11 +624,7 @@ impl Study {
             "scan.coarse_temperatures_k",
             &self.scan.coarse_temperatures_k,
         ))
-        .chain(self.scan.compositions.iter().filter_map(|c| {
-            c.temperatures_k
-                .as_ref()
-                .map(|t| ("scan.compositions.temperatures_k", t))
-        }));
+        .chain(self.scan.own_grids());
         for (w, coarse) in grids {
             let step = coarse
                 .windows(2)
@@ -668,11 +668,7 @@ impl Study {
             ("haven.temperatures_k", &self.haven.temperatures_k),
         ]
         .into_iter()
-        .chain(self.scan.compositions.iter().filter_map(|c| {
-            c.temperatures_k
-                .as_ref()
-                .map(|t| ("scan.compositions.temperatures_k", t))
-        }))
+        .chain(self.scan.own_grids())
         .chain(
             self.diffusion
                 .sets

@@ -132,6 +132,17 @@ pub fn scan_run_for(study: &Study, r: &DihedralRun) -> Option<String> {
         .map(|_| format!("scan/{}/{label}", r.composition.label()))
 }
 
+/// The run whose trajectory dihedral run `r` reads: the scan run that covers it, else its own.
+pub fn dihedral_run_id(study: &Study, r: &DihedralRun) -> String {
+    scan_run_for(study, r).unwrap_or_else(|| {
+        format!(
+            "dihedral/{}/{}",
+            r.composition.label(),
+            t_label(r.temperature_k)
+        )
+    })
+}
+
 /// All runs of a study, in an order that respects `after`.
 pub fn plan(study: &Study) -> Vec<Run> {
     let dt = study.timestep_fs;
@@ -212,22 +223,17 @@ pub fn plan(study: &Study) -> Vec<Run> {
         }
     }
     let d = &study.dihedral;
-    for r in d.runs.iter().filter(|r| scan_run_for(study, r).is_none()) {
+    for r in &d.runs {
+        let id = dihedral_run_id(study, r);
+        if !id.starts_with("dihedral/") {
+            continue; // a scan run already is this run
+        }
         push(Run {
             temperature_K: Some(r.temperature_k),
             steps: steps(d.ps, dt),
             start: Start::Built { phase: r.start },
             dump_every: Some(steps(d.dump_every_fs / 1000.0, dt)),
-            ..template(
-                format!(
-                    "dihedral/{}/{}",
-                    r.composition.label(),
-                    t_label(r.temperature_k)
-                ),
-                Stage::Dihedral,
-                r.composition,
-                d.reps,
-            )
+            ..template(id, Stage::Dihedral, r.composition, d.reps)
         });
     }
     let f = &study.diffusion;

@@ -272,21 +272,15 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
     // A dihedral run that a scan run covers is that scan run, read after its equilibration.
     let mut dihedral = Vec::new();
     for d in &study.dihedral.runs {
-        let scan_id = plan::scan_run_for(study, d);
-        let id = scan_id.clone().unwrap_or_else(|| {
-            format!(
-                "dihedral/{}/{}",
-                d.composition.label(),
-                plan::t_label(d.temperature_k)
-            )
-        });
+        let id = plan::dihedral_run_id(study, d);
         let Some(r) = finished.iter().find(|r| r.id == id) else {
             continue;
         };
+        // the scan's own cut (a dihedral run has no lattice analysis: no cut)
         let skip_ps = lattice_sections
             .iter()
             .flat_map(|s: &LatticeSection| s.result.iter().flat_map(|res| &res.runs))
-            .find(|x| scan_id.as_deref() == Some(x.name.as_str()))
+            .find(|x| x.name == id)
             .map_or(0.0, |x| {
                 x.equilibration_rows as f64 * r.thermo_every as f64 * r.timestep_fs / 1000.0
             });
@@ -767,65 +761,51 @@ fn next_runs(runs: &[(f64, lattice::Phase)], basis: &Basis) -> Option<NextRuns> 
         return None;
     }
     let round = |v: f64| (v / 25.0).round() * 25.0;
-    let undecided = |keep: &dyn Fn(f64) -> bool| -> Vec<f64> {
-        let mut ts: Vec<f64> = runs
-            .iter()
-            .filter(|r| !matches!(r.1, lattice::Phase::Tetragonal | lattice::Phase::Cubic))
-            .map(|r| r.0)
-            .filter(|&t| keep(t))
-            .map(round)
-            .collect();
+    // distinct rounded temperatures, ascending
+    let distinct = |ts: &mut dyn Iterator<Item = f64>| -> Vec<f64> {
+        let mut ts: Vec<f64> = ts.map(round).collect();
         ts.sort_by(f64::total_cmp);
         ts.dedup();
         ts
     };
-    let list = |ts: &[f64]| {
-        ts.iter()
-            .map(|t| format!("{t:.0} K"))
-            .collect::<Vec<_>>()
-            .join(", ")
+    // One open end of the bracket: the undecided runs beyond the decided edge, four times
+    // longer; when there are none, a run 100 K beyond the last one, same length.
+    let open_end = |keep: &dyn Fn(f64) -> bool, beyond: f64, what: String, one: &str| {
+        let undecided = distinct(
+            &mut runs
+                .iter()
+                .filter(|r| !matches!(r.1, lattice::Phase::Tetragonal | lattice::Phase::Cubic))
+                .map(|r| r.0)
+                .filter(|&t| keep(t)),
+        );
+        if undecided.is_empty() {
+            return (vec![round(beyond)], basis.ps_each, format!("{what}: {one}"));
+        }
+        let list: Vec<String> = undecided.iter().map(|t| format!("{t:.0} K")).collect();
+        let why = format!(
+            "{what} and the run(s) at {} could not tell: those, four times longer",
+            list.join(", ")
+        );
+        (undecided, 4.0 * basis.ps_each, why)
     };
     let (temperatures, ps, why) = match (tet.is_nan(), cub.is_nan()) {
-        (false, true) => match undecided(&|t| t > tet) {
-            above if above.is_empty() => (
-                vec![round(hi + 100.0)],
-                basis.ps_each,
-                format!("no run above {tet:.0} K is clearly cubic: a hotter one"),
-            ),
-            above => (
-                above.clone(),
-                4.0 * basis.ps_each,
-                format!(
-                    "no run above {tet:.0} K is clearly cubic and the run(s) at {} could not tell: those, four times longer",
-                    list(&above)
-                ),
-            ),
-        },
-        (true, false) => match undecided(&|t| t < cub) {
-            below if below.is_empty() => (
-                vec![round((lo - 100.0).max(50.0))],
-                basis.ps_each,
-                format!("no run below {cub:.0} K is clearly tetragonal: a colder one"),
-            ),
-            below => (
-                below.clone(),
-                4.0 * basis.ps_each,
-                format!(
-                    "no run below {cub:.0} K is clearly tetragonal and the run(s) at {} could not tell: those, four times longer",
-                    list(&below)
-                ),
-            ),
-        },
-        (true, true) => {
-            let mut ts: Vec<f64> = all.iter().map(|&v| round(v)).collect();
-            ts.sort_by(f64::total_cmp);
-            ts.dedup();
-            (
-                ts,
-                4.0 * basis.ps_each,
-                "no run decides: the same temperatures, four times longer".to_string(),
-            )
-        }
+        (false, true) => open_end(
+            &|t| t > tet,
+            hi + 100.0,
+            format!("no run above {tet:.0} K is clearly cubic"),
+            "a hotter one",
+        ),
+        (true, false) => open_end(
+            &|t| t < cub,
+            (lo - 100.0).max(50.0),
+            format!("no run below {cub:.0} K is clearly tetragonal"),
+            "a colder one",
+        ),
+        (true, true) => (
+            distinct(&mut all.iter().copied()),
+            4.0 * basis.ps_each,
+            "no run decides: the same temperatures, four times longer".to_string(),
+        ),
         (false, false) => (
             vec![round(cub.min(tet)), round(cub.max(tet))],
             4.0 * basis.ps_each,
