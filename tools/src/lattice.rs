@@ -11,12 +11,15 @@
 //! segments significantly tetragonal and others significantly cubic switches: mixed (segment
 //! errors from the whole run's fluctuations, Bonferroni over the segments: see `switching`).
 //! Row-by-row fluctuations in small cells, as large as the splitting itself, therefore no
-//! longer decide the phase.
+//! longer decide the phase. Both phases have right angles: where the log has the cell angles, a
+//! cell whose time-averaged angle stays significantly away from 90 degrees (a sheared,
+//! rhombohedral or monoclinic cell, which the lengths alone would read as cubic) is neither.
 use serde::Serialize;
 
 use crate::plot::{Figure, Series as PlotSeries};
 use crate::stats::mean_std;
 pub use crate::stats::statistical_inefficiency;
+use crate::trajectory::log::ThermoBlock;
 
 /// A time average of a correlated series: the mean, the spread of the series about it (how much
 /// the quantity fluctuates), and the standard error of the mean (how well the mean is known:
@@ -69,6 +72,9 @@ pub struct Settings {
     pub threshold: f64,
     /// Moving-average window in rows; default n/50.
     pub window: Option<usize>,
+    /// Deviation of a cell angle from 90 degrees that counts as sheared (default 0.3 deg, the
+    /// shear strain of the 0.5 % splitting threshold).
+    pub shear_threshold_deg: f64,
 }
 
 impl Default for Settings {
@@ -78,6 +84,7 @@ impl Default for Settings {
             equilibration: None,
             threshold: 0.005,
             window: None,
+            shear_threshold_deg: 0.3,
         }
     }
 }
@@ -91,6 +98,27 @@ pub struct Series {
     /// The lengths are per conventional cell already (e.g. `v_a v_b v_c`), so `reps` does not
     /// apply.
     pub per_cell: bool,
+    /// Cell angles alpha, beta, gamma (degrees) per row where the log has them (thermo
+    /// `cellalpha cellbeta cellgamma`, see `block_angles`); empty otherwise.
+    pub angles: Vec<[f64; 3]>,
+}
+
+/// Thermo columns of the cell angles (LAMMPS' `cellalpha cellbeta cellgamma`).
+pub const ANGLE_COLUMNS: [&str; 3] = ["CellAlpha", "CellBeta", "CellGamma"];
+
+/// The cell angles of a thermo block's rows, if the block has them.
+pub fn block_angles(block: &ThermoBlock) -> Option<Vec<[f64; 3]>> {
+    let k: Vec<usize> = ANGLE_COLUMNS
+        .iter()
+        .map(|c| block.column(c))
+        .collect::<Option<_>>()?;
+    Some(
+        block
+            .rows
+            .iter()
+            .map(|r| [r[k[0]], r[k[1]], r[k[2]]])
+            .collect(),
+    )
 }
 
 #[allow(non_snake_case)]
@@ -107,6 +135,8 @@ pub struct RunResult {
     pub unique_axis: usize,
     /// Where the unique axis turned to another box direction (fully flexible cells can).
     pub axis_turns: Vec<AxisTurn>,
+    /// Time-averaged cell angles alpha, beta, gamma (degrees), where the log has them.
+    pub angles_deg: Option<[TimeAverage; 3]>,
     pub phase: Phase,
     /// Why: the splitting against the threshold, or the blocks that disagree.
     pub phase_reason: String,
@@ -451,6 +481,52 @@ fn phase_from_splitting(
     (phase, splitting, reason, axes, turns)
 }
 
+/// Mean of a correlated series and its standard error from up to ten blocks, each at least two
+/// correlation times long; None where fewer than five such blocks fit.
+fn block_estimate(s: &[f64]) -> Option<(f64, f64, usize)> {
+    let n = s.len();
+    let nb = 10.min((n as f64 / (2.0 * statistical_inefficiency(s))) as usize);
+    if nb < 5 {
+        return None;
+    }
+    let means: Vec<f64> = (0..nb)
+        .map(|b| {
+            let part = &s[b * n / nb..(b + 1) * n / nb];
+            part.iter().sum::<f64>() / part.len() as f64
+        })
+        .collect();
+    let mean = s.iter().sum::<f64>() / n as f64;
+    Some((mean, mean_std(&means).1 / (nb as f64).sqrt(), nb))
+}
+
+/// Why the cell is sheared, if it is: the angle whose time average lies furthest from 90 degrees,
+/// significantly (95 %) by more than the threshold. Thermal motion of a small cell swings the
+/// angles by a degree within picoseconds, so single rows cannot tell; a shear that hops between
+/// directions averages out and is not caught.
+fn shear(angles: &[[f64; 3]], threshold_deg: f64) -> Option<String> {
+    const NAMES: [&str; 3] = ["alpha", "beta", "gamma"];
+    let (k, m, se, nb) = (0..3)
+        .filter_map(|k| {
+            let dev: Vec<f64> = angles.iter().map(|a| a[k] - 90.0).collect();
+            block_estimate(&dev).map(|(m, se, nb)| (k, m, se, nb))
+        })
+        .filter(|&(_, m, se, nb)| m.abs() - t95(nb - 1) * se > threshold_deg)
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
+    let mean = |j: usize| angles.iter().map(|a| a[j]).sum::<f64>() / angles.len() as f64;
+    Some(format!(
+        "the cell is sheared: alpha, beta, gamma = {:.2}, {:.2}, {:.2} deg, {} {:+.2} +- {:.2} deg \
+         from 90 (95 %: +- {:.2}) against {threshold_deg:.2} deg; neither the tetragonal nor the \
+         cubic phase, both of which have right angles (a rhombohedral or monoclinic cell)",
+        mean(0),
+        mean(1),
+        mean(2),
+        NAMES[k],
+        m,
+        se,
+        t95(nb - 1) * se
+    ))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LatticeError {
     #[error("{run}: only {rows} thermo rows, need at least 10")]
@@ -487,8 +563,9 @@ pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, La
     let production = &per_cell[cut..];
     let smoothed = moving_average(production, window);
     let (_, tet_fraction) = phase_of(&smoothed, settings.threshold);
-    let (phase, splitting, mut phase_reason, axes, turns) =
+    let (mut phase, splitting, mut phase_reason, axes, turns) =
         phase_from_splitting(production, settings.threshold);
+    let angles = (series.angles.len() == n).then(|| &series.angles[cut..]);
     if !turns.is_empty() {
         let turned: Vec<String> = turns
             .iter()
@@ -505,6 +582,13 @@ pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, La
             "the unique axis turned {} (each stretch measured along its own axis); {phase_reason}",
             turned.join(", then ")
         );
+    }
+    if let Some(why) = angles.and_then(|a| shear(a, settings.shear_threshold_deg)) {
+        phase_reason = format!(
+            "{why}; by the lengths alone: {} ({phase_reason})",
+            phase.name()
+        );
+        phase = Phase::Undetermined;
     }
     let start_rows = moving_average(&per_cell[..(n / 20).max(window).min(n)], window);
     let (start_phase, _) = phase_of(&start_rows, settings.threshold);
@@ -523,6 +607,9 @@ pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, La
         c_over_a: c.value / ((a.value + b.value) / 2.0),
         unique_axis: unique,
         axis_turns: turns,
+        angles_deg: angles.map(|a| {
+            std::array::from_fn(|k| time_average(&a.iter().map(|r| r[k]).collect::<Vec<_>>()))
+        }),
         phase,
         phase_reason,
         splitting,
@@ -704,6 +791,7 @@ mod tests {
             temperature: vec![400.0; rows],
             lengths,
             per_cell: true,
+            angles: Vec::new(),
         }
     }
 
@@ -841,6 +929,60 @@ mod tests {
             assert!((t.c_over_a - r).abs() < 0.004, "{}", t.c_over_a);
             let steady = analyse_run(&noisy_run(8000, r, 0.005, 0.98, 9100 + seed), &settings());
             assert!(steady.unwrap().axis_turns.is_empty());
+        }
+    }
+
+    /// The same run with cell angles: each angle 90 + `shear` degrees plus the thermal swings
+    /// of a 128-atom cell at 650 K (0.8 deg rms, correlated over ~50 rows).
+    fn with_angles(mut run: Series, shear: [f64; 3], seed: u64) -> Series {
+        let mut rng = Rng::new(seed);
+        let mut d = [0.0f64; 3];
+        run.angles = (0..run.lengths.len())
+            .map(|_| {
+                for x in d.iter_mut() {
+                    *x = 0.98 * *x + 0.8 * (1.0 - 0.98f64 * 0.98).sqrt() * rng.normal();
+                }
+                std::array::from_fn(|k| 90.0 + shear[k] + d[k])
+            })
+            .collect();
+        run
+    }
+
+    /// A rhombohedral cell (equal lengths, all angles 89 deg: the teacher's low-temperature
+    /// cell) is not cubic though its lengths are; right angles with thermal swings do not change
+    /// what the lengths say; a log without angles is read as before.
+    #[test]
+    fn a_sheared_cell_is_neither_phase() {
+        for seed in 0..20 {
+            let sheared = with_angles(noisy_run(8000, 1.0, 0.005, 0.98, seed), [-1.0; 3], seed);
+            let t = analyse_run(&sheared, &settings()).unwrap();
+            assert_eq!(t.phase, Phase::Undetermined, "{}", t.phase_reason);
+            assert!(
+                t.phase_reason.contains("the cell is sheared"),
+                "{}",
+                t.phase_reason
+            );
+            let angles = t.angles_deg.unwrap();
+            assert!(
+                angles
+                    .iter()
+                    .all(|a| (a.value - 89.0).abs() < 4.0 * a.standard_error),
+                "{angles:?}"
+            );
+            for plain in [
+                noisy_run(8000, 1.0, 0.005, 0.98, seed),
+                noisy_run(3000, 1.015, 0.005, 0.98, 500 + seed),
+            ] {
+                let right = analyse_run(&with_angles(plain.clone(), [0.0; 3], seed), &settings());
+                let (right, plain) = (right.unwrap(), analyse_run(&plain, &settings()).unwrap());
+                assert_eq!(right.phase, plain.phase, "{}", right.phase_reason);
+                assert!(
+                    !right.phase_reason.contains("sheared"),
+                    "{}",
+                    right.phase_reason
+                );
+                assert!(plain.angles_deg.is_none() && right.angles_deg.is_some());
+            }
         }
     }
 }

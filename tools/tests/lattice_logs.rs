@@ -80,6 +80,7 @@ fn series(path: &Path) -> Series {
         temperature: vec![],
         lengths: vec![],
         per_cell: false,
+        angles: Vec::new(),
     };
     for b in &log.blocks {
         let (t, x, y, z) = (

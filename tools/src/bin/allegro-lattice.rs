@@ -23,6 +23,10 @@ use clap::Parser;
 /// their own significantly tetragonal and others cubic (the run switches). T_C is the midpoint
 /// between the highest tetragonal and the lowest cubic temperature, with its half-width; runs
 /// of one temperature that end in different phases are reported and left out.
+/// Where the log also has the cell angles (thermo `cellalpha cellbeta cellgamma`, as the
+/// project's npt.in writes), a cell whose time-averaged angle stays significantly (95 %) more
+/// than --shear-threshold degrees from 90 is sheared (rhombohedral or monoclinic): neither
+/// phase, so undetermined, whatever the lengths say.
 /// JSON: each length and the temperature as `value`, `spread` (how much it fluctuates during
 /// the run) and `standard_error` (of the time average, corrected for correlated rows).
 #[derive(Parser)]
@@ -42,6 +46,10 @@ struct Args {
     /// Relative axis splitting (c - (a + b) / 2) / mean that counts as tetragonal
     #[arg(long, default_value_t = 0.005)]
     threshold: f64,
+    /// Deviation of a time-averaged cell angle from 90 degrees that counts as sheared (needs the
+    /// CellAlpha/CellBeta/CellGamma thermo columns)
+    #[arg(long, default_value_t = 0.3)]
+    shear_threshold: f64,
     /// Moving-average window in thermo rows for the informative tetragonal-row fraction
     /// [default: rows / 50]
     #[arg(long)]
@@ -90,7 +98,10 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
         temperature: Vec::new(),
         lengths: Vec::new(),
         per_cell: false,
+        angles: Vec::new(),
     };
+    // the angles count only where every block has them
+    let mut angles = Some(Vec::new());
     for block in &log.blocks {
         let Some(t) = block.column(&args.temp_column) else {
             continue;
@@ -112,7 +123,14 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
                 .lengths
                 .push([row[cols[0]], row[cols[1]], row[cols[2]]]);
         }
+        angles = angles
+            .zip(lattice::block_angles(block))
+            .map(|(mut all, more)| {
+                all.extend(more);
+                all
+            });
     }
+    series.angles = angles.unwrap_or_default();
     anyhow::ensure!(
         !series.lengths.is_empty(),
         "{path}: no thermo block with a '{}' column and cell lengths ({}): add them to thermo_style custom or give --length-columns",
@@ -135,6 +153,7 @@ fn from_dump(path: &str, temperature: f64) -> anyhow::Result<RunSeries> {
         temperature: Vec::new(),
         lengths: Vec::new(),
         per_cell: false,
+        angles: Vec::new(),
     };
     while let Some(frame) = source.next_frame()? {
         series.temperature.push(temperature);
@@ -173,6 +192,7 @@ fn main() {
             equilibration: args.equilibration,
             threshold: args.threshold,
             window: args.window,
+            shear_threshold_deg: args.shear_threshold,
         };
         let result = analyse(&series, &settings)?;
         cli::check_finite(&result)?;

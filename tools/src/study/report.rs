@@ -1388,6 +1388,7 @@ mod tests {
             temperature: vec![t; 2000],
             lengths,
             per_cell: true,
+            angles: Vec::new(),
         }
     }
 
