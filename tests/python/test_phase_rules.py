@@ -1,15 +1,20 @@
-"""The dihedral signature (the second phase rule) on real NPT runs of the shipped model either
-side of its T_C: a 128-atom pristine cell, fully flexible, from the tetragonal structure, at
+"""The phase rules on real NPT runs of the shipped model. The dihedral signature (the second
+phase rule) either side of the model's T_C: a 128-atom pristine cell, fully flexible, from the tetragonal structure, at
 100 K (12 ps) and 650 K (20 ps). References: at 100 K the lattice rule and the cell itself
 (c/a = 1.018: tetragonal); at 650 K, far above the model's T_C (the cell's shape fluctuates too
 much in so small a cell for the lattice rule to tell), the pairs' long-time means are zero.
-The two runs go side by side on the two cores (~1.5 min)."""
+The two runs go side by side on the two cores (~1.5 min); their logs carry the cell angles,
+which must not flag either as sheared.  The lattice rule on a sheared cell (the teacher's
+low-temperature cell), which its lengths alone would call cubic: ~40 s."""
 import json
 import os
 import subprocess
 
 import numpy as np
+from ase.cell import Cell
+from ase.io import read
 
+import structures
 from conftest import LMP, ROOT
 
 BIN = ROOT / "target" / "release"
@@ -17,11 +22,12 @@ MODEL = ROOT / "models" / "nawsbs.nequip.pth"
 RUNS = {100: (6000, 11), 650: (10000, 12)}  # temperature: (2 fs steps, velocity seed)
 
 
-def start(workdir, temperature):
-    steps, seed = RUNS[temperature]
-    workdir.mkdir()
-    subprocess.run([str(BIN / "allegro-build"), "--phase", "tetragonal", "--reps", "2", "2", "2",
-                    "--data", str(workdir / "start.data")], check=True, capture_output=True)
+def start(workdir, temperature, steps=None, seed=None, built=True):
+    steps, seed = RUNS[temperature] if steps is None else (steps, seed)
+    workdir.mkdir(exist_ok=True)
+    if built:
+        subprocess.run([str(BIN / "allegro-build"), "--phase", "tetragonal", "--reps", "2", "2", "2",
+                        "--data", str(workdir / "start.data")], check=True, capture_output=True)
     cmd = [str(LMP), "-in", str(ROOT / "lammps-inputs" / "npt.in"), "-log", "log.lammps",
            "-nocite", "-screen", "none", "-var", "model", str(MODEL), "-var", "data", "start.data",
            "-var", "temp", str(temperature), "-var", "steps", str(steps), "-var", "seed", str(seed),
@@ -63,3 +69,31 @@ def test_dihedral_signature_tells_the_phases_apart_where_the_lattice_cannot(tmp_
     assert hot_lattice["phase"] != "tetragonal", hot_lattice["phase_reason"]
     print(f"signature: {cold['signature']['phase_reason']} at 100 K; "
           f"{hot['signature']['phase_reason']} at 650 K; lattice at 650 K: {hot_lattice['phase']}")
+    for lattice in (cold_lattice, hot_lattice):
+        assert lattice["angles_deg"] is not None
+        assert "sheared" not in lattice["phase_reason"], lattice["phase_reason"]
+
+
+def test_a_sheared_cell_is_not_called_cubic(tmp_path):
+    """The teacher's sheared 2x2x2 cell (models/data/teacher_sheared_2x2x2.xyz, from
+    models/checks/sheared_cell.py: three equal lengths, angles near 89.2 deg, below the
+    teacher's tetragonal cell in energy) held at 100 K for 10 ps in a fully flexible cell: the
+    shipped model, which prefers it too, keeps it sheared.  Its lengths alone read cubic; the
+    lattice rule with the cell angles says neither phase, and its mean angles are the teacher's
+    within the thermal shift."""
+    teacher = read(ROOT / "models" / "data" / "teacher_sheared_2x2x2.xyz")
+    angles = teacher.cell.angles()
+    assert np.all(np.abs(angles - 90.0) > 0.5), angles  # the reference is sheared
+    teacher.set_cell(Cell.new(teacher.cell.cellpar()), scale_atoms=True)  # LAMMPS' orientation
+    work = tmp_path / "sheared"
+    work.mkdir()
+    structures.write_lammps_data(teacher, work / "start.data")
+    p = start(work, 100, steps=5000, seed=21, built=False)
+    out, _ = p.communicate(timeout=900)
+    assert p.returncode == 0, out[-3000:]
+    _, lattice = analyse(work)
+    assert lattice["phase"] == "undetermined", lattice["phase_reason"]
+    assert "the cell is sheared" in lattice["phase_reason"], lattice["phase_reason"]
+    assert "by the lengths alone: cubic" in lattice["phase_reason"], lattice["phase_reason"]
+    mean = np.array([a["value"] for a in lattice["angles_deg"]])
+    assert np.all(np.abs(mean - angles) < 0.6), (mean, angles)
