@@ -424,12 +424,7 @@ fn phase_from_splitting(
         .map(|k| statistical_inefficiency(&along_axes(rows, &axes, k)))
         .fold(statistical_inefficiency(&s), f64::max);
     let nb = 10.min((n as f64 / (2.0 * g)) as usize);
-    let block_means: Vec<f64> = (0..nb)
-        .map(|b| {
-            let part = &s[b * n / nb..(b + 1) * n / nb];
-            part.iter().sum::<f64>() / part.len() as f64
-        })
-        .collect();
+    let block_means = block_means(&s, nb);
     let x = s.iter().sum::<f64>() / n as f64;
     // standard error from the block means (two blocks at least: a rough one with fewer than
     // five); a run shorter than four correlation times has no two such blocks, so its (low)
@@ -489,14 +484,23 @@ fn block_estimate(s: &[f64]) -> Option<(f64, f64, usize)> {
     if nb < 5 {
         return None;
     }
-    let means: Vec<f64> = (0..nb)
+    let mean = s.iter().sum::<f64>() / n as f64;
+    Some((
+        mean,
+        mean_std(&block_means(s, nb)).1 / (nb as f64).sqrt(),
+        nb,
+    ))
+}
+
+/// Means of `nb` consecutive, equal blocks of `s`.
+fn block_means(s: &[f64], nb: usize) -> Vec<f64> {
+    let n = s.len();
+    (0..nb)
         .map(|b| {
             let part = &s[b * n / nb..(b + 1) * n / nb];
             part.iter().sum::<f64>() / part.len() as f64
         })
-        .collect();
-    let mean = s.iter().sum::<f64>() / n as f64;
-    Some((mean, mean_std(&means).1 / (nb as f64).sqrt(), nb))
+        .collect()
 }
 
 /// Why the cell is sheared, if it is: the angle whose time average lies furthest from 90 degrees,
