@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """The teacher's sheared Na3SbS4 cell (MODEL_CARD.md, "Known limitations"): relaxes a LAMMPS data
 file of a sheared 2x2x2 cell (positions and cell, FIRE + FrechetCellFilter, fmax 5 meV/A) with
-the teacher (SevenNet-MF-0, R2SCAN head) and writes it as extended XYZ with the teacher's energy,
-beside the teacher's relaxed tetragonal cell from the same input's tetragonal counterpart.
+the teacher (SevenNet-MF-0, R2SCAN head), relaxes a tetragonal cell the same way, and writes the
+sheared cell as extended XYZ with both energies per atom in its info line.
 
     models/checks/sheared_cell.py SHEARED.data TETRAGONAL.data OUT.xyz     (~5 min, 1 thread)
 

@@ -1,6 +1,6 @@
 """The phase rules on real NPT runs of the shipped model. The dihedral signature (the second
-phase rule) either side of the model's T_C: a 128-atom pristine cell, fully flexible, from the tetragonal structure, at
-100 K (12 ps) and 650 K (20 ps). References: at 100 K the lattice rule and the cell itself
+phase rule) either side of the model's T_C: a 128-atom pristine cell, fully flexible, from the
+tetragonal structure, at 100 K (12 ps) and 650 K (20 ps). References: at 100 K the lattice rule and the cell itself
 (c/a = 1.018: tetragonal); at 650 K, far above the model's T_C (the cell's shape fluctuates too
 much in so small a cell for the lattice rule to tell), the pairs' long-time means are zero.
 The two runs go side by side on the two cores (~1.5 min); their logs carry the cell angles,
@@ -22,12 +22,16 @@ MODEL = ROOT / "models" / "nawsbs.nequip.pth"
 RUNS = {100: (6000, 11), 650: (10000, 12)}  # temperature: (2 fs steps, velocity seed)
 
 
-def start(workdir, temperature, steps=None, seed=None, built=True):
-    steps, seed = RUNS[temperature] if steps is None else (steps, seed)
-    workdir.mkdir(exist_ok=True)
-    if built:
-        subprocess.run([str(BIN / "allegro-build"), "--phase", "tetragonal", "--reps", "2", "2", "2",
-                        "--data", str(workdir / "start.data")], check=True, capture_output=True)
+def tetragonal_start(workdir):
+    """workdir/start.data: the 2x2x2 tetragonal cell; returns workdir."""
+    workdir.mkdir()
+    subprocess.run([str(BIN / "allegro-build"), "--phase", "tetragonal", "--reps", "2", "2", "2",
+                    "--data", str(workdir / "start.data")], check=True, capture_output=True)
+    return workdir
+
+
+def start(workdir, temperature, steps, seed):
+    """NPT from workdir/start.data in the background."""
     cmd = [str(LMP), "-in", str(ROOT / "lammps-inputs" / "npt.in"), "-log", "log.lammps",
            "-nocite", "-screen", "none", "-var", "model", str(MODEL), "-var", "data", "start.data",
            "-var", "temp", str(temperature), "-var", "steps", str(steps), "-var", "seed", str(seed),
@@ -49,7 +53,7 @@ def analyse(workdir):
 
 
 def test_dihedral_signature_tells_the_phases_apart_where_the_lattice_cannot(tmp_path):
-    procs = {t: start(tmp_path / f"T{t}", t) for t in RUNS}
+    procs = {t: start(tetragonal_start(tmp_path / f"T{t}"), t, *RUNS[t]) for t in RUNS}
     for t, p in procs.items():
         out, _ = p.communicate(timeout=900)
         assert p.returncode == 0, f"LAMMPS at {t} K failed:\n{out[-3000:]}"
@@ -88,7 +92,7 @@ def test_a_sheared_cell_is_not_called_cubic(tmp_path):
     work = tmp_path / "sheared"
     work.mkdir()
     structures.write_lammps_data(teacher, work / "start.data")
-    p = start(work, 100, steps=5000, seed=21, built=False)
+    p = start(work, 100, steps=5000, seed=21)
     out, _ = p.communicate(timeout=900)
     assert p.returncode == 0, out[-3000:]
     _, lattice = analyse(work)

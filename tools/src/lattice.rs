@@ -99,26 +99,28 @@ pub struct Series {
     /// apply.
     pub per_cell: bool,
     /// Cell angles alpha, beta, gamma (degrees) per row where the log has them (thermo
-    /// `cellalpha cellbeta cellgamma`, see `block_angles`); empty otherwise.
+    /// `cellalpha cellbeta cellgamma`, see `log_angles`); empty otherwise.
     pub angles: Vec<[f64; 3]>,
 }
 
 /// Thermo columns of the cell angles (LAMMPS' `cellalpha cellbeta cellgamma`).
 pub const ANGLE_COLUMNS: [&str; 3] = ["CellAlpha", "CellBeta", "CellGamma"];
 
-/// The cell angles of a thermo block's rows, if the block has them.
-pub fn block_angles(block: &ThermoBlock) -> Option<Vec<[f64; 3]>> {
-    let k: Vec<usize> = ANGLE_COLUMNS
-        .iter()
-        .map(|c| block.column(c))
-        .collect::<Option<_>>()?;
-    Some(
-        block
-            .rows
+/// The cell angles of the rows of `blocks` (those a series' lengths came from), in order; empty
+/// unless every block has them, so that they stay row by row beside the lengths.
+pub fn log_angles(blocks: &[&ThermoBlock]) -> Vec<[f64; 3]> {
+    let mut angles = Vec::new();
+    for block in blocks {
+        let Some(k) = ANGLE_COLUMNS
             .iter()
-            .map(|r| [r[k[0]], r[k[1]], r[k[2]]])
-            .collect(),
-    )
+            .map(|c| block.column(c))
+            .collect::<Option<Vec<usize>>>()
+        else {
+            return Vec::new();
+        };
+        angles.extend(block.rows.iter().map(|r| [r[k[0]], r[k[1]], r[k[2]]]));
+    }
+    angles
 }
 
 #[allow(non_snake_case)]
@@ -507,7 +509,7 @@ fn block_means(s: &[f64], nb: usize) -> Vec<f64> {
 /// significantly (95 %) by more than the threshold. Thermal motion of a small cell swings the
 /// angles by a degree within picoseconds, so single rows cannot tell; a shear that hops between
 /// directions averages out and is not caught.
-fn shear(angles: &[[f64; 3]], threshold_deg: f64) -> Option<String> {
+fn shear(angles: &[[f64; 3]], mean: &[TimeAverage; 3], threshold_deg: f64) -> Option<String> {
     const NAMES: [&str; 3] = ["alpha", "beta", "gamma"];
     let (k, m, se, nb) = (0..3)
         .filter_map(|k| {
@@ -516,14 +518,13 @@ fn shear(angles: &[[f64; 3]], threshold_deg: f64) -> Option<String> {
         })
         .filter(|&(_, m, se, nb)| m.abs() - t95(nb - 1) * se > threshold_deg)
         .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
-    let mean = |j: usize| angles.iter().map(|a| a[j]).sum::<f64>() / angles.len() as f64;
     Some(format!(
         "the cell is sheared: alpha, beta, gamma = {:.2}, {:.2}, {:.2} deg, {} {:+.2} +- {:.2} deg \
          from 90 (95 %: +- {:.2}) against {threshold_deg:.2} deg; neither the tetragonal nor the \
          cubic phase, both of which have right angles (a rhombohedral or monoclinic cell)",
-        mean(0),
-        mean(1),
-        mean(2),
+        mean[0].value,
+        mean[1].value,
+        mean[2].value,
         NAMES[k],
         m,
         se,
@@ -570,6 +571,9 @@ pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, La
     let (mut phase, splitting, mut phase_reason, axes, turns) =
         phase_from_splitting(production, settings.threshold);
     let angles = (series.angles.len() == n).then(|| &series.angles[cut..]);
+    let angles_deg: Option<[TimeAverage; 3]> = angles.map(|a| {
+        std::array::from_fn(|k| time_average(&a.iter().map(|r| r[k]).collect::<Vec<_>>()))
+    });
     if !turns.is_empty() {
         let turned: Vec<String> = turns
             .iter()
@@ -587,7 +591,10 @@ pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, La
             turned.join(", then ")
         );
     }
-    if let Some(why) = angles.and_then(|a| shear(a, settings.shear_threshold_deg)) {
+    if let Some(why) = angles
+        .zip(angles_deg.as_ref())
+        .and_then(|(a, mean)| shear(a, mean, settings.shear_threshold_deg))
+    {
         phase_reason = format!(
             "{why}; by the lengths alone: {} ({phase_reason})",
             phase.name()
@@ -611,9 +618,7 @@ pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, La
         c_over_a: c.value / ((a.value + b.value) / 2.0),
         unique_axis: unique,
         axis_turns: turns,
-        angles_deg: angles.map(|a| {
-            std::array::from_fn(|k| time_average(&a.iter().map(|r| r[k]).collect::<Vec<_>>()))
-        }),
+        angles_deg,
         phase,
         phase_reason,
         splitting,

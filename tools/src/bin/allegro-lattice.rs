@@ -100,8 +100,7 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
         per_cell: false,
         angles: Vec::new(),
     };
-    // the angles count only where every block has them
-    let mut angles = Some(Vec::new());
+    let mut used = Vec::new();
     for block in &log.blocks {
         let Some(t) = block.column(&args.temp_column) else {
             continue;
@@ -123,14 +122,9 @@ fn from_log(path: &str, args: &Args) -> anyhow::Result<RunSeries> {
                 .lengths
                 .push([row[cols[0]], row[cols[1]], row[cols[2]]]);
         }
-        angles = angles
-            .zip(lattice::block_angles(block))
-            .map(|(mut all, more)| {
-                all.extend(more);
-                all
-            });
+        used.push(block);
     }
-    series.angles = angles.unwrap_or_default();
+    series.angles = lattice::log_angles(&used);
     anyhow::ensure!(
         !series.lengths.is_empty(),
         "{path}: no thermo block with a '{}' column and cell lengths ({}): add them to thermo_style custom or give --length-columns",

@@ -58,8 +58,7 @@ pub fn lattice_series(log: &Path) -> Result<lattice::Series> {
         per_cell: true,
         angles: Vec::new(),
     };
-    // the angles count only where every block has them
-    let mut angles = Some(Vec::new());
+    let mut used = Vec::new();
     for b in &log_data.blocks {
         let (Some(t), Some(a), Some(bb), Some(c)) = (
             b.column("Temp"),
@@ -73,12 +72,9 @@ pub fn lattice_series(log: &Path) -> Result<lattice::Series> {
             s.temperature.push(r[t]);
             s.lengths.push([r[a], r[bb], r[c]]);
         }
-        angles = angles.zip(lattice::block_angles(b)).map(|(mut all, more)| {
-            all.extend(more);
-            all
-        });
+        used.push(b);
     }
-    s.angles = angles.unwrap_or_default();
+    s.angles = lattice::log_angles(&used);
     if s.lengths.is_empty() {
         return Err(StudyError::Run {
             run: log.display().to_string(),
