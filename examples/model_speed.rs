@@ -55,7 +55,7 @@ fn main() {
     println!(
         "{} atoms, backend {}, {threads} thread(s): fastest call {:.4} s, {:.0} atom-steps/s, E = {:.6} eV",
         positions.len(),
-        model.backend_name(),
+        model.backend(),
         dt,
         positions.len() as f64 / dt,
         out.energy()

@@ -14,7 +14,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::Error;
-use crate::model::{BackendChoice, LoadOptions, Model, ModelDtype, NeighbourList, System};
+use crate::model::{Backend, BackendChoice, LoadOptions, Model, ModelDtype, NeighbourList, System};
 use crate::native::Isa;
 
 /// Status code of every fallible function (more may be added: treat unknown non-zero codes as
@@ -24,6 +24,7 @@ use crate::native::Isa;
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum allegro_status_t {
+    /// The call did what it was asked.
     ALLEGRO_SUCCESS = 0,
     /// A NULL pointer, a size that does not match, an index out of range.
     ALLEGRO_INVALID_PARAMETER = 1,
@@ -143,21 +144,29 @@ unsafe fn static_name(
     })
 }
 
-/// Version of the library, e.g. "0.1.0"; compare with `ALLEGRO_VERSION` from the header.
+/// Version of the library.
+///
+/// @return A static string, e.g. "0.1.0"; compare it with `ALLEGRO_VERSION` from this header.
 #[no_mangle]
 pub extern "C" fn allegro_version() -> *const c_char {
     static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
     VERSION.as_ptr().cast()
 }
 
-/// Message of the last failure on this thread (empty if none). Valid until the next failure.
+/// Message of the last failure on this thread.
+///
+/// @return One line naming what was wrong (empty if nothing failed yet), valid until the next
+///         failure on this thread.
 #[no_mangle]
 pub extern "C" fn allegro_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
 }
 
-/// Loads a model (`.nequip.pth` or `.nequip.pt2`) with the auto backend and 1 thread. Returns
-/// NULL on failure, with the reason in `allegro_last_error()`.
+/// Loads a model with the auto backend and 1 thread.
+///
+/// @param path  A `.nequip.pth` or `.nequip.pt2` file (NUL-terminated).
+/// @return The model, to be freed with `allegro_model_free`; NULL on failure, with the reason
+///         in `allegro_last_error()`.
 ///
 /// # Safety
 /// `path` must be NULL or a NUL-terminated string.
@@ -167,9 +176,14 @@ pub unsafe extern "C" fn allegro_model_load(path: *const c_char) -> *mut allegro
     unsafe { allegro_model_load_with(path, allegro_backend_t::ALLEGRO_BACKEND_AUTO as i32, 1) }
 }
 
-/// Loads a model with a backend choice (an `allegro_backend_t` value; any other number is an
-/// error) and the number of threads of the native engine (the libtorch backends use
-/// `allegro_set_threads`). Returns NULL on failure, with the reason in `allegro_last_error()`.
+/// Loads a model with a choice of backend and threads.
+///
+/// @param path     A `.nequip.pth` or `.nequip.pt2` file (NUL-terminated).
+/// @param backend  An `allegro_backend_t` value; any other number is an error.
+/// @param threads  Threads of the native engine, >= 1 (the libtorch backends use
+///                 `allegro_set_threads`).
+/// @return The model, to be freed with `allegro_model_free`; NULL on failure, with the reason
+///         in `allegro_last_error()`.
 ///
 /// # Safety
 /// `path` must be NULL or a NUL-terminated string.
@@ -230,7 +244,11 @@ pub unsafe extern "C" fn allegro_model_load_with(
     result
 }
 
-/// The engine evaluating the model: "native", "torchscript" or "aoti" (a static string).
+/// The engine evaluating the model.
+///
+/// @param model  A loaded model.
+/// @param name   Receives "native", "torchscript" or "aoti" (a static string).
+/// @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
 ///
 /// # Safety
 /// Pointers must be NULL or valid.
@@ -241,16 +259,20 @@ pub unsafe extern "C" fn allegro_model_backend(
 ) -> allegro_status_t {
     // SAFETY: the same promise as this function's.
     unsafe {
-        static_name(model, name, |model| match model.backend_name() {
-            "native" => c"native",
-            "torchscript" => c"torchscript",
-            _ => c"aoti",
+        static_name(model, name, |model| match model.backend() {
+            Backend::Native => c"native",
+            Backend::TorchScript => c"torchscript",
+            Backend::Aoti => c"aoti",
         })
     }
 }
 
-/// Why the model runs on its backend, one line: "requested", or what `backend auto` found
-/// (valid while the model lives).
+/// Why the model runs on its backend.
+///
+/// @param model   A loaded model.
+/// @param reason  Receives one line: "requested", or what `backend auto` found (valid while the
+///                model lives).
+/// @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
 ///
 /// # Safety
 /// Pointers must be NULL or valid.
@@ -268,9 +290,12 @@ pub unsafe extern "C" fn allegro_model_backend_reason(
     })
 }
 
-/// The instruction set of the native engine's kernels for this model: "avx512", "avx2" or
-/// "baseline" (`ALLEGRO_ISA` may lower it), or "libtorch" on the libtorch backends (a static
-/// string).
+/// The instruction set of the native engine's kernels for this model.
+///
+/// @param model  A loaded model.
+/// @param name   Receives "avx512", "avx2" or "baseline" (`ALLEGRO_ISA` may lower it), or
+///               "libtorch" on the libtorch backends (a static string).
+/// @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
 ///
 /// # Safety
 /// Pointers must be NULL or valid.
@@ -290,7 +315,11 @@ pub unsafe extern "C" fn allegro_model_kernels(
     }
 }
 
-/// The model's dtype: "float32" or "float64" (a static string).
+/// The model's floating-point precision.
+///
+/// @param model  A loaded model.
+/// @param name   Receives "float32" or "float64" (a static string).
+/// @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
 ///
 /// # Safety
 /// Pointers must be NULL or valid.
@@ -308,7 +337,10 @@ pub unsafe extern "C" fn allegro_model_dtype(
     }
 }
 
-/// Frees a model; NULL is allowed and does nothing.
+/// Frees a model.
+///
+/// @param model  A model from `allegro_model_load*`, or NULL (which does nothing).
+/// @return ALLEGRO_SUCCESS.
 ///
 /// # Safety
 /// `model` must be NULL or come from `allegro_model_load`, and not be used afterwards.
@@ -323,7 +355,11 @@ pub unsafe extern "C" fn allegro_model_free(model: *mut allegro_model_t) -> alle
     })
 }
 
-/// Largest cutoff of the model, Angstrom.
+/// Largest cutoff of the model.
+///
+/// @param model  A loaded model.
+/// @param r_max  Receives the cutoff in Angstrom.
+/// @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
 ///
 /// # Safety
 /// Pointers must be NULL or valid.
@@ -340,7 +376,11 @@ pub unsafe extern "C" fn allegro_model_r_max(
     })
 }
 
-/// Number of model types.
+/// Number of model types (chemical species).
+///
+/// @param model      A loaded model.
+/// @param num_types  Receives the number of types.
+/// @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
 ///
 /// # Safety
 /// Pointers must be NULL or valid.
@@ -357,7 +397,13 @@ pub unsafe extern "C" fn allegro_model_num_types(
     })
 }
 
-/// Name of model type `index`; the string lives as long as the model.
+/// Name of a model type.
+///
+/// @param model  A loaded model.
+/// @param index  Type index, 0 .. num_types - 1.
+/// @param name   Receives the name (e.g. "Na"); the string lives as long as the model.
+/// @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer or an index out of
+///         range.
 ///
 /// # Safety
 /// Pointers must be NULL or valid.
@@ -381,8 +427,13 @@ pub unsafe extern "C" fn allegro_model_type_name(
     })
 }
 
-/// Cutoff matrix, row-major `num_types x num_types`, [centre type][neighbour type], Angstrom.
-/// `len` must be num_types^2.
+/// Cutoff of every pair of types.
+///
+/// @param model    A loaded model.
+/// @param cutoffs  Receives the matrix, row-major `num_types x num_types`,
+///                 [centre type][neighbour type], Angstrom.
+/// @param len      Length of `cutoffs`: must be num_types^2.
+/// @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer or a wrong `len`.
 ///
 /// # Safety
 /// `cutoffs` must be NULL or point to `len` doubles.
@@ -408,8 +459,10 @@ pub unsafe extern "C" fn allegro_model_cutoffs(
     })
 }
 
-/// Sets the number of threads of the libtorch backends for this process (default 1; keep
-/// threads x MPI ranks <= cores).
+/// Sets the number of threads of the libtorch backends for this process.
+///
+/// @param threads  Threads, >= 1 (default 1; keep threads x MPI ranks <= cores).
+/// @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a count below 1.
 #[no_mangle]
 pub extern "C" fn allegro_set_threads(threads: i32) -> allegro_status_t {
     guard(|| {
@@ -423,14 +476,28 @@ pub extern "C" fn allegro_set_threads(threads: i32) -> allegro_status_t {
 
 /// Evaluates the model on `n_local` local atoms followed by `n_total - n_local` ghosts.
 ///
-/// In: `positions` (n_total x 3, A), `types` (n_total model type indices), the neighbours of
-/// each local atom `i` as `neigh_indices[neigh_offsets[i] .. neigh_offsets[i+1]]` (indices into
-/// 0..n_total; `neigh_offsets` has n_local + 1 entries; pairs beyond the model's per-type cutoff
-/// are dropped here). Out, overwritten: `atom_energy` (n_local, eV), `forces` (n_total x 3,
-/// eV/A, ghosts included: the host sums them back onto their owners), `virial` (3 x 3
-/// row-major, eV, W = sum r (x) f; may be NULL), `atom_virial` (n_total x 9, row-major 3 x 3
-/// per atom, ghosts included, eV; each edge's `-r (x) dE/dr` split equally between its atoms;
-/// may be NULL; only the native backend computes it, the others fail when it is not NULL).
+/// Outputs are overwritten, not accumulated.
+///
+/// @param model          A loaded model.
+/// @param n_local        Local atoms: they own energy and are the centres of edges.
+/// @param n_total        Local plus ghost atoms.
+/// @param positions      n_total x 3 positions, Angstrom.
+/// @param types          n_total model type indices.
+/// @param neigh_offsets  n_local + 1 offsets: the neighbours of local atom `i` are
+///                       `neigh_indices[neigh_offsets[i] .. neigh_offsets[i+1]]`.
+/// @param neigh_indices  Neighbour indices into 0 .. n_total (pairs beyond the model's
+///                       per-type cutoff are dropped here).
+/// @param atom_energy    Out: n_local energies, eV.
+/// @param forces         Out: n_total x 3 forces, eV/A, ghosts included (the host sums them
+///                       back onto their owners).
+/// @param virial         Out: 3 x 3 row-major virial W = sum r (x) f, eV; may be NULL.
+/// @param atom_virial    Out: n_total x 9, a row-major 3 x 3 virial per atom, ghosts included,
+///                       eV (each edge's `-r (x) dE/dr` split equally between its atoms); may
+///                       be NULL; only the native backend computes it, the others fail when it
+///                       is not NULL.
+/// @return ALLEGRO_SUCCESS; ALLEGRO_INVALID_PARAMETER for inconsistent sizes, NULL pointers or
+///         unusable positions (overlapping atoms); ALLEGRO_MODEL_ERROR when the evaluation
+///         fails; ALLEGRO_INTERNAL_ERROR for a bug. The reason is in `allegro_last_error()`.
 ///
 /// # Safety
 /// Every pointer must be valid for the sizes above (NULL is allowed where a size is 0).

@@ -16,17 +16,34 @@ const MAX_PAIRS: f64 = 5e7;
 /// Local atoms followed by the ghost images within `cutoff` of some local atom.
 #[derive(Clone, Debug)]
 pub struct PeriodicGraph {
+    /// Positions of the local atoms, then of the ghosts (A).
     pub positions: Vec<[f64; 3]>,
+    /// Model type index of every atom, local and ghost.
     pub types: Vec<i32>,
     /// For every atom (local and ghost), the local atom it is an image of.
     pub owner: Vec<usize>,
+    /// Number of local atoms (the first `n_local` entries).
     pub n_local: usize,
+    /// Neighbour list offsets, one per local atom plus one (see [`NeighbourList`]).
     pub offsets: Vec<i64>,
+    /// Neighbour indices into `positions`.
     pub indices: Vec<i32>,
 }
 
 impl PeriodicGraph {
     /// `cell` rows are the lattice vectors (A), periodic in all three directions.
+    ///
+    /// ```
+    /// use allegro::graph::PeriodicGraph;
+    /// // One atom in a simple cubic cell, cutoff just above the spacing: its 6 images.
+    /// let cell = [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]];
+    /// let g = PeriodicGraph::build(cell, &[[0.3, 0.1, 1.9]], &[0], 2.1).unwrap();
+    /// assert_eq!(g.n_local, 1);
+    /// assert_eq!(g.offsets, [0, 6]);
+    /// // Forces on the images fold back onto the atom they are images of.
+    /// let forces = vec![[1.0, 0.0, 0.0]; g.positions.len()];
+    /// assert_eq!(g.fold_forces(&forces), [[g.positions.len() as f64, 0.0, 0.0]]);
+    /// ```
     pub fn build(
         cell: [[f64; 3]; 3],
         positions: &[[f64; 3]],
@@ -245,6 +262,7 @@ impl PeriodicGraph {
         PeriodicGraph::build(full, positions, types, cutoff)
     }
 
+    /// The graph as an evaluation request for [`crate::Model::compute`].
     pub fn system(&self) -> System<'_> {
         System {
             positions: &self.positions,

@@ -7,7 +7,7 @@ mod common;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use allegro::{BackendChoice, LoadOptions, Model};
+use allegro::{Backend, BackendChoice, LoadOptions, Model};
 use common::rewrite;
 
 fn good() -> PathBuf {
@@ -285,7 +285,7 @@ fn the_shipped_and_test_models_still_load() {
         "tests/models/allegro_zbl_float64.nequip.pth",
     ] {
         let m = load(&root.join(model), BackendChoice::Auto).unwrap();
-        assert_eq!(m.backend_name(), "native", "{model}");
+        assert_eq!(m.backend(), Backend::Native, "{model}");
         assert_eq!(
             m.backend_reason(),
             "auto: the native engine implements every module of this model"
@@ -314,7 +314,7 @@ fn auto_hands_only_unimplemented_modules_to_libtorch() {
     let native = "which the native engine does not implement";
     match load(&tanh, BackendChoice::Auto) {
         Ok(model) => {
-            assert_eq!(model.backend_name(), "torchscript");
+            assert_eq!(model.backend(), Backend::TorchScript);
             assert!(
                 model.backend_reason().starts_with("auto: module")
                     && model.backend_reason().contains("Tanh"),

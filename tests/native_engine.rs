@@ -8,7 +8,7 @@ use common::rewrite;
 use std::path::{Path, PathBuf};
 
 use allegro::graph::PeriodicGraph;
-use allegro::{BackendChoice, LoadOptions, Model};
+use allegro::{BackendChoice, Cell, LoadOptions, Model};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -85,19 +85,10 @@ fn energy_and_virial(
     pos: &[[f64; 3]],
     types: &[i32],
 ) -> (f64, [f64; 9], Vec<[f64; 9]>) {
-    let g = PeriodicGraph::build(cell, pos, types, model.metadata().r_max).unwrap();
-    let s = g.system();
-    let n = s.positions.len();
-    let (mut e, mut f, mut w, mut av) = (
-        vec![0.0; g.n_local],
-        vec![[0.0; 3]; n],
-        [0.0; 9],
-        vec![[0.0; 9]; n],
-    );
-    model
-        .compute_into(&s, &mut e, &mut f, &mut w, Some(&mut av))
+    let out = model
+        .compute_periodic_with_atom_virial(&Cell::periodic(cell, pos, types))
         .unwrap();
-    (e.iter().sum(), w, av)
+    (out.energy, out.virial, out.atom_virial.unwrap())
 }
 
 fn strained(

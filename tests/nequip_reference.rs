@@ -3,8 +3,7 @@
 //! points ALLEGRO_REFERENCES at the file), and forces against finite differences of the energy,
 //! for every backend of the build: the native engine always, libtorch with the `torch` feature.
 
-use allegro::graph::PeriodicGraph;
-use allegro::{BackendChoice, Isa, LoadOptions, Model, ModelDtype};
+use allegro::{Backend, BackendChoice, Cell, CellOutput, Isa, LoadOptions, Model, ModelDtype};
 use serde_json::Value;
 
 struct Case {
@@ -61,31 +60,19 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
-struct Eval {
-    energy: f64,
-    atom_energy: Vec<f64>,
-    forces: Vec<[f64; 3]>,
-    virial: [f64; 9],
-}
-
 fn evaluate(
     model: &mut Model,
     cell: [[f64; 3]; 3],
     positions: &[[f64; 3]],
     symbols: &[String],
-) -> Eval {
+) -> CellOutput {
     let types: Vec<i32> = symbols
         .iter()
         .map(|s| model.metadata().type_index(s).unwrap() as i32)
         .collect();
-    let graph = PeriodicGraph::build(cell, positions, &types, model.metadata().r_max).unwrap();
-    let out = model.compute(&graph.system()).unwrap();
-    Eval {
-        energy: out.energy(),
-        forces: graph.fold_forces(&out.forces),
-        atom_energy: out.atom_energy,
-        virial: out.virial,
-    }
+    model
+        .compute_periodic(&Cell::periodic(cell, positions, &types))
+        .unwrap()
 }
 
 fn max_abs(values: impl Iterator<Item = f64>) -> f64 {
@@ -142,11 +129,11 @@ fn load(path: &str, backend: Engine) -> Model {
     )
     .unwrap_or_else(|e| panic!("{path} with {backend:?}: {e}"));
     let expected = match backend.backend {
-        BackendChoice::Native => "native",
-        _ if path.ends_with(".pt2") => "aoti",
-        _ => "torchscript",
+        BackendChoice::Native => Backend::Native,
+        _ if path.ends_with(".pt2") => Backend::Aoti,
+        _ => Backend::TorchScript,
     };
-    assert_eq!(model.backend_name(), expected);
+    assert_eq!(model.backend(), expected);
     model
 }
 

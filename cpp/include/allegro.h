@@ -17,6 +17,9 @@ enum allegro_status_t
   : int32_t
 #endif // __cplusplus
  {
+  /**
+   * The call did what it was asked.
+   */
   ALLEGRO_SUCCESS = 0,
   /**
    * A NULL pointer, a size that does not match, an index out of range.
@@ -74,18 +77,26 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Version of the library, e.g. "0.1.0"; compare with `ALLEGRO_VERSION` from the header.
+ * Version of the library.
+ *
+ * @return A static string, e.g. "0.1.0"; compare it with `ALLEGRO_VERSION` from this header.
  */
 const char *allegro_version(void);
 
 /**
- * Message of the last failure on this thread (empty if none). Valid until the next failure.
+ * Message of the last failure on this thread.
+ *
+ * @return One line naming what was wrong (empty if nothing failed yet), valid until the next
+ *         failure on this thread.
  */
 const char *allegro_last_error(void);
 
 /**
- * Loads a model (`.nequip.pth` or `.nequip.pt2`) with the auto backend and 1 thread. Returns
- * NULL on failure, with the reason in `allegro_last_error()`.
+ * Loads a model with the auto backend and 1 thread.
+ *
+ * @param path  A `.nequip.pth` or `.nequip.pt2` file (NUL-terminated).
+ * @return The model, to be freed with `allegro_model_free`; NULL on failure, with the reason
+ *         in `allegro_last_error()`.
  *
  * # Safety
  * `path` must be NULL or a NUL-terminated string.
@@ -93,9 +104,14 @@ const char *allegro_last_error(void);
 struct allegro_model_t *allegro_model_load(const char *path);
 
 /**
- * Loads a model with a backend choice (an `allegro_backend_t` value; any other number is an
- * error) and the number of threads of the native engine (the libtorch backends use
- * `allegro_set_threads`). Returns NULL on failure, with the reason in `allegro_last_error()`.
+ * Loads a model with a choice of backend and threads.
+ *
+ * @param path     A `.nequip.pth` or `.nequip.pt2` file (NUL-terminated).
+ * @param backend  An `allegro_backend_t` value; any other number is an error.
+ * @param threads  Threads of the native engine, >= 1 (the libtorch backends use
+ *                 `allegro_set_threads`).
+ * @return The model, to be freed with `allegro_model_free`; NULL on failure, with the reason
+ *         in `allegro_last_error()`.
  *
  * # Safety
  * `path` must be NULL or a NUL-terminated string.
@@ -103,7 +119,11 @@ struct allegro_model_t *allegro_model_load(const char *path);
 struct allegro_model_t *allegro_model_load_with(const char *path, int32_t backend, int32_t threads);
 
 /**
- * The engine evaluating the model: "native", "torchscript" or "aoti" (a static string).
+ * The engine evaluating the model.
+ *
+ * @param model  A loaded model.
+ * @param name   Receives "native", "torchscript" or "aoti" (a static string).
+ * @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
  *
  * # Safety
  * Pointers must be NULL or valid.
@@ -111,8 +131,12 @@ struct allegro_model_t *allegro_model_load_with(const char *path, int32_t backen
 allegro_status_t allegro_model_backend(const struct allegro_model_t *model, const char **name);
 
 /**
- * Why the model runs on its backend, one line: "requested", or what `backend auto` found
- * (valid while the model lives).
+ * Why the model runs on its backend.
+ *
+ * @param model   A loaded model.
+ * @param reason  Receives one line: "requested", or what `backend auto` found (valid while the
+ *                model lives).
+ * @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
  *
  * # Safety
  * Pointers must be NULL or valid.
@@ -121,9 +145,12 @@ allegro_status_t allegro_model_backend_reason(const struct allegro_model_t *mode
                                               const char **reason);
 
 /**
- * The instruction set of the native engine's kernels for this model: "avx512", "avx2" or
- * "baseline" (`ALLEGRO_ISA` may lower it), or "libtorch" on the libtorch backends (a static
- * string).
+ * The instruction set of the native engine's kernels for this model.
+ *
+ * @param model  A loaded model.
+ * @param name   Receives "avx512", "avx2" or "baseline" (`ALLEGRO_ISA` may lower it), or
+ *               "libtorch" on the libtorch backends (a static string).
+ * @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
  *
  * # Safety
  * Pointers must be NULL or valid.
@@ -131,7 +158,11 @@ allegro_status_t allegro_model_backend_reason(const struct allegro_model_t *mode
 allegro_status_t allegro_model_kernels(const struct allegro_model_t *model, const char **name);
 
 /**
- * The model's dtype: "float32" or "float64" (a static string).
+ * The model's floating-point precision.
+ *
+ * @param model  A loaded model.
+ * @param name   Receives "float32" or "float64" (a static string).
+ * @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
  *
  * # Safety
  * Pointers must be NULL or valid.
@@ -139,7 +170,10 @@ allegro_status_t allegro_model_kernels(const struct allegro_model_t *model, cons
 allegro_status_t allegro_model_dtype(const struct allegro_model_t *model, const char **name);
 
 /**
- * Frees a model; NULL is allowed and does nothing.
+ * Frees a model.
+ *
+ * @param model  A model from `allegro_model_load*`, or NULL (which does nothing).
+ * @return ALLEGRO_SUCCESS.
  *
  * # Safety
  * `model` must be NULL or come from `allegro_model_load`, and not be used afterwards.
@@ -147,7 +181,11 @@ allegro_status_t allegro_model_dtype(const struct allegro_model_t *model, const 
 allegro_status_t allegro_model_free(struct allegro_model_t *model);
 
 /**
- * Largest cutoff of the model, Angstrom.
+ * Largest cutoff of the model.
+ *
+ * @param model  A loaded model.
+ * @param r_max  Receives the cutoff in Angstrom.
+ * @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
  *
  * # Safety
  * Pointers must be NULL or valid.
@@ -155,7 +193,11 @@ allegro_status_t allegro_model_free(struct allegro_model_t *model);
 allegro_status_t allegro_model_r_max(const struct allegro_model_t *model, double *r_max);
 
 /**
- * Number of model types.
+ * Number of model types (chemical species).
+ *
+ * @param model      A loaded model.
+ * @param num_types  Receives the number of types.
+ * @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer.
  *
  * # Safety
  * Pointers must be NULL or valid.
@@ -163,7 +205,13 @@ allegro_status_t allegro_model_r_max(const struct allegro_model_t *model, double
 allegro_status_t allegro_model_num_types(const struct allegro_model_t *model, size_t *num_types);
 
 /**
- * Name of model type `index`; the string lives as long as the model.
+ * Name of a model type.
+ *
+ * @param model  A loaded model.
+ * @param index  Type index, 0 .. num_types - 1.
+ * @param name   Receives the name (e.g. "Na"); the string lives as long as the model.
+ * @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer or an index out of
+ *         range.
  *
  * # Safety
  * Pointers must be NULL or valid.
@@ -173,8 +221,13 @@ allegro_status_t allegro_model_type_name(const struct allegro_model_t *model,
                                          const char **name);
 
 /**
- * Cutoff matrix, row-major `num_types x num_types`, [centre type][neighbour type], Angstrom.
- * `len` must be num_types^2.
+ * Cutoff of every pair of types.
+ *
+ * @param model    A loaded model.
+ * @param cutoffs  Receives the matrix, row-major `num_types x num_types`,
+ *                 [centre type][neighbour type], Angstrom.
+ * @param len      Length of `cutoffs`: must be num_types^2.
+ * @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a NULL pointer or a wrong `len`.
  *
  * # Safety
  * `cutoffs` must be NULL or point to `len` doubles.
@@ -184,22 +237,38 @@ allegro_status_t allegro_model_cutoffs(const struct allegro_model_t *model,
                                        size_t len);
 
 /**
- * Sets the number of threads of the libtorch backends for this process (default 1; keep
- * threads x MPI ranks <= cores).
+ * Sets the number of threads of the libtorch backends for this process.
+ *
+ * @param threads  Threads, >= 1 (default 1; keep threads x MPI ranks <= cores).
+ * @return ALLEGRO_SUCCESS, or ALLEGRO_INVALID_PARAMETER for a count below 1.
  */
 allegro_status_t allegro_set_threads(int32_t threads);
 
 /**
  * Evaluates the model on `n_local` local atoms followed by `n_total - n_local` ghosts.
  *
- * In: `positions` (n_total x 3, A), `types` (n_total model type indices), the neighbours of
- * each local atom `i` as `neigh_indices[neigh_offsets[i] .. neigh_offsets[i+1]]` (indices into
- * 0..n_total; `neigh_offsets` has n_local + 1 entries; pairs beyond the model's per-type cutoff
- * are dropped here). Out, overwritten: `atom_energy` (n_local, eV), `forces` (n_total x 3,
- * eV/A, ghosts included: the host sums them back onto their owners), `virial` (3 x 3
- * row-major, eV, W = sum r (x) f; may be NULL), `atom_virial` (n_total x 9, row-major 3 x 3
- * per atom, ghosts included, eV; each edge's `-r (x) dE/dr` split equally between its atoms;
- * may be NULL; only the native backend computes it, the others fail when it is not NULL).
+ * Outputs are overwritten, not accumulated.
+ *
+ * @param model          A loaded model.
+ * @param n_local        Local atoms: they own energy and are the centres of edges.
+ * @param n_total        Local plus ghost atoms.
+ * @param positions      n_total x 3 positions, Angstrom.
+ * @param types          n_total model type indices.
+ * @param neigh_offsets  n_local + 1 offsets: the neighbours of local atom `i` are
+ *                       `neigh_indices[neigh_offsets[i] .. neigh_offsets[i+1]]`.
+ * @param neigh_indices  Neighbour indices into 0 .. n_total (pairs beyond the model's
+ *                       per-type cutoff are dropped here).
+ * @param atom_energy    Out: n_local energies, eV.
+ * @param forces         Out: n_total x 3 forces, eV/A, ghosts included (the host sums them
+ *                       back onto their owners).
+ * @param virial         Out: 3 x 3 row-major virial W = sum r (x) f, eV; may be NULL.
+ * @param atom_virial    Out: n_total x 9, a row-major 3 x 3 virial per atom, ghosts included,
+ *                       eV (each edge's `-r (x) dE/dr` split equally between its atoms); may
+ *                       be NULL; only the native backend computes it, the others fail when it
+ *                       is not NULL.
+ * @return ALLEGRO_SUCCESS; ALLEGRO_INVALID_PARAMETER for inconsistent sizes, NULL pointers or
+ *         unusable positions (overlapping atoms); ALLEGRO_MODEL_ERROR when the evaluation
+ *         fails; ALLEGRO_INTERNAL_ERROR for a bug. The reason is in `allegro_last_error()`.
  *
  * # Safety
  * Every pointer must be valid for the sizes above (NULL is allowed where a size is 0).

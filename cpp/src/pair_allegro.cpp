@@ -204,17 +204,39 @@ void PairAllegro::compute(int eflag, int vflag)
   if (want_atom_virial && !native)
     error->all(FLERR, "pair_style allegro: per-atom virials (compute stress/atom, centroid/stress/atom, "
                       "heat/flux) need the native backend; this model runs on libtorch");
+  check_positions();
+  const int nlocal = pack_atoms();
+  pack_neighbours(nlocal);
 
-  const int nlocal_all = atom->nlocal;
-  const int ntotal_all = nlocal_all + atom->nghost;
+  const int ntotal = static_cast<int>(keep.size());
+  energy.resize(nlocal);
+  forces.resize(3 * static_cast<size_t>(ntotal));
+  double w[9];
+  if (want_atom_virial) atom_virial.resize(9 * static_cast<size_t>(ntotal));
+  if (allegro_model_compute(model, nlocal, ntotal, ntotal ? packed_x.data() : nullptr, types.data(),
+                            offsets.data(), indices.data(), energy.data(), forces.data(), w,
+                            want_atom_virial ? atom_virial.data() : nullptr) != ALLEGRO_SUCCESS)
+    library_error("model evaluation failed");
+  tally(nlocal, w, want_atom_virial);
+}
+
+// A NaN or infinite coordinate stops the run with the atom's ID, before the model sees it.
+void PairAllegro::check_positions()
+{
   double **x = atom->x;
-  for (int i = 0; i < ntotal_all; i++)
+  for (int i = 0; i < atom->nlocal + atom->nghost; i++)
     if (!std::isfinite(x[i][0]) || !std::isfinite(x[i][1]) || !std::isfinite(x[i][2]))
       error->one(FLERR, "pair_style allegro: atom {} has a non-finite position ({} {} {})",
                  atom->tag[i], x[i][0], x[i][1], x[i][2]);
+}
 
-  // The atoms the model sees: every atom of a mapped type, locals first (NULL types, handled
-  // by another style of pair_style hybrid, are left out: no energy, no force, no neighbour).
+// The atoms the model sees: every atom of a mapped type, locals first (NULL types, handled
+// by another style of pair_style hybrid, are left out: no energy, no force, no neighbour).
+// Fills keep, packed_index, types and packed_x; returns the number of kept local atoms.
+int PairAllegro::pack_atoms()
+{
+  const int nlocal_all = atom->nlocal;
+  const int ntotal_all = nlocal_all + atom->nghost;
   keep.clear();
   packed_index.assign(ntotal_all, -1);
   for (int i = 0; i < ntotal_all; i++)
@@ -227,13 +249,21 @@ void PairAllegro::compute(int eflag, int vflag)
   const int ntotal = static_cast<int>(keep.size());
   types.resize(ntotal);
   packed_x.resize(3 * static_cast<size_t>(ntotal));
+  double **x = atom->x;
   for (int k = 0; k < ntotal; k++) {
     const int i = keep[k];
     types[k] = type_map[atom->type[i]];
     for (int d = 0; d < 3; d++) packed_x[3 * static_cast<size_t>(k) + d] = x[i][d];
   }
+  return nlocal;
+}
 
-  // Neighbours of the kept local atoms in compressed rows (ilist may be permuted).
+// Neighbours of the kept local atoms in compressed rows (offsets, indices), in packed indices
+// (ilist may be permuted).
+void PairAllegro::pack_neighbours(int nlocal)
+{
+  const int nlocal_all = atom->nlocal;
+  double **x = atom->x;
   std::vector<int> row(nlocal_all, -1);
   for (int ii = 0; ii < list->inum; ii++) {
     const int i = list->ilist[ii];
@@ -259,16 +289,12 @@ void PairAllegro::compute(int eflag, int vflag)
     }
     offsets[k + 1] = static_cast<int64_t>(indices.size());
   }
+}
 
-  energy.resize(nlocal);
-  forces.resize(3 * static_cast<size_t>(ntotal));
-  double w[9];
-  if (want_atom_virial) atom_virial.resize(9 * static_cast<size_t>(ntotal));
-  if (allegro_model_compute(model, nlocal, ntotal, ntotal ? packed_x.data() : nullptr, types.data(),
-                            offsets.data(), indices.data(), energy.data(), forces.data(), w,
-                            want_atom_virial ? atom_virial.data() : nullptr) != ALLEGRO_SUCCESS)
-    library_error("model evaluation failed");
-
+// Adds the model's forces, energies and virials (global w, row-major 3x3) to LAMMPS' arrays.
+void PairAllegro::tally(int nlocal, const double w[9], bool want_atom_virial)
+{
+  const int ntotal = static_cast<int>(keep.size());
   double **f = atom->f;
   for (int k = 0; k < ntotal; k++) {
     const int i = keep[k];
@@ -303,7 +329,7 @@ void PairAllegro::compute(int eflag, int vflag)
     if (cvflag_atom) {
       // xx yy zz xy xz yz yx zx zy
       const int order[9] = {0, 4, 8, 1, 2, 5, 3, 6, 7};
-      for (int k = 0; k < 9; k++) cvatom[i][k] += a[order[k]];
+      for (int c = 0; c < 9; c++) cvatom[i][c] += a[order[c]];
     }
   }
 }

@@ -52,6 +52,10 @@ class PairAllegro : public Pair {
   std::vector<double> packed_x;
 
   void allocate();
+  void check_positions();
+  int pack_atoms();
+  void pack_neighbours(int nlocal);
+  void tally(int nlocal, const double w[9], bool want_atom_virial);
   [[noreturn]] void library_error(const char *what);
 };
 

@@ -9,8 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use allegro::graph::PeriodicGraph;
-use allegro::{BackendChoice, Error, LoadOptions, ModelDtype};
+use allegro::{BackendChoice, Cell, CellOutput, Error, LoadOptions, ModelDtype};
 use numpy::ndarray::{self, Array1, Array2, Array3};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2,
@@ -138,7 +137,7 @@ impl Model {
     /// The engine evaluating the model ("native", or a libtorch backend).
     #[getter]
     fn backend(&self) -> &'static str {
-        self.lock().backend_name()
+        self.lock().backend().name()
     }
 
     /// Why the model runs on its backend (one line).
@@ -196,35 +195,33 @@ impl Model {
         }
         let c = c_order(&cell, "cell")?;
         let cell = [[c[0], c[1], c[2]], [c[3], c[4], c[5]], [c[6], c[7], c[8]]];
-        // The graph copies the positions (and adds the images), so the GIL can go after it.
-        let r_max = self.r_max();
-        let graph = no_panic(|| {
-            PeriodicGraph::build_with_pbc(cell, pbc, positions, types, r_max).map_err(to_py)
-        })?;
-        let n = graph.n_local;
-        let (energies, forces, virial, per_atom) = py.detach(|| {
+        // Owned copies, so that the GIL can go while the model runs.
+        let (positions, types) = (positions.to_vec(), types.to_vec());
+        let n = positions.len();
+        let out = py.detach(|| {
             no_panic(|| {
+                let cell = Cell {
+                    lattice: cell,
+                    pbc,
+                    positions: &positions,
+                    types: &types,
+                };
                 let mut model = self.lock();
-                let all = graph.positions.len();
-                let mut energies = vec![0.0; n];
-                let mut forces = vec![[0.0; 3]; all];
-                let mut virial = [0.0; 9];
-                let mut per_atom = atom_virials.then(|| vec![[0.0; 9]; all]);
-                model
-                    .compute_into(
-                        &graph.system(),
-                        &mut energies,
-                        &mut forces,
-                        &mut virial,
-                        per_atom.as_deref_mut(),
-                    )
-                    .map_err(to_py)?;
-                let forces = graph.fold(&forces);
-                let per_atom = per_atom.map(|v| graph.fold(&v));
-                Ok((energies, forces, virial, per_atom))
+                if atom_virials {
+                    model.compute_periodic_with_atom_virial(&cell)
+                } else {
+                    model.compute_periodic(&cell)
+                }
+                .map_err(to_py)
             })
         })?;
-        let energy = energies.iter().sum();
+        let CellOutput {
+            energy,
+            atom_energy: energies,
+            forces,
+            virial,
+            atom_virial: per_atom,
+        } = out;
         let shaped = |e: ndarray::ShapeError| AllegroError::new_err(e.to_string());
         let forces = Array2::from_shape_vec((n, 3), forces.into_flattened()).map_err(shaped)?;
         let virial = Array2::from_shape_vec((3, 3), virial.to_vec()).map_err(shaped)?;

@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{Backend, BackendOutput, Graph, Metadata};
+use super::{BackendOutput, Engine, Graph, Metadata};
 use crate::error::{Error, Result};
 
 #[cxx::bridge(namespace = "allegro_aoti")]
@@ -92,7 +92,7 @@ impl Aoti {
     }
 }
 
-impl Backend for Aoti {
+impl Engine for Aoti {
     fn run(&mut self, graph: &Graph, out: BackendOutput<'_>) -> Result<()> {
         ffi::aoti_run(
             self.model.pin_mut(),

@@ -5,12 +5,16 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// The floating-point precision a model was trained and deployed in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelDtype {
+    /// Single precision (`model_dtype: float32`).
     Float32,
+    /// Double precision (`model_dtype: float64`).
     Float64,
 }
 
+/// What a deployed model says about itself: cutoffs, types and precision.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metadata {
     /// Largest cutoff, in Angstrom.
@@ -19,10 +23,12 @@ pub struct Metadata {
     pub type_names: Vec<String>,
     /// Cutoff per (centre type, neighbour type), row-major `num_types x num_types`, Angstrom.
     pub cutoffs: Vec<f64>,
+    /// Precision of the model's weights and arithmetic.
     pub dtype: ModelDtype,
 }
 
 impl Metadata {
+    /// Number of model types (chemical species).
     pub fn num_types(&self) -> usize {
         self.type_names.len()
     }
@@ -33,6 +39,12 @@ impl Metadata {
     }
 
     /// Index of a model type name.
+    ///
+    /// ```
+    /// let model = allegro::Model::load(concat!(env!("CARGO_MANIFEST_DIR"), "/models/nawsbs.nequip.pth")).unwrap();
+    /// assert_eq!(model.metadata().type_index("W"), Some(2));
+    /// assert_eq!(model.metadata().type_index("Xe"), None);
+    /// ```
     pub fn type_index(&self, name: &str) -> Option<usize> {
         self.type_names.iter().position(|t| t == name)
     }

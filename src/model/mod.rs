@@ -22,7 +22,9 @@ pub use metadata::{Metadata, ModelDtype};
 /// `indices[offsets[i]..offsets[i + 1]]`, indices into the positions of local + ghost atoms.
 #[derive(Clone, Copy, Debug)]
 pub struct NeighbourList<'a> {
+    /// `n_local + 1` offsets into `indices`, starting at 0.
     pub offsets: &'a [i64],
+    /// Neighbour atom indices.
     pub indices: &'a [i32],
 }
 
@@ -30,9 +32,13 @@ pub struct NeighbourList<'a> {
 /// the rest are ghosts.
 #[derive(Clone, Copy, Debug)]
 pub struct System<'a> {
+    /// Positions of local then ghost atoms (A).
     pub positions: &'a [[f64; 3]],
+    /// Model type index of every atom.
     pub types: &'a [i32],
+    /// Number of local atoms.
     pub n_local: usize,
+    /// Neighbours of the local atoms (pairs beyond the model's cutoffs are dropped).
     pub neighbours: NeighbourList<'a>,
 }
 
@@ -48,6 +54,7 @@ pub struct Output {
 }
 
 impl Output {
+    /// Total energy of the local atoms.
     pub fn energy(&self) -> f64 {
         self.atom_energy.iter().sum()
     }
@@ -77,7 +84,7 @@ pub(crate) struct BackendOutput<'a> {
     pub atom_virial: Option<&'a mut [[f64; 9]]>,
 }
 
-pub(crate) trait Backend: Send {
+pub(crate) trait Engine: Send {
     fn run(&mut self, graph: &Graph, out: BackendOutput<'_>) -> Result<()>;
     /// The instruction set of the native engine's kernels; `None` for libtorch.
     fn isa(&self) -> Option<Isa> {
@@ -86,6 +93,13 @@ pub(crate) trait Backend: Send {
 }
 
 /// Which engine evaluates a model.
+///
+/// ```
+/// use allegro::BackendChoice;
+/// assert_eq!("native".parse::<BackendChoice>().unwrap(), BackendChoice::Native);
+/// let err = "cuda".parse::<BackendChoice>().unwrap_err();
+/// assert!(err.to_string().contains("expected auto, native or torch"));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BackendChoice {
     /// The native engine when it supports the model, else libtorch when built in.
@@ -111,9 +125,38 @@ impl std::str::FromStr for BackendChoice {
     }
 }
 
+/// The engine a loaded model runs on ([`Model::backend`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The native Rust engine.
+    Native,
+    /// libtorch running the TorchScript file.
+    TorchScript,
+    /// libtorch running an AOTInductor package.
+    Aoti,
+}
+
+impl Backend {
+    /// "native", "torchscript" or "aoti".
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Native => "native",
+            Backend::TorchScript => "torchscript",
+            Backend::Aoti => "aoti",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// How to load a model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoadOptions {
+    /// Which engine to run the model on.
     pub backend: BackendChoice,
     /// Threads of the native engine's pool (the libtorch backends use [`set_threads`]).
     pub threads: usize,
@@ -135,8 +178,8 @@ impl Default for LoadOptions {
 /// A loaded model, ready to evaluate. One per thread of work (not `Sync`).
 pub struct Model {
     metadata: Metadata,
-    backend: Box<dyn Backend>,
-    backend_name: &'static str,
+    engine: Box<dyn Engine>,
+    backend: Backend,
     /// Why this backend: "requested", or what `backend auto` found.
     backend_reason: String,
     /// Scratch of energies for all nodes, reused between calls.
@@ -153,6 +196,20 @@ impl Model {
     }
 
     /// Loads `*.nequip.pth` (native engine or TorchScript) or `*.nequip.pt2` (AOTInductor).
+    ///
+    /// ```
+    /// use allegro::{Backend, BackendChoice, LoadOptions, Model};
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/nawsbs.nequip.pth");
+    /// let options = LoadOptions { backend: BackendChoice::Native, threads: 1, ..LoadOptions::default() };
+    /// let model = Model::load_with(path, options).unwrap();
+    /// assert_eq!(model.backend(), Backend::Native);
+    /// assert_eq!(model.metadata().type_names, ["Na", "Sb", "W", "S"]);
+    /// assert_eq!(model.metadata().r_max, 5.5);
+    ///
+    /// // A missing file is an error that names it, never a crash.
+    /// let err = Model::load("no/such.nequip.pth").err().unwrap();
+    /// assert!(err.to_string().contains("no/such.nequip.pth"));
+    /// ```
     pub fn load_with(path: impl AsRef<Path>, options: LoadOptions) -> Result<Model> {
         let path = path.as_ref();
         std::fs::metadata(path).map_err(|source| Error::Io {
@@ -183,24 +240,24 @@ impl Model {
         };
         let name = path.to_string_lossy();
         let requested = "requested".to_owned();
-        let (metadata, backend, backend_name, backend_reason) = if name.ends_with(".pth") {
+        let (metadata, engine, backend, backend_reason) = if name.ends_with(".pth") {
             let metadata = Metadata::from_torchscript_archive(path)?;
             match options.backend {
                 BackendChoice::Torch => {
                     crate::native::check_archive(path, &metadata)?;
                     let backend = load_torchscript(path, &metadata)?;
-                    (metadata, backend, "torchscript", requested)
+                    (metadata, backend, Backend::TorchScript, requested)
                 }
                 BackendChoice::Native => {
                     let backend = Native::load(path, &metadata, options.threads, isa)?;
-                    let backend = Box::new(backend) as Box<dyn Backend>;
-                    (metadata, backend, "native", requested)
+                    let backend = Box::new(backend) as Box<dyn Engine>;
+                    (metadata, backend, Backend::Native, requested)
                 }
                 BackendChoice::Auto => match Native::load(path, &metadata, options.threads, isa) {
                     Ok(backend) => (
                         metadata,
-                        Box::new(backend) as Box<dyn Backend>,
-                        "native",
+                        Box::new(backend) as Box<dyn Engine>,
+                        Backend::Native,
                         "auto: the native engine implements every module of this model".into(),
                     ),
                     // Only a module or feature the native engine lacks goes to libtorch (when
@@ -217,7 +274,7 @@ impl Model {
                             }
                         })?;
                         let why = format!("auto: {reason}; libtorch runs it");
-                        (metadata, backend, "torchscript", why)
+                        (metadata, backend, Backend::TorchScript, why)
                     }
                     Err(native_error) => return Err(native_error),
                 },
@@ -236,7 +293,7 @@ impl Model {
                 BackendChoice::Auto => "auto: an AOTInductor package runs on libtorch".into(),
                 _ => requested,
             };
-            (metadata, backend, "aoti", why)
+            (metadata, backend, Backend::Aoti, why)
         } else {
             return Err(Error::UnknownFormat {
                 path: path.to_owned(),
@@ -244,17 +301,17 @@ impl Model {
         };
         Ok(Model {
             metadata,
+            engine,
             backend,
-            backend_name,
             backend_reason,
             node_energy: Vec::new(),
             graph: Graph::default(),
         })
     }
 
-    /// The engine evaluating this model: "native", "torchscript" or "aoti".
-    pub fn backend_name(&self) -> &'static str {
-        self.backend_name
+    /// The engine evaluating this model.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Why the model runs on its backend: "requested", or what `backend auto` found (one line).
@@ -264,14 +321,33 @@ impl Model {
 
     /// The instruction set the native engine's kernels use for this model (`None` on libtorch).
     pub fn isa(&self) -> Option<Isa> {
-        self.backend.isa()
+        self.engine.isa()
     }
 
+    /// Cutoffs, type names and precision of the model.
     pub fn metadata(&self) -> &Metadata {
         &self.metadata
     }
 
-    /// Evaluates `system`, allocating the output.
+    /// Evaluates `system`, allocating the output. This is the LAMMPS contract: the caller
+    /// supplies ghost atoms and the neighbour list ([`Model::compute_periodic`] makes them).
+    ///
+    /// ```
+    /// use allegro::{Model, NeighbourList, System};
+    /// let mut model = Model::load(concat!(env!("CARGO_MANIFEST_DIR"), "/models/nawsbs.nequip.pth")).unwrap();
+    /// // An Na-S pair 2.9 A apart, both local, each the other's neighbour; no cell.
+    /// let positions = [[0.0, 0.0, 0.0], [2.9, 0.0, 0.0]];
+    /// let system = System {
+    ///     positions: &positions,
+    ///     types: &[0, 3],
+    ///     n_local: 2,
+    ///     neighbours: NeighbourList { offsets: &[0, 1, 2], indices: &[1, 0] },
+    /// };
+    /// let out = model.compute(&system).unwrap();
+    /// // Newton's third law, and the virial of a pair along x is r_x f_x.
+    /// assert!((out.forces[0][0] + out.forces[1][0]).abs() < 1e-5);
+    /// assert!((out.virial[0] - 2.9 * out.forces[1][0]).abs() < 1e-4);
+    /// ```
     pub fn compute(&mut self, system: &System<'_>) -> Result<Output> {
         let mut out = Output {
             atom_energy: vec![0.0; system.n_local],
@@ -303,10 +379,10 @@ impl Model {
         let n = system.positions.len();
         check_lengths(system, atom_energy.len(), forces.len())?;
         if let Some(av) = &mut atom_virial {
-            if self.backend_name != "native" {
+            if self.backend != Backend::Native {
                 return Err(Error::Input(format!(
                     "per-atom virials need the native backend; this model runs on {}",
-                    self.backend_name
+                    self.backend
                 )));
             }
             if av.len() != n {
@@ -328,7 +404,7 @@ impl Model {
         let graph = &self.graph;
         self.node_energy.clear();
         self.node_energy.resize(n, 0.0);
-        self.backend.run(
+        self.engine.run(
             graph,
             BackendOutput {
                 atom_energy: &mut self.node_energy,
@@ -498,26 +574,26 @@ pub fn set_threads(n: usize) {
 }
 
 #[cfg(feature = "torch")]
-fn load_torchscript(path: &Path, metadata: &Metadata) -> Result<Box<dyn Backend>> {
+fn load_torchscript(path: &Path, metadata: &Metadata) -> Result<Box<dyn Engine>> {
     let backend = torchscript::TorchScript::load(path, metadata)?;
     Ok(Box::new(backend))
 }
 
 #[cfg(feature = "torch")]
-fn load_aoti(path: &Path) -> Result<(Metadata, Box<dyn Backend>)> {
+fn load_aoti(path: &Path) -> Result<(Metadata, Box<dyn Engine>)> {
     let (metadata, backend) = aoti::Aoti::load(path)?;
     Ok((metadata, Box::new(backend)))
 }
 
 #[cfg(not(feature = "torch"))]
-fn load_torchscript(path: &Path, _: &Metadata) -> Result<Box<dyn Backend>> {
+fn load_torchscript(path: &Path, _: &Metadata) -> Result<Box<dyn Engine>> {
     Err(Error::NoTorch {
         path: path.to_owned(),
     })
 }
 
 #[cfg(not(feature = "torch"))]
-fn load_aoti(path: &Path) -> Result<(Metadata, Box<dyn Backend>)> {
+fn load_aoti(path: &Path) -> Result<(Metadata, Box<dyn Engine>)> {
     Err(Error::NoTorch {
         path: path.to_owned(),
     })

@@ -3,7 +3,7 @@ use std::path::Path;
 
 use tch::{CModule, Device, IValue, Kind, Tensor};
 
-use super::{Backend, BackendOutput, Graph, Metadata};
+use super::{BackendOutput, Engine, Graph, Metadata};
 use crate::error::{Error, Result};
 
 pub(crate) struct TorchScript {
@@ -37,7 +37,7 @@ fn tensor_to_f64(t: &Tensor, expected: usize, what: &str) -> Result<Vec<f64>> {
     Ok(v)
 }
 
-impl Backend for TorchScript {
+impl Engine for TorchScript {
     fn run(&mut self, graph: &Graph, out: BackendOutput<'_>) -> Result<()> {
         let n = graph.types.len() as i64;
         let e = graph.edge_index.len() as i64 / 2;

@@ -20,12 +20,16 @@ use super::real::Real;
 /// A column block of the left operand: `rows x cols`, element (r, k) at `data[r * ld + k]`.
 #[derive(Clone, Copy)]
 pub struct Operand<'a, T> {
+    /// The elements, row-major with stride `ld`.
     pub data: &'a [T],
+    /// Row stride (leading dimension) of `data`.
     pub ld: usize,
+    /// Columns of this block.
     pub cols: usize,
 }
 
 impl<'a, T> Operand<'a, T> {
+    /// A block of `cols` columns of rows `ld` apart.
     pub fn new(data: &'a [T], ld: usize, cols: usize) -> Operand<'a, T> {
         Operand { data, ld, cols }
     }

@@ -14,6 +14,7 @@ pub enum Isa {
 }
 
 impl Isa {
+    /// The name `ALLEGRO_ISA` takes: "avx512", "avx2" or "baseline".
     pub fn name(self) -> &'static str {
         match self {
             Isa::Avx512 => "avx512",
@@ -23,6 +24,12 @@ impl Isa {
     }
 
     /// Whether this CPU can run the kernels of `self`.
+    ///
+    /// ```
+    /// use allegro::Isa;
+    /// assert!(Isa::Baseline.available()); // portable code runs anywhere
+    /// assert_eq!(Isa::Avx512.name(), "avx512");
+    /// ```
     pub fn available(self) -> bool {
         match self {
             Isa::Baseline => true,

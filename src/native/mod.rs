@@ -38,7 +38,7 @@ use network::Network;
 use real::Real;
 
 use crate::error::{Error, Result};
-use crate::model::{Backend, BackendOutput, Graph, Metadata, ModelDtype};
+use crate::model::{BackendOutput, Engine, Graph, Metadata, ModelDtype};
 
 /// Edges per block: enough rows for the dense layers to run near peak, few enough that a
 /// block's activations stay in cache (and memory stays bounded for any system size).
@@ -280,7 +280,7 @@ fn run_network<T: Real>(
     }
 }
 
-impl Backend for Native {
+impl Engine for Native {
     fn isa(&self) -> Option<Isa> {
         Some(match &self.net {
             AnyNetwork::F32(n) => n.net.isa,
