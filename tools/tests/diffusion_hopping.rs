@@ -96,7 +96,7 @@ fn rare_hops_on_vibrations() {
 /// without the design effect 0.235, 0.72 and 14.5. A run whose rate happens to stay low for
 /// most of it cannot know it, so the strict limits (0.60-0.76, none beyond 4) are not met and
 /// are asserted looser here; several runs of one state (their spread widens the error) are the
-/// remedy, and `--help` and the README say so.
+/// remedy, and `--help` and docs/diffusion.md say so.
 #[test]
 fn hop_rate_shared_by_all_ions() {
     let mut s = spec(4.0);
