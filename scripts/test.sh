@@ -6,11 +6,12 @@ cd "$ROOT"
 
 bash scripts/setup.sh test
 
-log "lint: cargo fmt, clippy (with and without libtorch)"
+log "lint: cargo fmt, clippy (with and without libtorch), cargo doc (every public item documented)"
 cargo fmt --all -- --check
 cargo clippy --locked --release --workspace --all-targets -- -D warnings
 cargo clippy --locked --release --workspace --all-targets --target-dir target/torch \
   --features allegro-rs/torch,allegro-tools/torch -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --release --no-deps --workspace
 
 CACHE="${ALLEGRO_TEST_CACHE:-$ROOT/tests/.cache}"
 export ALLEGRO_TEST_CACHE="$CACHE"

@@ -131,7 +131,9 @@ pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> anyho
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}: {source}")]
 pub struct WriteError {
+    /// The output path as the user gave it.
     pub path: std::path::PathBuf,
+    /// The I/O error.
     pub source: std::io::Error,
 }
 

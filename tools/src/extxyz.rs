@@ -6,11 +6,14 @@ use std::path::{Path, PathBuf};
 
 use crate::trajectory::{ReadError, Result};
 
+/// One frame of an extended XYZ file.
 #[derive(Clone, Debug, Default)]
 pub struct XyzFrame {
     /// Rows are the cell vectors, A.
     pub cell: [[f64; 3]; 3],
+    /// Element symbol of each atom (the species column).
     pub symbols: Vec<String>,
+    /// Cartesian positions (the pos column), A.
     pub positions: Vec<[f64; 3]>,
     /// Per-frame key=value pairs, raw text (quotes removed).
     pub info: HashMap<String, String>,
@@ -19,10 +22,12 @@ pub struct XyzFrame {
 }
 
 impl XyzFrame {
+    /// A per-frame value as a number (e.g. `energy`); None if absent or not a number.
     pub fn float(&self, key: &str) -> Option<f64> {
         self.info.get(key)?.trim().parse().ok()
     }
 
+    /// A per-frame value as whitespace-separated numbers; None if absent or any is not a number.
     pub fn floats(&self, key: &str) -> Option<Vec<f64>> {
         self.info
             .get(key)?
@@ -41,6 +46,7 @@ impl XyzFrame {
         }
     }
 
+    /// A per-atom column of width 3 (e.g. `forces`); None if absent or of another width.
     pub fn vectors(&self, key: &str) -> Option<Vec<[f64; 3]>> {
         let a = self.arrays.get(key)?;
         a.iter()
@@ -100,7 +106,9 @@ fn parse_info(line: &str) -> HashMap<String, String> {
 /// a note saying so: the complete frames before the cut are kept, the cut one is dropped.
 #[derive(Debug)]
 pub struct XyzFile {
+    /// The complete frames, in file order.
     pub frames: Vec<XyzFrame>,
+    /// Where and why the file is cut, if it is.
     pub truncated: Option<String>,
 }
 
@@ -118,193 +126,244 @@ fn fully_periodic(pbc: &str) -> Option<bool> {
     (flags.len() == 3).then(|| flags.iter().all(|&f| f))
 }
 
-pub fn read_extxyz(path: impl AsRef<Path>) -> Result<XyzFile> {
-    let path: PathBuf = path.as_ref().to_owned();
-    let (mut input, _) = crate::trajectory::open_maybe_gzip(&path)?;
-    let err = |line: usize, what: String| ReadError::Format {
-        path: path.clone(),
-        location: format!("line {line}"),
-        what,
-    };
-    // Lines as `lines()` gives them, noting a last line that has no newline (a cut file).
-    let unterminated = std::cell::Cell::new(false);
-    let mut lines = std::iter::from_fn(|| {
+/// One Properties column: name, type letter (S, R, I, L) and width.
+type Column = (String, String, usize);
+
+/// The lines of a file as `lines()` gives them, numbered from 1, noting a last line without
+/// newline and where the readable part ends early.
+struct XyzLines {
+    path: PathBuf,
+    input: Box<dyn BufRead + Send>,
+    /// Lines handed out so far, a read error counting as one.
+    read: usize,
+    /// Whether a line had no newline (a cut file).
+    unterminated: bool,
+    /// A read error (a gzip stream cut short) or the end of the file inside a frame is a cut:
+    /// noted here, and the frames before it kept.
+    cut: Option<String>,
+}
+
+impl XyzLines {
+    fn err(&self, line: usize, what: String) -> ReadError {
+        ReadError::Format {
+            path: self.path.clone(),
+            location: format!("line {line}"),
+            what,
+        }
+    }
+
+    /// The next line and its number; None at the end of the file or at a read error, which
+    /// is noted as the cut.
+    fn next(&mut self) -> Option<(usize, String)> {
         let mut buf = String::new();
-        match input.read_line(&mut buf) {
+        let k = self.read;
+        match self.input.read_line(&mut buf) {
             Ok(0) => None,
             Ok(_) => {
+                self.read += 1;
                 match buf.strip_suffix('\n') {
                     Some(l) => buf.truncate(l.trim_end_matches('\r').len()),
-                    None => unterminated.set(true),
+                    None => self.unterminated = true,
                 }
-                Some(Ok(buf))
+                Some((k + 1, buf))
             }
-            Err(e) => Some(Err(e)),
+            Err(source) => {
+                self.read += 1;
+                self.cut = Some(format!("line {}: {source}", k + 1));
+                None
+            }
         }
-    })
-    .enumerate();
+    }
+
+    /// Notes that the file ends inside a frame, unless a cut is noted already.
+    fn ends(&mut self, ln: usize, what: &str) {
+        self.cut.get_or_insert_with(|| format!("line {ln}: {what}"));
+    }
+}
+
+/// Reads an extended XYZ file (plain or gzip); a cut last frame is dropped and noted.
+pub fn read_extxyz(path: impl AsRef<Path>) -> Result<XyzFile> {
+    let path: PathBuf = path.as_ref().to_owned();
+    let (input, _) = crate::trajectory::open_maybe_gzip(&path)?;
+    let mut lines = XyzLines {
+        path,
+        input,
+        read: 0,
+        unterminated: false,
+        cut: None,
+    };
     let mut frames = Vec::new();
-    // A read error (a gzip stream cut short) or the end of the file inside a frame is a cut:
-    // noted, and the frames before it kept.
-    let cut = std::cell::RefCell::new(None::<String>);
-    let next = |lines: &mut dyn Iterator<Item = (usize, std::io::Result<String>)>| -> Result<Option<(usize, String)>> {
-        match lines.next() {
-            None => Ok(None),
-            Some((k, Ok(l))) => Ok(Some((k + 1, l))),
-            Some((k, Err(source))) => {
-                *cut.borrow_mut() = Some(format!("line {}: {source}", k + 1));
-                Ok(None)
-            }
-        }
-    };
-    let ends = |ln: usize, what: &str| {
-        cut.borrow_mut()
-            .get_or_insert_with(|| format!("line {ln}: {what}"));
-    };
-    while let Some((ln, count)) = next(&mut lines)? {
+    while let Some((ln, count)) = lines.next() {
         if count.trim().is_empty() {
             continue;
         }
         let n: usize = count.trim().parse().map_err(|_| {
-            err(
+            lines.err(
                 ln,
                 format!("expected the number of atoms, found '{}'", count.trim()),
             )
         })?;
-        let Some((ln2, comment)) = next(&mut lines)? else {
-            ends(ln, "the file ends after the atom count");
-            break;
-        };
-        let info = parse_info(&comment);
-        if let Some(pbc) = info.get("pbc") {
-            if fully_periodic(pbc) != Some(true) {
-                return Err(err(
-                    ln2,
-                    format!(
-                        "pbc=\"{pbc}\": only frames periodic in all three directions are \
-                         supported (a cluster or slab needs a vacuum-padded periodic cell)"
-                    ),
-                ));
-            }
+        match read_frame(&mut lines, ln, n)? {
+            Some(frame) => frames.push(frame),
+            None => break,
         }
-        let lattice: Vec<f64> = info
-            .get("Lattice")
-            .ok_or_else(|| {
-                err(
-                    ln2,
-                    "no Lattice=\"...\" (only periodic frames are supported)".into(),
-                )
-            })?
-            .split_whitespace()
-            .map(|v| v.parse::<f64>())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| err(ln2, "Lattice is not 9 numbers".into()))?;
-        if lattice.len() != 9 {
-            return Err(err(
-                ln2,
-                format!("Lattice has {} numbers, expected 9", lattice.len()),
-            ));
-        }
-        let props = info
-            .get("Properties")
-            .cloned()
-            .unwrap_or_else(|| "species:S:1:pos:R:3".into());
-        let spec: Vec<&str> = props.split(':').collect();
-        if !spec.len().is_multiple_of(3) {
-            return Err(err(
-                ln2,
-                format!("Properties '{props}' is not name:type:width triples"),
-            ));
-        }
-        let columns: Vec<(String, String, usize)> = spec
-            .chunks(3)
-            .map(|c| {
-                Ok((
-                    c[0].to_owned(),
-                    c[1].to_owned(),
-                    c[2].parse::<usize>()
-                        .map_err(|_| err(ln2, format!("bad width in Properties '{props}'")))?,
-                ))
-            })
-            .collect::<Result<_>>()?;
-        let width: usize = columns.iter().map(|c| c.2).sum();
-        let mut frame = XyzFrame {
-            cell: [
-                [lattice[0], lattice[1], lattice[2]],
-                [lattice[3], lattice[4], lattice[5]],
-                [lattice[6], lattice[7], lattice[8]],
-            ],
-            info,
-            ..XyzFrame::default()
-        };
-        let mut complete = true;
-        for _ in 0..n {
-            let Some((la, line)) = next(&mut lines)? else {
-                ends(
-                    ln,
-                    &format!("the frame from line {ln} ends before its {n} atoms"),
-                );
-                complete = false;
-                break;
-            };
-            let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() != width && unterminated.get() {
-                ends(la, "the last line is cut");
-                complete = false;
-                break;
-            }
-            if f.len() != width {
-                return Err(err(
-                    la,
-                    format!("expected {width} columns ({props}), found {}", f.len()),
-                ));
-            }
-            let mut k = 0;
-            for (name, kind, w) in &columns {
-                let field = &f[k..k + w];
-                k += w;
-                match (name.as_str(), kind.as_str()) {
-                    ("species", _) => frame.symbols.push(field[0].to_owned()),
-                    (_, "R") | (_, "I") => {
-                        let v: Vec<f64> = field
-                            .iter()
-                            .map(|x| x.parse::<f64>().ok().filter(|v| v.is_finite()))
-                            .collect::<Option<_>>()
-                            .ok_or_else(|| {
-                                err(
-                                    la,
-                                    format!(
-                                        "column '{name}': expected numbers, found '{}'",
-                                        field.join(" ")
-                                    ),
-                                )
-                            })?;
-                        if name == "pos" {
-                            frame.positions.push([v[0], v[1], v[2]]);
-                        } else {
-                            frame.arrays.entry(name.clone()).or_default().push(v);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        if !complete {
-            break;
-        }
-        if frame.positions.len() != n || frame.symbols.len() != n {
-            return Err(err(ln2, "frame lacks species or pos columns".into()));
-        }
-        frames.push(frame);
     }
-    let truncated = cut.into_inner().map(|what| {
+    let truncated = lines.cut.take().map(|what| {
         format!(
             "{} is cut ({what}): using the {} complete frame(s) before it",
-            path.display(),
+            lines.path.display(),
             frames.len()
         )
     });
     Ok(XyzFile { frames, truncated })
+}
+
+/// Reads the frame whose atom count `n` stood on line `ln`; None when the file ends inside it.
+fn read_frame(lines: &mut XyzLines, ln: usize, n: usize) -> Result<Option<XyzFrame>> {
+    let Some((ln2, comment)) = lines.next() else {
+        lines.ends(ln, "the file ends after the atom count");
+        return Ok(None);
+    };
+    let info = parse_info(&comment);
+    let (cell, props, columns) = frame_layout(lines, ln2, &info)?;
+    let width: usize = columns.iter().map(|c| c.2).sum();
+    let mut frame = XyzFrame {
+        cell,
+        info,
+        ..XyzFrame::default()
+    };
+    for _ in 0..n {
+        let Some((la, line)) = lines.next() else {
+            lines.ends(
+                ln,
+                &format!("the frame from line {ln} ends before its {n} atoms"),
+            );
+            return Ok(None);
+        };
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() != width && lines.unterminated {
+            lines.ends(la, "the last line is cut");
+            return Ok(None);
+        }
+        if f.len() != width {
+            return Err(lines.err(
+                la,
+                format!("expected {width} columns ({props}), found {}", f.len()),
+            ));
+        }
+        read_atom(&mut frame, &f, &columns, la, lines)?;
+    }
+    if frame.positions.len() != n || frame.symbols.len() != n {
+        return Err(lines.err(ln2, "frame lacks species or pos columns".into()));
+    }
+    Ok(Some(frame))
+}
+
+/// From the comment line `ln2` (parsed into `info`): the cell (rows a, b, c in A), the
+/// Properties text and its columns. Refuses frames that are not periodic in all directions.
+fn frame_layout(
+    lines: &XyzLines,
+    ln2: usize,
+    info: &HashMap<String, String>,
+) -> Result<([[f64; 3]; 3], String, Vec<Column>)> {
+    let err = |line: usize, what: String| lines.err(line, what);
+    if let Some(pbc) = info.get("pbc") {
+        if fully_periodic(pbc) != Some(true) {
+            return Err(err(
+                ln2,
+                format!(
+                    "pbc=\"{pbc}\": only frames periodic in all three directions are \
+                     supported (a cluster or slab needs a vacuum-padded periodic cell)"
+                ),
+            ));
+        }
+    }
+    let lattice: Vec<f64> = info
+        .get("Lattice")
+        .ok_or_else(|| {
+            err(
+                ln2,
+                "no Lattice=\"...\" (only periodic frames are supported)".into(),
+            )
+        })?
+        .split_whitespace()
+        .map(|v| v.parse::<f64>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| err(ln2, "Lattice is not 9 numbers".into()))?;
+    if lattice.len() != 9 {
+        return Err(err(
+            ln2,
+            format!("Lattice has {} numbers, expected 9", lattice.len()),
+        ));
+    }
+    let props = info
+        .get("Properties")
+        .cloned()
+        .unwrap_or_else(|| "species:S:1:pos:R:3".into());
+    let spec: Vec<&str> = props.split(':').collect();
+    if !spec.len().is_multiple_of(3) {
+        return Err(err(
+            ln2,
+            format!("Properties '{props}' is not name:type:width triples"),
+        ));
+    }
+    let columns: Vec<Column> = spec
+        .chunks(3)
+        .map(|c| {
+            Ok((
+                c[0].to_owned(),
+                c[1].to_owned(),
+                c[2].parse::<usize>()
+                    .map_err(|_| err(ln2, format!("bad width in Properties '{props}'")))?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let cell = [
+        [lattice[0], lattice[1], lattice[2]],
+        [lattice[3], lattice[4], lattice[5]],
+        [lattice[6], lattice[7], lattice[8]],
+    ];
+    Ok((cell, props, columns))
+}
+
+/// Adds the atom on line `la` (split into `f`, one field per column width) to `frame`.
+fn read_atom(
+    frame: &mut XyzFrame,
+    f: &[&str],
+    columns: &[Column],
+    la: usize,
+    lines: &XyzLines,
+) -> Result<()> {
+    let mut k = 0;
+    for (name, kind, w) in columns {
+        let field = &f[k..k + w];
+        k += w;
+        match (name.as_str(), kind.as_str()) {
+            ("species", _) => frame.symbols.push(field[0].to_owned()),
+            (_, "R") | (_, "I") => {
+                let v: Vec<f64> = field
+                    .iter()
+                    .map(|x| x.parse::<f64>().ok().filter(|v| v.is_finite()))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| {
+                        lines.err(
+                            la,
+                            format!(
+                                "column '{name}': expected numbers, found '{}'",
+                                field.join(" ")
+                            ),
+                        )
+                    })?;
+                if name == "pos" {
+                    frame.positions.push([v[0], v[1], v[2]]);
+                } else {
+                    frame.arrays.entry(name.clone()).or_default().push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 //! longer decide the phase. Both phases have right angles: where the log has the cell angles, a
 //! cell whose time-averaged angle stays significantly away from 90 degrees (a sheared,
 //! rhombohedral or monoclinic cell, which the lengths alone would read as cubic) is neither.
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plot::{Figure, Series as PlotSeries};
 use crate::stats::mean_std;
@@ -24,17 +24,24 @@ use crate::trajectory::log::ThermoBlock;
 /// A time average of a correlated series: the mean, the spread of the series about it (how much
 /// the quantity fluctuates), and the standard error of the mean (how well the mean is known:
 /// spread x sqrt(g / n), g the statistical inefficiency of the series).
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct TimeAverage {
+    /// Mean of the series.
     pub value: f64,
+    /// Standard deviation of the series about its mean.
     pub spread: f64,
+    /// Standard error of the mean, corrected for correlation: spread x sqrt(g / n).
     pub standard_error: f64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Phase of a run from its cell lengths: the time-averaged axis splitting against the
+/// threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
+    /// One axis significantly longer than the other two, by at least the threshold.
     Tetragonal,
+    /// The splitting significantly below the threshold.
     Cubic,
     /// Switches between the two during the run.
     Mixed,
@@ -43,6 +50,7 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Lowercase name, as in reports and JSON.
     pub fn name(self) -> &'static str {
         match self {
             Phase::Tetragonal => "tetragonal",
@@ -54,14 +62,18 @@ impl Phase {
 }
 
 /// The time-averaged relative axis splitting of a run and its standard error.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Splitting {
+    /// Time average of s = (c - (a + b) / 2) / mean length, c the unique axis.
     pub value: f64,
+    /// Its standard error, from block averages (from the correlation time where fewer than two
+    /// blocks fit).
     pub standard_error: f64,
     /// Blocks the error comes from.
     pub blocks: usize,
 }
 
+/// How the runs are analysed: cell counts, equilibration cut, thresholds, smoothing.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Conventional cells per supercell direction.
@@ -92,8 +104,11 @@ impl Default for Settings {
 /// Input series of one run: temperature (K) and the three cell lengths (A) per row.
 #[derive(Clone, Debug)]
 pub struct Series {
+    /// Name of the run in messages and results (e.g. its log's path).
     pub name: String,
+    /// Temperature of each row, K.
     pub temperature: Vec<f64>,
+    /// Cell lengths of each row, A: of the whole cell, or per conventional cell if `per_cell`.
     pub lengths: Vec<[f64; 3]>,
     /// The lengths are per conventional cell already (e.g. `v_a v_b v_c`), so `reps` does not
     /// apply.
@@ -123,15 +138,21 @@ pub fn log_angles(blocks: &[&ThermoBlock]) -> Vec<[f64; 3]> {
     angles
 }
 
+/// Lattice parameters and phase of one run, over its production rows.
 #[allow(non_snake_case)]
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunResult {
+    /// Name of the run, from its series.
     pub name: String,
+    /// Time-averaged temperature over production, K.
     pub temperature_K: TimeAverage,
     /// a, b, c per conventional cell (A), ordered so that c is the unique axis.
     pub a_A: TimeAverage,
+    /// b per conventional cell, A.
     pub b_A: TimeAverage,
+    /// c per conventional cell (the unique axis), A.
     pub c_A: TimeAverage,
+    /// c / ((a + b) / 2) of the time averages.
     pub c_over_a: f64,
     /// Which box direction (0 = x/a, 1 = y/b, 2 = z/c) is unique at the end of the run.
     pub unique_axis: usize,
@@ -139,6 +160,7 @@ pub struct RunResult {
     pub axis_turns: Vec<AxisTurn>,
     /// Time-averaged cell angles alpha, beta, gamma (degrees), where the log has them.
     pub angles_deg: Option<[TimeAverage; 3]>,
+    /// The run's phase (undetermined for a sheared cell, whatever the lengths say).
     pub phase: Phase,
     /// Why: the splitting against the threshold, or the blocks that disagree.
     pub phase_reason: String,
@@ -148,25 +170,36 @@ pub struct RunResult {
     pub start_phase: Phase,
     /// Fraction of moving-averaged rows whose splitting exceeds the threshold (informative).
     pub tetragonal_fraction: f64,
+    /// Thermo rows of the run.
     pub rows: usize,
+    /// Rows cut at the start as equilibration.
     pub equilibration_rows: usize,
     /// Smoothed per-row lattice parameters after equilibration, for plots.
     #[serde(skip)]
     pub smoothed: Vec<[f64; 3]>,
 }
 
+/// T_C as the midpoint between the highest tetragonal and the lowest cubic run.
 #[allow(non_snake_case)]
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TransitionTemperature {
+    /// The midpoint, K.
     pub value: f64,
+    /// Half the gap between the two runs, K.
     pub halfwidth: f64,
 }
 
+/// A set of runs (one composition), sorted by temperature, and T_C from them.
 #[allow(non_snake_case)]
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LatticeResult {
+    /// The runs, by temperature.
     pub runs: Vec<RunResult>,
+    /// T_C, K; None unless the hottest clearly tetragonal run is colder than the coldest
+    /// clearly cubic one (see [`transition`]).
     pub T_C: Option<TransitionTemperature>,
+    /// Why T_C is not determined, and runs of one temperature that disagree.
+    #[serde(default)]
     pub warnings: Vec<String>,
 }
 
@@ -364,11 +397,13 @@ fn axes_by_tenth(rows: &[[f64; 3]], threshold: f64) -> Vec<Option<usize>> {
 
 /// Where the unique axis turned during a run (a fully flexible cell may swap which of its
 /// vectors is the long one).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AxisTurn {
     /// Production row near which it turned.
     pub row: usize,
+    /// Box direction before the turn (0 = x, 1 = y, 2 = z).
     pub from: usize,
+    /// Box direction after the turn.
     pub to: usize,
 }
 
@@ -532,12 +567,22 @@ fn shear(angles: &[[f64; 3]], mean: &[TimeAverage; 3], threshold_deg: f64) -> Op
     ))
 }
 
+/// Why a run cannot be analysed.
 #[derive(Debug, thiserror::Error)]
 pub enum LatticeError {
+    /// The run has fewer than 10 thermo rows.
     #[error("{run}: only {rows} thermo rows, need at least 10")]
-    TooFewRows { run: String, rows: usize },
+    TooFewRows {
+        /// Name of the run.
+        run: String,
+        /// Thermo rows it has.
+        rows: usize,
+    },
 }
 
+/// Lattice parameters and phase of one run: equilibration cut, time-averaged a, b, c per
+/// conventional cell (c the unique axis), the phase from the splitting, and the shear check
+/// where the log has the cell angles.
 pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, LatticeError> {
     let n = series.lengths.len();
     if n < 10 {
@@ -678,6 +723,7 @@ pub fn transition(runs: &[RunResult]) -> (Option<TransitionTemperature>, Vec<Str
     )
 }
 
+/// Analyses every run, sorts them by temperature and brackets T_C.
 pub fn analyse(series: &[Series], settings: &Settings) -> Result<LatticeResult, LatticeError> {
     let mut runs = series
         .iter()

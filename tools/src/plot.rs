@@ -8,9 +8,13 @@ use plotters::prelude::*;
 /// A set of points drawn as a line or markers, optionally with y error bars and a shaded band.
 #[derive(Clone, Debug, Default)]
 pub struct Series {
+    /// Legend text; empty: not in the legend.
     pub label: String,
+    /// (x, y) in data units.
     pub points: Vec<(f64, f64)>,
+    /// Draw a filled circle at each point.
     pub markers: bool,
+    /// Join the points with a line.
     pub line: bool,
     /// One-sigma y errors, one per point.
     pub y_err: Option<Vec<f64>>,
@@ -22,13 +26,20 @@ pub struct Series {
     pub faint: bool,
 }
 
+/// One plot: axes, series and annotations; [`Figure::save`] writes it.
 #[derive(Clone, Debug, Default)]
 pub struct Figure {
+    /// Caption above the plot.
     pub title: String,
+    /// x axis label, units included.
     pub x_label: String,
+    /// y axis label, units included.
     pub y_label: String,
+    /// Logarithmic x axis.
     pub log_x: bool,
+    /// Logarithmic y axis.
     pub log_y: bool,
+    /// The data, drawn in order.
     pub series: Vec<Series>,
     /// Vertical shaded bands (x low, x high, label), e.g. T_C +- half-width.
     pub x_bands: Vec<(f64, f64, String)>,
@@ -188,6 +199,7 @@ impl Figure {
             .margin(18)
             .x_label_area_size(48)
             .y_label_area_size(78);
+        // the chart's type differs with the axes' scales: the mesh is configured per type
         macro_rules! body {
             ($chart:expr) => {{
                 let mut chart = $chart;
@@ -203,102 +215,7 @@ impl Figure {
                     .light_line_style(WHITE.mix(0.0))
                     .draw()
                     .map_err(e)?;
-                for (lo, hi, label) in &self.x_bands {
-                    let c = PALETTE[5].mix(0.08);
-                    chart
-                        .draw_series(std::iter::once(Rectangle::new(
-                            [(*lo, y0), (*hi, y1)],
-                            c.filled(),
-                        )))
-                        .map_err(e)?
-                        .label(label.clone())
-                        .legend(move |(x, y)| {
-                            Rectangle::new([(x, y - 5), (x + 16, y + 5)], c.filled())
-                        });
-                }
-                for (x, label) in &self.x_ticks {
-                    chart
-                        .draw_series(std::iter::once(PathElement::new(
-                            vec![(*x, y0), (*x, y1)],
-                            BLACK.mix(0.4).stroke_width(1),
-                        )))
-                        .map_err(e)?;
-                    chart
-                        .draw_series(std::iter::once(
-                            EmptyElement::at((*x, y0))
-                                + Text::new(label.clone(), (3, -20), ("sans-serif", 15)),
-                        ))
-                        .map_err(e)?;
-                }
-                for s in &self.series {
-                    let color = PALETTE[s.color % PALETTE.len()];
-                    if let Some(band) = &s.band {
-                        let upper: Vec<(f64, f64)> = band.iter().map(|b| (b.0, b.2)).collect();
-                        let lower: Vec<(f64, f64)> =
-                            band.iter().rev().map(|b| (b.0, b.1)).collect();
-                        let poly: Vec<(f64, f64)> = upper.into_iter().chain(lower).collect();
-                        chart
-                            .draw_series(std::iter::once(Polygon::new(
-                                poly,
-                                color.mix(0.2).filled(),
-                            )))
-                            .map_err(e)?;
-                    }
-                    if let Some(err) = &s.y_err {
-                        chart
-                            .draw_series(s.points.iter().zip(err).map(|(p, d)| {
-                                ErrorBar::new_vertical(
-                                    p.0,
-                                    p.1 - d,
-                                    p.1,
-                                    p.1 + d,
-                                    color.stroke_width(1),
-                                    6,
-                                )
-                            }))
-                            .map_err(e)?;
-                    }
-                    let mut legend_done = false;
-                    if s.line {
-                        let style = if s.faint {
-                            color.mix(0.3).stroke_width(1)
-                        } else {
-                            color.stroke_width(2)
-                        };
-                        let anno = chart
-                            .draw_series(LineSeries::new(s.points.iter().copied(), style))
-                            .map_err(e)?;
-                        if !s.label.is_empty() {
-                            anno.label(s.label.clone()).legend(move |(x, y)| {
-                                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-                            });
-                            legend_done = true;
-                        }
-                    }
-                    if s.markers {
-                        let anno = chart
-                            .draw_series(
-                                s.points.iter().map(|p| Circle::new(*p, 4, color.filled())),
-                            )
-                            .map_err(e)?;
-                        if !s.label.is_empty() && !legend_done {
-                            anno.label(s.label.clone())
-                                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
-                        }
-                    }
-                }
-                let labelled =
-                    !self.x_bands.is_empty() || self.series.iter().any(|s| !s.label.is_empty());
-                if labelled {
-                    chart
-                        .configure_series_labels()
-                        .background_style(WHITE.mix(0.85))
-                        .border_style(BLACK.mix(0.3))
-                        .label_font(("sans-serif", 14))
-                        .position(self.legend_corner(x0, x1, y0, y1))
-                        .draw()
-                        .map_err(e)?;
-                }
+                self.draw_content(&mut chart, (x0, x1), (y0, y1))?;
             }};
         }
         match (self.log_x, self.log_y) {
@@ -314,6 +231,62 @@ impl Figure {
                 .map_err(e)?),
         }
         root.present().map_err(e)?;
+        Ok(())
+    }
+
+    /// Draws the bands, path ticks, series and legend into a chart whose mesh is drawn; the
+    /// axes span `x0..x1` and `y0..y1`.
+    fn draw_content<'c, DB, CT>(
+        &self,
+        chart: &mut ChartContext<'c, DB, CT>,
+        (x0, x1): (f64, f64),
+        (y0, y1): (f64, f64),
+    ) -> Result<(), String>
+    where
+        DB: DrawingBackend + 'c,
+        DB::ErrorType: 'static,
+        CT: CoordTranslate<From = (f64, f64)>,
+    {
+        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+        for (lo, hi, label) in &self.x_bands {
+            let c = PALETTE[5].mix(0.08);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(*lo, y0), (*hi, y1)],
+                    c.filled(),
+                )))
+                .map_err(e)?
+                .label(label.clone())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], c.filled()));
+        }
+        for (x, label) in &self.x_ticks {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(*x, y0), (*x, y1)],
+                    BLACK.mix(0.4).stroke_width(1),
+                )))
+                .map_err(e)?;
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((*x, y0))
+                        + Text::new(label.clone(), (3, -20), ("sans-serif", 15)),
+                ))
+                .map_err(e)?;
+        }
+        for s in &self.series {
+            draw_series(chart, s)?;
+        }
+        let labelled = !self.x_bands.is_empty() || self.series.iter().any(|s| !s.label.is_empty());
+        if labelled {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.3))
+                .label_font(("sans-serif", 14))
+                .position(self.legend_corner(x0, x1, y0, y1))
+                .draw()
+                .map_err(e)?;
+        }
         Ok(())
     }
 
@@ -351,17 +324,76 @@ impl Figure {
     }
 }
 
+/// Draws one series: its band, error bars, line and markers, with its legend entry.
+fn draw_series<'c, DB, CT>(chart: &mut ChartContext<'c, DB, CT>, s: &Series) -> Result<(), String>
+where
+    DB: DrawingBackend + 'c,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let color = PALETTE[s.color % PALETTE.len()];
+    if let Some(band) = &s.band {
+        let upper: Vec<(f64, f64)> = band.iter().map(|b| (b.0, b.2)).collect();
+        let lower: Vec<(f64, f64)> = band.iter().rev().map(|b| (b.0, b.1)).collect();
+        let poly: Vec<(f64, f64)> = upper.into_iter().chain(lower).collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))
+            .map_err(e)?;
+    }
+    if let Some(err) = &s.y_err {
+        chart
+            .draw_series(s.points.iter().zip(err).map(|(p, d)| {
+                ErrorBar::new_vertical(p.0, p.1 - d, p.1, p.1 + d, color.stroke_width(1), 6)
+            }))
+            .map_err(e)?;
+    }
+    let mut legend_done = false;
+    if s.line {
+        let style = if s.faint {
+            color.mix(0.3).stroke_width(1)
+        } else {
+            color.stroke_width(2)
+        };
+        let anno = chart
+            .draw_series(LineSeries::new(s.points.iter().copied(), style))
+            .map_err(e)?;
+        if !s.label.is_empty() {
+            anno.label(s.label.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+            });
+            legend_done = true;
+        }
+    }
+    if s.markers {
+        let anno = chart
+            .draw_series(s.points.iter().map(|p| Circle::new(*p, 4, color.filled())))
+            .map_err(e)?;
+        if !s.label.is_empty() && !legend_done {
+            anno.label(s.label.clone())
+                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
+        }
+    }
+    Ok(())
+}
+
 /// A figure that could not be drawn (the plotting backend's message) or written.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
+    /// The backend failed to draw.
     #[error("cannot draw {path}: {what}")]
     Draw {
+        /// The figure file.
         path: std::path::PathBuf,
+        /// The backend's message.
         what: String,
     },
+    /// The drawn figure could not be moved into place.
     #[error("cannot write {path}: {source}")]
     Write {
+        /// The figure file.
         path: std::path::PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }

@@ -1,12 +1,15 @@
 //! A small seeded generator (SplitMix64): the same seed gives the same numbers on every machine
 //! and every version of this crate, so structures built from a seed are reproducible byte for byte.
+/// SplitMix64 state.
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator started from `seed`.
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;

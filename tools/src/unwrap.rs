@@ -8,6 +8,8 @@ use crate::trajectory::{Cell, Frame};
 /// Largest fractional step between frames that can be unwrapped unambiguously.
 pub const MAX_FRACTIONAL_STEP: f64 = 0.4;
 
+/// Unwraps a trajectory frame by frame with the TOR scheme: the state is the previous wrapped
+/// and the current unwrapped positions (A).
 pub struct Unwrapper {
     previous: Vec<[f64; 3]>,
     unwrapped: Vec<[f64; 3]>,
@@ -57,6 +59,7 @@ impl Unwrapper {
         Ok(&self.unwrapped)
     }
 
+    /// The unwrapped positions after the last frame added, A.
     pub fn positions(&self) -> &[[f64; 3]] {
         &self.unwrapped
     }

@@ -85,6 +85,44 @@ fn recovers_known_activation_energy() {
     }
 }
 
+/// Two temperatures are enough: Ea from the two points exactly, and no reduced chi^2 (a line
+/// through two points has no scatter to measure; it used to come out NaN and stop the tool).
+#[test]
+fn two_temperatures_give_ea() {
+    let dir = tempfile::tempdir().unwrap();
+    let k_b = 8.617_333_262e-5; // eV/K
+    let d = |t: f64| 2e-3 * (-0.25 / (k_b * t)).exp();
+    let mut inputs = Vec::new();
+    for t in [600.0, 700.0] {
+        let path = dir.path().join(format!("T{t}.json"));
+        let c = serde_json::json!({"value": d(t), "std": 0.05 * d(t), "significant": true});
+        let json = serde_json::json!({"temperature_K": t,
+            "directions": [{"direction": "xyz", "D": c, "D_sigma": c}]});
+        std::fs::write(&path, json.to_string()).unwrap();
+        inputs.push(path);
+    }
+    let fit = dir.path().join("fit.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_allegro-arrhenius"))
+        .args(&inputs)
+        .arg("--json")
+        .arg(&fit)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&fit).unwrap()).unwrap();
+    let ea = v["Ea_eV"]["value"].as_f64().unwrap();
+    assert!((ea - 0.25).abs() < 1e-6, "{ea}");
+    // 5 % on each point: sigma(Ea) = k_B sqrt(2) 0.05 / (1/600 - 1/700)
+    let sigma = k_b * 2f64.sqrt() * 0.05 / (1.0 / 600.0 - 1.0 / 700.0);
+    let std = v["Ea_eV"]["std"].as_f64().unwrap();
+    assert!((std - sigma).abs() < 1e-3 * sigma, "{std} vs {sigma}");
+    assert!(v["reduced_chi2"].is_null());
+}
+
 /// A point allegro-diffusion marked as an upper bound only is refused with one clear line.
 #[test]
 fn refuses_a_non_significant_point() {
@@ -113,8 +151,8 @@ fn refuses_a_non_significant_point() {
     );
 }
 
-/// Each tool reads the other tools' JSON through typed views: the wrong tool's file is one
-/// clear line naming what is missing.
+/// Each tool reads the other tools' JSON as the type the other tool writes: the wrong tool's
+/// file is one clear line naming the file and what does not fit.
 #[test]
 fn the_wrong_tools_json_is_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -134,7 +172,10 @@ fn the_wrong_tools_json_is_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.lines().count() == 1, "{err}");
     assert!(
-        err.contains("lat.json: not an allegro-diffusion result (missing field `directions`"),
+        // its `runs` is a list of runs, a diffusion result's the number of runs pooled
+        err.contains(
+            "lat.json: not an allegro-diffusion result (invalid type: sequence, expected usize"
+        ),
         "{err}"
     );
     let out = Command::new(env!("CARGO_BIN_EXE_allegro-tc-plot"))

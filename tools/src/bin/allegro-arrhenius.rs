@@ -1,9 +1,9 @@
 //! allegro-arrhenius: activation energy and prefactor from diffusion results at several temperatures.
 use std::path::PathBuf;
 
-use allegro_tools::arrhenius::{fit, ArrheniusFit, Point, K_B_EV};
+use allegro_tools::arrhenius::{fit, ArrheniusFit, Point};
 use allegro_tools::cli;
-use allegro_tools::diffusion::Coefficient;
+use allegro_tools::diffusion::Analysis;
 use allegro_tools::plot::{Figure, Series};
 use anyhow::Context;
 use clap::Parser;
@@ -26,11 +26,11 @@ use clap::Parser;
 )]
 struct Args {
     /// Which coefficient: D (tracer) or D_sigma (charge)
-    #[arg(long, default_value = "D")]
-    quantity: String,
-    /// Direction set: xyz, x, y, z, ab or c
-    #[arg(long, default_value = "xyz")]
-    direction: String,
+    #[arg(long, value_enum, default_value = "D")]
+    quantity: Quantity,
+    /// Direction set: xyz, x, y, z, ab (the plane normal to the unique axis) or c (along it)
+    #[arg(long, value_enum, default_value = "xyz")]
+    direction: Direction,
     /// Write the fit as JSON to this file
     #[arg(long)]
     json: Option<PathBuf>,
@@ -42,24 +42,52 @@ struct Args {
     inputs: Vec<String>,
 }
 
-/// What an Arrhenius fit reads from an allegro-diffusion JSON.
-#[derive(serde::Deserialize)]
-struct DiffusionFile {
-    #[serde(rename = "temperature_K")]
-    temperature: Option<f64>,
-    directions: Vec<DirectionEntry>,
+/// The diffusion coefficient fitted.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Quantity {
+    /// Tracer diffusion
+    #[value(name = "D")]
+    D,
+    /// Charge (collective) diffusion
+    #[value(name = "D_sigma")]
+    DSigma,
 }
 
-#[derive(serde::Deserialize)]
-struct DirectionEntry {
-    direction: String,
-    #[serde(rename = "D")]
-    d: Coefficient,
-    #[serde(rename = "D_sigma")]
-    d_sigma: Coefficient,
+impl Quantity {
+    fn name(self) -> &'static str {
+        match self {
+            Quantity::D => "D",
+            Quantity::DSigma => "D_sigma",
+        }
+    }
 }
 
-fn point(input: &str, quantity: &str, direction: &str) -> anyhow::Result<Point> {
+/// The directions allegro-diffusion reports.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Direction {
+    Xyz,
+    X,
+    Y,
+    Z,
+    Ab,
+    C,
+}
+
+impl Direction {
+    fn name(self) -> &'static str {
+        match self {
+            Direction::Xyz => "xyz",
+            Direction::X => "x",
+            Direction::Y => "y",
+            Direction::Z => "z",
+            Direction::Ab => "ab",
+            Direction::C => "c",
+        }
+    }
+}
+
+fn point(input: &str, q: Quantity, dir: Direction) -> anyhow::Result<Point> {
+    let (quantity, direction) = (q.name(), dir.name());
     let (path, t_arg) = match input.rsplit_once(':') {
         Some((p, t)) if t.parse::<f64>().is_ok() => (p, Some(t.parse::<f64>().unwrap())),
         _ => (input, None),
@@ -67,9 +95,9 @@ fn point(input: &str, quantity: &str, direction: &str) -> anyhow::Result<Point> 
     let text = std::fs::read_to_string(path).with_context(|| path.to_owned())?;
     let _: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{path}: not JSON"))?;
-    let file: DiffusionFile = serde_json::from_str(&text)
+    let file: Analysis = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{path}: not an allegro-diffusion result ({e})"))?;
-    let temperature = t_arg.or(file.temperature).ok_or_else(|| {
+    let temperature = t_arg.or(file.temperature_K).ok_or_else(|| {
         anyhow::anyhow!("{path}: no temperature_K in the file: give it as {path}:T")
     })?;
     let entry = file
@@ -77,10 +105,9 @@ fn point(input: &str, quantity: &str, direction: &str) -> anyhow::Result<Point> 
         .iter()
         .find(|d| d.direction == direction)
         .ok_or_else(|| anyhow::anyhow!("{path}: no direction '{direction}'"))?;
-    let est = match quantity {
-        "D" => entry.d,
-        "D_sigma" => entry.d_sigma,
-        other => anyhow::bail!("--quantity {other}: choose D or D_sigma"),
+    let est = match q {
+        Quantity::D => entry.d,
+        Quantity::DSigma => entry.d_sigma,
     };
     if !est.significant {
         anyhow::bail!(
@@ -102,14 +129,8 @@ fn figure(f: &ArrheniusFit, quantity: &str, direction: &str) -> Figure {
     let xs: Vec<f64> = (0..=40)
         .map(|i| 1000.0 / tmax + (1000.0 / tmin - 1000.0 / tmax) * (i as f64 / 40.0))
         .collect();
-    // ln v = ln A - Ea x / (1000 k_B) with x = 1000 / T; var from the (ln A, Ea) covariance
-    let (sa, se) = (f.ln_A.std, f.Ea_eV.std);
     let at = |x: f64| {
-        let g = -x / (1000.0 * K_B_EV);
-        let mean = f.ln_A.value + g * f.Ea_eV.value;
-        let sd = (sa * sa + g * g * se * se + 2.0 * g * f.correlation * sa * se)
-            .max(0.0)
-            .sqrt();
+        let (mean, sd) = f.line(x);
         (mean.exp(), (mean - sd).exp(), (mean + sd).exp())
     };
     Figure {
@@ -150,14 +171,10 @@ fn main() {
     cli::run(|| {
         let args = Args::parse();
         cli::check_files_and_plot(&[&args.json], &args.plot)?;
-        anyhow::ensure!(
-            args.quantity == "D" || args.quantity == "D_sigma",
-            "--quantity must be D or D_sigma"
-        );
         let mut points = args
             .inputs
             .iter()
-            .map(|i| point(i, &args.quantity, &args.direction))
+            .map(|i| point(i, args.quantity, args.direction))
             .collect::<anyhow::Result<Vec<_>>>()?;
         points.sort_by(|a, b| a.temperature_K.total_cmp(&b.temperature_K));
         let f = fit(&points)?;
@@ -165,7 +182,11 @@ fn main() {
         println!(
             "{:>8}  {:<26}",
             "T (K)",
-            format!("{} {} (cm^2/s)", args.quantity, args.direction)
+            format!(
+                "{} {} (cm^2/s)",
+                args.quantity.name(),
+                args.direction.name()
+            )
         );
         for p in &f.points {
             println!("{:>8.1}  {:.4e} ± {:.2e}", p.temperature_K, p.value, p.std);
@@ -173,8 +194,8 @@ fn main() {
         println!();
         println!("Ea = {:.4} ± {:.4} eV", f.Ea_eV.value, f.Ea_eV.std);
         println!("A  = {:.4e} ± {:.2e} cm^2/s", f.A.value, f.A.std);
-        if f.reduced_chi2.is_finite() {
-            println!("reduced chi^2 = {:.2}", f.reduced_chi2);
+        if let Some(r) = f.reduced_chi2 {
+            println!("reduced chi^2 = {r:.2}");
         }
         for w in &f.warnings {
             eprintln!("warning: {w}");
@@ -183,7 +204,7 @@ fn main() {
             cli::write_json(path, &f)?;
         }
         if let Some(prefix) = &args.plot {
-            figure(&f, &args.quantity, &args.direction).save(prefix)?;
+            figure(&f, args.quantity.name(), args.direction.name()).save(prefix)?;
         }
         Ok(())
     });

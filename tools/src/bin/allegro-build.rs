@@ -79,27 +79,8 @@ fn main() {
                 .chain(args.xyz.iter().cloned())
                 .chain(args.json.iter().cloned()),
         )?;
-        anyhow::ensure!(
-            args.reps.iter().all(|&r| (1..=64).contains(&r)),
-            "--reps must be between 1 and 64"
-        );
-        anyhow::ensure!((0.0..=1.0).contains(&args.x), "--x must be in [0, 1]");
         // notes on options that are accepted but ignored or surprising: stderr and the JSON
-        let mut notes: Vec<String> = Vec::new();
-        for (name, v) in [("--a", args.a), ("--c", args.c)] {
-            if let Some(v) = v {
-                anyhow::ensure!(
-                    v.is_finite() && v > 0.0,
-                    "{name} must be a positive length in A, not {v}"
-                );
-                if !(5.0..=10.0).contains(&v) {
-                    notes.push(format!("{name} {v} A is far from Na3SbS4's ~7.2 A"));
-                }
-            }
-        }
-        if args.phase == Phase::Cubic && args.c.is_some() {
-            notes.push("--c is ignored for the cubic phase (a = b = c = --a)".into());
-        }
+        let mut notes = check_cell(&args)?;
         let reps = [args.reps[0], args.reps[1], args.reps[2]];
         let mut s = match args.phase {
             Phase::Cubic => structure::cubic(args.a.unwrap_or(structure::CUBIC_A)),
@@ -110,32 +91,7 @@ fn main() {
         }
         .supercell(reps);
         let formula_units = s.count(Element::Sb);
-        let from_x = (args.x * formula_units as f64).round() as usize;
-        let (wants_w, wants_vac) = args.variant.defects();
-        let (x_w, x_vac) = args.variant.counts(args.x, formula_units);
-        let n_w = args.w.unwrap_or(x_w);
-        let n_vac = args.vacancies.unwrap_or(x_vac);
-        anyhow::ensure!(
-            n_w <= formula_units,
-            "{n_w} W but only {formula_units} Sb sites"
-        );
-        anyhow::ensure!(
-            n_vac <= s.count(Element::Na),
-            "{n_vac} vacancies but only {} Na",
-            s.count(Element::Na)
-        );
-        if args.variant == Variant::Pristine && (n_w > 0 || n_vac > 0) {
-            anyhow::bail!("--variant pristine takes no W or vacancies; choose w-vac, vac or w");
-        }
-        if args.variant == Variant::Pristine && args.x > 0.0 {
-            notes.push(format!("--x {} is ignored for --variant pristine", args.x));
-        }
-        if args.variant == Variant::WVac && args.w.is_some() != args.vacancies.is_some() {
-            notes.push(format!(
-                "w-vac with only one of --w / --vacancies: {n_w} W and {n_vac} vacancies \
-                 (the other follows --x)"
-            ));
-        }
+        let (n_w, n_vac) = defect_counts(&args, &s, &mut notes)?;
         let mut rng = Rng::new(args.seed);
         let steps = if args.placement == Placement::Sqs {
             args.sqs_steps.max(1)
@@ -173,48 +129,7 @@ fn main() {
         if let Some(xyz) = &args.xyz {
             cli::write_atomic(xyz, write_extxyz(&s, &title).as_bytes())?;
         }
-        println!(
-            "{formula}: {} atoms ({} Na, {} Sb, {} W, {} S), {} formula units",
-            s.elements.len(),
-            s.count(Element::Na),
-            s.count(Element::Sb),
-            s.count(Element::W),
-            s.count(Element::S),
-            formula_units
-        );
-        if from_x as f64 != args.x * fu && args.w.is_none() && (wants_w || wants_vac) {
-            println!(
-                "note: x = {} on {formula_units} formula units rounds to {from_x} (x = {:.5})",
-                args.x,
-                from_x as f64 / fu
-            );
-        }
-        if let Some(r) = &report {
-            println!(
-                "W-W pair fraction per shell ({:?} A), random-alloy target {:.5}:",
-                r.shell_distance_A
-                    .iter()
-                    .map(|d| (d * 1000.0).round() / 1000.0)
-                    .collect::<Vec<_>>(),
-                r.target
-            );
-            println!(
-                "  seeded random start {:?} (error {:.3e})",
-                r.random_fraction
-                    .iter()
-                    .map(|f| (f * 1e5).round() / 1e5)
-                    .collect::<Vec<_>>(),
-                r.random_error
-            );
-            println!(
-                "  SQS                 {:?} (error {:.3e})",
-                r.sqs_fraction
-                    .iter()
-                    .map(|f| (f * 1e5).round() / 1e5)
-                    .collect::<Vec<_>>(),
-                r.sqs_error
-            );
-        }
+        print_summary(&args, &s, &formula, formula_units, report.as_ref());
         if let Some(path) = &args.json {
             let v = serde_json::json!({
                 "formula": formula, "atoms": s.elements.len(), "W": n_w, "vacancies": n_vac,
@@ -225,4 +140,118 @@ fn main() {
         }
         Ok(())
     });
+}
+
+/// Checks the supercell, x and lattice options; returns notes on surprising ones.
+fn check_cell(args: &Args) -> anyhow::Result<Vec<String>> {
+    anyhow::ensure!(
+        args.reps.iter().all(|&r| (1..=64).contains(&r)),
+        "--reps must be between 1 and 64"
+    );
+    anyhow::ensure!((0.0..=1.0).contains(&args.x), "--x must be in [0, 1]");
+    let mut notes: Vec<String> = Vec::new();
+    for (name, v) in [("--a", args.a), ("--c", args.c)] {
+        if let Some(v) = v {
+            anyhow::ensure!(
+                v.is_finite() && v > 0.0,
+                "{name} must be a positive length in A, not {v}"
+            );
+            if !(5.0..=10.0).contains(&v) {
+                notes.push(format!("{name} {v} A is far from Na3SbS4's ~7.2 A"));
+            }
+        }
+    }
+    if args.phase == Phase::Cubic && args.c.is_some() {
+        notes.push("--c is ignored for the cubic phase (a = b = c = --a)".into());
+    }
+    Ok(notes)
+}
+
+/// The numbers of W and Na vacancies for the supercell `s` (from --x, or --w / --vacancies).
+fn defect_counts(
+    args: &Args,
+    s: &structure::Structure,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<(usize, usize)> {
+    let formula_units = s.count(Element::Sb);
+    let (x_w, x_vac) = args.variant.counts(args.x, formula_units);
+    let n_w = args.w.unwrap_or(x_w);
+    let n_vac = args.vacancies.unwrap_or(x_vac);
+    anyhow::ensure!(
+        n_w <= formula_units,
+        "{n_w} W but only {formula_units} Sb sites"
+    );
+    anyhow::ensure!(
+        n_vac <= s.count(Element::Na),
+        "{n_vac} vacancies but only {} Na",
+        s.count(Element::Na)
+    );
+    if args.variant == Variant::Pristine && (n_w > 0 || n_vac > 0) {
+        anyhow::bail!("--variant pristine takes no W or vacancies; choose w-vac, vac or w");
+    }
+    if args.variant == Variant::Pristine && args.x > 0.0 {
+        notes.push(format!("--x {} is ignored for --variant pristine", args.x));
+    }
+    if args.variant == Variant::WVac && args.w.is_some() != args.vacancies.is_some() {
+        notes.push(format!(
+            "w-vac with only one of --w / --vacancies: {n_w} W and {n_vac} vacancies \
+             (the other follows --x)"
+        ));
+    }
+    Ok((n_w, n_vac))
+}
+
+/// The composition, the rounding of x, and the SQS correlations, on stdout.
+fn print_summary(
+    args: &Args,
+    s: &structure::Structure,
+    formula: &str,
+    formula_units: usize,
+    report: Option<&structure::SqsReport>,
+) {
+    let fu = formula_units as f64;
+    println!(
+        "{formula}: {} atoms ({} Na, {} Sb, {} W, {} S), {} formula units",
+        s.elements.len(),
+        s.count(Element::Na),
+        s.count(Element::Sb),
+        s.count(Element::W),
+        s.count(Element::S),
+        formula_units
+    );
+    let from_x = (args.x * fu).round() as usize;
+    let (wants_w, wants_vac) = args.variant.defects();
+    if from_x as f64 != args.x * fu && args.w.is_none() && (wants_w || wants_vac) {
+        println!(
+            "note: x = {} on {formula_units} formula units rounds to {from_x} (x = {:.5})",
+            args.x,
+            from_x as f64 / fu
+        );
+    }
+    if let Some(r) = report {
+        println!(
+            "W-W pair fraction per shell ({:?} A), random-alloy target {:.5}:",
+            r.shell_distance_A
+                .iter()
+                .map(|d| (d * 1000.0).round() / 1000.0)
+                .collect::<Vec<_>>(),
+            r.target
+        );
+        println!(
+            "  seeded random start {:?} (error {:.3e})",
+            r.random_fraction
+                .iter()
+                .map(|f| (f * 1e5).round() / 1e5)
+                .collect::<Vec<_>>(),
+            r.random_error
+        );
+        println!(
+            "  SQS                 {:?} (error {:.3e})",
+            r.sqs_fraction
+                .iter()
+                .map(|f| (f * 1e5).round() / 1e5)
+                .collect::<Vec<_>>(),
+            r.sqs_error
+        );
+    }
 }

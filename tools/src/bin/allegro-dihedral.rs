@@ -1,9 +1,11 @@
 //! allegro-dihedral: dihedral angles between consecutive MX4 tetrahedra along <111>.
+// The doc comments below are clap's --help text, where [111] is a direction, not a link.
+#![allow(rustdoc::broken_intra_doc_links)]
 use std::path::PathBuf;
 
 use allegro_tools::cli;
 use allegro_tools::diffusion::Selection;
-use allegro_tools::dihedral::{analyse, Settings};
+use allegro_tools::dihedral::{analyse, DihedralError, Settings};
 use allegro_tools::trajectory::open_dump;
 use anyhow::Context;
 use clap::Parser;
@@ -72,6 +74,27 @@ struct Args {
     dump: PathBuf,
 }
 
+/// The library names its settings; the messages here name the options that set them.
+fn with_flags(e: DihedralError) -> anyhow::Error {
+    match e {
+        DihedralError::NotPositive(field) => {
+            let flag = match field {
+                "timestep_ps" => "--timestep",
+                "window_ps" => "--window",
+                "bin_deg" => "--bin",
+                "excursion_threshold_deg" => "--excursion-threshold",
+                "signature_threshold_deg" => "--signature-threshold",
+                "excursion_min_ps" => "--excursion-min",
+                "skip_ps" => "--skip",
+                other => other,
+            };
+            anyhow::anyhow!("{flag} must be positive")
+        }
+        e @ DihedralError::NoSuchPair { .. } => anyhow::anyhow!("--pairs: {e}"),
+        e => e.into(),
+    }
+}
+
 fn main() {
     cli::run(|| {
         let args = Args::parse();
@@ -106,7 +129,8 @@ fn main() {
         let mut source = open_dump(&args.dump)?;
         let result = analyse(source.as_mut(), &args.dump, &settings, &|b| {
             bar.set_position(b)
-        })?;
+        })
+        .map_err(with_flags)?;
         bar.finish_and_clear();
         cli::check_finite(&result)?;
         for w in &result.warnings {

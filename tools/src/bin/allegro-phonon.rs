@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use allegro::{BackendChoice, LoadOptions, Model};
 use allegro_tools::cli;
-use allegro_tools::phonon::{self, input, model::Allegro, path, relax, Report};
+use allegro_tools::phonon::{self, crystal::Crystal, input, model::Allegro, path, relax, Report};
 use allegro_tools::plot::{sub_prefix, Figure, Series};
 use allegro_tools::structure::{CUBIC_A, TETRAGONAL_A, TETRAGONAL_C};
 use anyhow::{ensure, Context};
@@ -295,66 +295,12 @@ fn main() {
                 .chain(args.write_structure.clone())
                 .chain(plots),
         )?;
-        ensure!(args.threads >= 1, "--threads must be at least 1");
-        ensure!(args.density > 0.0, "--density must be positive");
-        ensure!(
-            args.dos_mesh >= 1 && args.dos_mesh <= 64,
-            "--dos-mesh must be 1 to 64"
-        );
-        ensure!(args.dos_sigma > 0.0, "--dos-sigma must be positive");
-        ensure!(
-            args.soft_max_displacement > 0.0 && args.soft_max_displacement <= 1.5,
-            "--soft-max-displacement must be in (0, 1.5] A"
-        );
-        if let Some(f) = args.relax {
-            ensure!(f > 0.0, "--relax needs a positive force threshold (eV/A)");
-        }
-        let masses =
-            args.mass
-                .iter()
-                .map(|m| {
-                    let (e, v) = m
-                        .split_once('=')
-                        .with_context(|| format!("--mass {m}: expected EL=M"))?;
-                    let v: f64 = v.parse().ok().filter(|v: &f64| *v > 0.0).with_context(|| {
-                        format!("--mass {m}: M must be a positive number (amu)")
-                    })?;
-                    Ok((e.to_string(), v))
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-        let source = match args.structure.as_str() {
-            "cubic" => input::Source::Cubic(args.a.unwrap_or(CUBIC_A)),
-            "tetragonal" => input::Source::Tetragonal(
-                args.a.unwrap_or(TETRAGONAL_A),
-                args.c.unwrap_or(TETRAGONAL_C),
-            ),
-            file => {
-                ensure!(
-                    args.a.is_none() && args.c.is_none(),
-                    "--a and --c apply to the built cells (cubic, tetragonal), not to a file"
-                );
-                input::Source::File(std::path::Path::new(file), args.types.as_deref())
-            }
-        };
-        if let input::Source::Cubic(a) | input::Source::Tetragonal(a, _) = source {
-            ensure!(a > 0.0, "--a must be positive");
-        }
-        if let input::Source::Tetragonal(_, c) = source {
-            ensure!(c > 0.0, "--c must be positive");
-        }
+        check_numbers(&args)?;
+        let masses = masses(&args)?;
+        let source = source(&args)?;
         let path = args.path.as_deref().map(path::parse_path).transpose()?;
         let mut unit = input::load(&source, &masses)?;
-        let tetrahedra = match &args.tetrahedra {
-            Some(t) => {
-                let (c, l) = t
-                    .split_once(':')
-                    .with_context(|| format!("--tetrahedra {t}: expected CENTRE:LIGAND"))?;
-                Some((c.to_string(), l.to_string()))
-            }
-            None => (unit.symbols.iter().any(|s| s == "Sb")
-                && unit.symbols.iter().any(|s| s == "S"))
-            .then(|| ("Sb".to_string(), "S".to_string())),
-        };
+        let tetrahedra = tetrahedra(&args, &unit)?;
         allegro::model::set_threads(args.threads);
         let model = Model::load_with(
             &args.model,
@@ -422,5 +368,81 @@ fn main() {
             cli::write_json(p, &report)?;
         }
         Ok(())
+    })
+}
+
+/// Numeric options out of range.
+fn check_numbers(args: &Args) -> anyhow::Result<()> {
+    ensure!(args.threads >= 1, "--threads must be at least 1");
+    ensure!(args.density > 0.0, "--density must be positive");
+    ensure!(
+        args.dos_mesh >= 1 && args.dos_mesh <= 64,
+        "--dos-mesh must be 1 to 64"
+    );
+    ensure!(args.dos_sigma > 0.0, "--dos-sigma must be positive");
+    ensure!(
+        args.soft_max_displacement > 0.0 && args.soft_max_displacement <= 1.5,
+        "--soft-max-displacement must be in (0, 1.5] A"
+    );
+    if let Some(f) = args.relax {
+        ensure!(f > 0.0, "--relax needs a positive force threshold (eV/A)");
+    }
+    Ok(())
+}
+
+/// --mass EL=M, amu.
+fn masses(args: &Args) -> anyhow::Result<Vec<(String, f64)>> {
+    args.mass
+        .iter()
+        .map(|m| {
+            let (e, v) = m
+                .split_once('=')
+                .with_context(|| format!("--mass {m}: expected EL=M"))?;
+            let v: f64 = v
+                .parse()
+                .ok()
+                .filter(|v: &f64| *v > 0.0)
+                .with_context(|| format!("--mass {m}: M must be a positive number (amu)"))?;
+            Ok((e.to_string(), v))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+}
+
+/// The structure: a built cell or a file.
+fn source(args: &Args) -> anyhow::Result<input::Source<'_>> {
+    let source = match args.structure.as_str() {
+        "cubic" => input::Source::Cubic(args.a.unwrap_or(CUBIC_A)),
+        "tetragonal" => input::Source::Tetragonal(
+            args.a.unwrap_or(TETRAGONAL_A),
+            args.c.unwrap_or(TETRAGONAL_C),
+        ),
+        file => {
+            ensure!(
+                args.a.is_none() && args.c.is_none(),
+                "--a and --c apply to the built cells (cubic, tetragonal), not to a file"
+            );
+            input::Source::File(std::path::Path::new(file), args.types.as_deref())
+        }
+    };
+    if let input::Source::Cubic(a) | input::Source::Tetragonal(a, _) = source {
+        ensure!(a > 0.0, "--a must be positive");
+    }
+    if let input::Source::Tetragonal(_, c) = source {
+        ensure!(c > 0.0, "--c must be positive");
+    }
+    Ok(source)
+}
+
+/// Centre and ligand of the tetrahedra whose rotation the soft mode reports (Sb:S when present).
+fn tetrahedra(args: &Args, unit: &Crystal) -> anyhow::Result<Option<(String, String)>> {
+    Ok(match &args.tetrahedra {
+        Some(t) => {
+            let (c, l) = t
+                .split_once(':')
+                .with_context(|| format!("--tetrahedra {t}: expected CENTRE:LIGAND"))?;
+            Some((c.to_string(), l.to_string()))
+        }
+        None => (unit.symbols.iter().any(|s| s == "Sb") && unit.symbols.iter().any(|s| s == "S"))
+            .then(|| ("Sb".to_string(), "S".to_string())),
     })
 }

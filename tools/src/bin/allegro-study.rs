@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use allegro_tools::cli;
-use allegro_tools::study::{self, plan::Start, Study};
+use allegro_tools::study::{self, plan::WallTime, Study};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -33,12 +33,8 @@ enum Command {
     /// Print every LAMMPS run of the study and its estimated cost (atom-steps; wall time from a
     /// short speed probe of the model on this machine)
     Plan {
-        /// Study file (TOML)
-        #[arg(long)]
-        study: Option<PathBuf>,
-        /// Preset to start from (overrides the study file's `preset`): demo, workstation, paper
-        #[arg(long)]
-        preset: Option<String>,
+        #[command(flatten)]
+        select: Select,
         /// Print the plan as JSON (every run: stage, composition, atoms, temperature, ensemble,
         /// steps, time step, start, dependencies)
         #[arg(long)]
@@ -50,24 +46,16 @@ enum Command {
     /// Run the plan on this machine: runs side by side within the cores (ranks x threads each),
     /// progress on stderr; rerunning skips finished runs and restarts unfinished ones
     Run {
-        /// Study file (TOML)
-        #[arg(long)]
-        study: Option<PathBuf>,
-        /// Preset to start from (overrides the study file's `preset`)
-        #[arg(long)]
-        preset: Option<String>,
+        #[command(flatten)]
+        select: Select,
     },
     /// Write the plan as Slurm batch scripts in DIR: a job array per stage (each task one LAMMPS
     /// run via `exec`) and submit.sh, which submits them with the dependencies between stages
     Slurm {
         /// Folder for the scripts
         dir: PathBuf,
-        /// Study file (TOML)
-        #[arg(long)]
-        study: Option<PathBuf>,
-        /// Preset to start from (overrides the study file's `preset`)
-        #[arg(long)]
-        preset: Option<String>,
+        #[command(flatten)]
+        select: Select,
         /// Wall-time limit of each task (Slurm format)
         #[arg(long, default_value = "24:00:00")]
         time: String,
@@ -84,35 +72,33 @@ enum Command {
     /// Analyse whatever runs have finished and write report.md (with PNG and SVG figures) and
     /// study.json into the study's output folder
     Report {
-        /// Study file (TOML)
-        #[arg(long)]
-        study: Option<PathBuf>,
-        /// Preset to start from (overrides the study file's `preset`)
-        #[arg(long)]
-        preset: Option<String>,
+        #[command(flatten)]
+        select: Select,
     },
     /// Run one run of the plan (what each Slurm task does); its dependencies must have finished
     Exec {
-        /// Study file (TOML)
-        #[arg(long)]
-        study: Option<PathBuf>,
-        /// Preset to start from (overrides the study file's `preset`)
-        #[arg(long)]
-        preset: Option<String>,
+        #[command(flatten)]
+        select: Select,
         /// Run id, as `plan` lists it (e.g. scan/pristine/T300)
         id: String,
     },
 }
 
-#[derive(Serialize)]
-struct Estimate {
-    /// Atom-steps per second of one run (launcher.threads threads, one rank), measured here.
-    atom_steps_per_s_per_run: f64,
-    /// Runs side by side: cores / (ranks x threads).
-    parallel_runs: usize,
-    cores: usize,
-    /// Total atom-steps over all parallel runs' speed: a lower bound (stages wait for each other).
-    hours: f64,
+/// Which study: a study file, a preset, or a study file with another preset.
+#[derive(clap::Args)]
+struct Select {
+    /// Study file (TOML)
+    #[arg(long)]
+    study: Option<PathBuf>,
+    /// Preset to start from (overrides the study file's `preset`): demo, workstation, paper
+    #[arg(long)]
+    preset: Option<String>,
+}
+
+impl Select {
+    fn load(&self) -> anyhow::Result<Study> {
+        Ok(Study::load(self.study.as_deref(), self.preset.as_deref())?)
+    }
 }
 
 #[derive(Serialize)]
@@ -123,32 +109,14 @@ struct PlanReport<'a> {
     timestep_fs: f64,
     totals: Vec<study::plan::StageTotal>,
     atom_steps: f64,
-    estimate: Option<Estimate>,
+    estimate: Option<WallTime>,
     runs: &'a [study::Run],
-}
-
-fn start_text(s: &Start) -> String {
-    match s {
-        Start::Built { phase } => format!("built {} cell", phase.name()),
-        Start::EndOf { run } => format!("end of {run}"),
-        Start::AveragedCell { run, scale } if *scale == 1.0 => format!("averaged cell of {run}"),
-        Start::AveragedCell { run, scale } => format!("averaged cell of {run} x {scale}"),
-        Start::ScanEndPoint { end } => format!("{} end point of the scan", end.name()),
-    }
-}
-
-fn cores(s: &Study) -> usize {
-    if s.launcher.cores > 0 {
-        s.launcher.cores
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    }
 }
 
 fn run(s: &Study) -> anyhow::Result<()> {
     let runs = study::plan(s);
     let per_run = s.launcher.ranks * s.launcher.threads;
-    let cores = cores(s);
+    let cores = study::plan::cores(s);
     anyhow::ensure!(
         per_run <= cores,
         "one run needs {} cores (launcher.ranks x launcher.threads) but {cores} are available",
@@ -226,164 +194,150 @@ fn exec(s: &Study, id: &str) -> anyhow::Result<()> {
         .map_err(|tail| anyhow::anyhow!("{id} failed; its log ends:\n{tail}"))
 }
 
+fn report(s: &Study) -> anyhow::Result<()> {
+    let runs = study::plan(s);
+    let r = study::report::run(s, &runs)?;
+    for [q, v, b] in study::report::headline(&r) {
+        println!("{q:<28} {v:<40} {b}");
+    }
+    println!(
+        "{} of {} runs analysed; report: {}",
+        r.runs_finished,
+        r.runs_planned,
+        s.output.join("report.md").display()
+    );
+    Ok(())
+}
+
+fn slurm(dir: &std::path::Path, s: &Study, res: &study::slurm::Resources) -> anyhow::Result<()> {
+    let runs = study::plan(s);
+    let exe = std::env::current_exe()?;
+    for f in study::slurm::write(dir, s, &runs, &exe, res)? {
+        println!("wrote {f}");
+    }
+    println!("submit with: bash {}/submit.sh", dir.display());
+    Ok(())
+}
+
+fn plan(s: &Study, json: bool, no_probe: bool) -> anyhow::Result<()> {
+    let runs = study::plan(s);
+    let totals = study::plan::totals(&runs);
+    let atom_steps: f64 = totals.iter().map(|t| t.atom_steps).sum();
+    let estimate = if no_probe {
+        None
+    } else {
+        let rate = study::probe::speed(&s.model.path, s.launcher.threads)?;
+        Some(WallTime::new(s, atom_steps, rate))
+    };
+    let report = PlanReport {
+        preset: &s.preset,
+        output: s.output.display().to_string(),
+        model: s.model.path.display().to_string(),
+        timestep_fs: s.timestep_fs,
+        totals,
+        atom_steps,
+        estimate,
+        runs: &runs,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_plan(s, &report);
+    }
+    Ok(())
+}
+
+fn print_plan(s: &Study, report: &PlanReport) {
+    println!(
+        "study '{}' -> {}; model {}; time step {} fs",
+        report.preset, report.output, report.model, report.timestep_fs
+    );
+    println!(
+        "\n{:<48} {:>6} {:>8} {:>8} {:>9}  start",
+        "run", "atoms", "T (K)", "ensemble", "steps"
+    );
+    for r in report.runs {
+        let t = r
+            .temperature_K
+            .map_or("(scan)".to_string(), |t| format!("{t:.1}"));
+        let ens = match r.ensemble {
+            study::plan::Ensemble::Npt => "NPT",
+            study::plan::Ensemble::NvtNve => "NVT+NVE",
+        };
+        println!(
+            "{:<48} {:>6} {:>8} {:>8} {:>9}  {}{}",
+            r.id,
+            r.atoms,
+            t,
+            ens,
+            r.steps,
+            r.start,
+            if r.provisional { " (provisional)" } else { "" }
+        );
+    }
+    println!(
+        "\n{:<10} {:>6} {:>12} {:>14}",
+        "stage", "runs", "provisional", "atom-steps"
+    );
+    for t in &report.totals {
+        println!(
+            "{:<10} {:>6} {:>12} {:>14.3e}",
+            t.stage.name(),
+            t.runs,
+            t.provisional,
+            t.atom_steps
+        );
+    }
+    println!(
+        "{:<10} {:>6} {:>12} {:>14.3e}",
+        "total",
+        report.runs.len(),
+        "",
+        report.atom_steps
+    );
+    if let Some(e) = &report.estimate {
+        println!(
+            "\nmodel speed here: {:.0} atom-steps/s per run ({} thread(s) x {} rank(s)); {} runs side by side on {} cores: at least {:.2} hours",
+            e.atom_steps_per_s_per_run,
+            s.launcher.threads,
+            s.launcher.ranks,
+            e.parallel_runs,
+            e.cores,
+            e.hours
+        );
+    }
+}
+
 fn main() {
-    cli::run(|| {
-        let args = Args::parse();
-        match args.command {
-            Command::Run {
-                study: file,
-                preset,
-            } => run(&Study::load(file.as_deref(), preset.as_deref())?),
-            Command::Exec {
-                study: file,
-                preset,
-                id,
-            } => exec(&Study::load(file.as_deref(), preset.as_deref())?, &id),
-            Command::Report {
-                study: file,
-                preset,
-            } => {
-                let s = Study::load(file.as_deref(), preset.as_deref())?;
-                let runs = study::plan(&s);
-                let r = study::report::run(&s, &runs)?;
-                for [q, v, b] in study::report::headline(&r) {
-                    println!("{q:<28} {v:<40} {b}");
-                }
-                println!(
-                    "{} of {} runs analysed; report: {}",
-                    r.runs_finished,
-                    r.runs_planned,
-                    s.output.join("report.md").display()
-                );
-                Ok(())
-            }
-            Command::Slurm {
-                dir,
-                study: file,
-                preset,
-                time,
+    cli::run(|| match Args::parse().command {
+        Command::Run { select } => run(&select.load()?),
+        Command::Exec { select, id } => exec(&select.load()?, &id),
+        Command::Report { select } => report(&select.load()?),
+        Command::Slurm {
+            dir,
+            select,
+            time,
+            partition,
+            account,
+            force,
+        } => {
+            anyhow::ensure!(
+                force || !dir.join("submit.sh").exists(),
+                "{} already holds a study's Slurm scripts (submit.sh): choose another folder, \
+                 or --force to replace them",
+                dir.display()
+            );
+            let res = study::slurm::Resources {
                 partition,
                 account,
-                force,
-            } => {
-                anyhow::ensure!(
-                    force || !dir.join("submit.sh").exists(),
-                    "{} already holds a study's Slurm scripts (submit.sh): choose another folder, \
-                     or --force to replace them",
-                    dir.display()
-                );
-                let s = Study::load(file.as_deref(), preset.as_deref())?;
-                let runs = study::plan(&s);
-                let exe = std::env::current_exe()?;
-                let res = study::slurm::Resources {
-                    partition,
-                    account,
-                    time,
-                };
-                for f in study::slurm::write(&dir, &s, &runs, &exe, &res)? {
-                    println!("wrote {f}");
-                }
-                println!("submit with: bash {}/submit.sh", dir.display());
-                Ok(())
-            }
-            Command::Plan {
-                study: file,
-                preset,
-                json,
-                no_probe,
-            } => {
-                let s = Study::load(file.as_deref(), preset.as_deref())?;
-                let runs = study::plan(&s);
-                let totals = study::plan::totals(&runs);
-                let atom_steps: f64 = totals.iter().map(|t| t.atom_steps).sum();
-                let estimate = if no_probe {
-                    None
-                } else {
-                    let rate = study::probe::speed(&s.model.path, s.launcher.threads)?;
-                    let cores = cores(&s);
-                    let parallel = (cores / (s.launcher.ranks * s.launcher.threads)).max(1);
-                    let per_run = rate * s.launcher.ranks as f64;
-                    Some(Estimate {
-                        atom_steps_per_s_per_run: per_run,
-                        parallel_runs: parallel,
-                        cores,
-                        hours: atom_steps / (per_run * parallel as f64) / 3600.0,
-                    })
-                };
-                let report = PlanReport {
-                    preset: &s.preset,
-                    output: s.output.display().to_string(),
-                    model: s.model.path.display().to_string(),
-                    timestep_fs: s.timestep_fs,
-                    totals,
-                    atom_steps,
-                    estimate,
-                    runs: &runs,
-                };
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&report)?);
-                    return Ok(());
-                }
-                println!(
-                    "study '{}' -> {}; model {}; time step {} fs",
-                    report.preset, report.output, report.model, report.timestep_fs
-                );
-                println!(
-                    "\n{:<48} {:>6} {:>8} {:>8} {:>9}  start",
-                    "run", "atoms", "T (K)", "ensemble", "steps"
-                );
-                for r in &runs {
-                    let t = r
-                        .temperature_K
-                        .map_or("(scan)".to_string(), |t| format!("{t:.1}"));
-                    let ens = match r.ensemble {
-                        study::plan::Ensemble::Npt => "NPT",
-                        study::plan::Ensemble::NvtNve => "NVT+NVE",
-                    };
-                    println!(
-                        "{:<48} {:>6} {:>8} {:>8} {:>9}  {}{}",
-                        r.id,
-                        r.atoms,
-                        t,
-                        ens,
-                        r.steps,
-                        start_text(&r.start),
-                        if r.provisional { " (provisional)" } else { "" }
-                    );
-                }
-                println!(
-                    "\n{:<10} {:>6} {:>12} {:>14}",
-                    "stage", "runs", "provisional", "atom-steps"
-                );
-                for t in &report.totals {
-                    println!(
-                        "{:<10} {:>6} {:>12} {:>14.3e}",
-                        t.stage.name(),
-                        t.runs,
-                        t.provisional,
-                        t.atom_steps
-                    );
-                }
-                println!(
-                    "{:<10} {:>6} {:>12} {:>14.3e}",
-                    "total",
-                    runs.len(),
-                    "",
-                    atom_steps
-                );
-                if let Some(e) = &report.estimate {
-                    println!(
-                        "\nmodel speed here: {:.0} atom-steps/s per run ({} thread(s) x {} rank(s)); {} runs side by side on {} cores: at least {:.2} hours",
-                        e.atom_steps_per_s_per_run,
-                        s.launcher.threads,
-                        s.launcher.ranks,
-                        e.parallel_runs,
-                        e.cores,
-                        e.hours
-                    );
-                }
-                Ok(())
-            }
+                time,
+            };
+            slurm(&dir, &select.load()?, &res)
         }
+        Command::Plan {
+            select,
+            json,
+            no_probe,
+        } => plan(&select.load()?, json, no_probe),
     })
 }

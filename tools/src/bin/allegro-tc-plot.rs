@@ -2,6 +2,7 @@
 use std::path::PathBuf;
 
 use allegro_tools::cli;
+use allegro_tools::lattice::LatticeResult;
 use allegro_tools::plot::{Figure, Series};
 use anyhow::Context;
 use clap::Parser;
@@ -42,9 +43,9 @@ fn points(spec: &[String]) -> anyhow::Result<Vec<(f64, f64, f64)>> {
         let bytes = std::fs::read(path).with_context(|| path.to_owned())?;
         let _: serde_json::Value =
             serde_json::from_slice(&bytes).with_context(|| format!("{path}: not JSON"))?;
-        let file: LatticeFile = serde_json::from_slice(&bytes)
+        let file: LatticeResult = serde_json::from_slice(&bytes)
             .map_err(|e| anyhow::anyhow!("{path}: not an allegro-lattice result ({e})"))?;
-        let Some(t) = file.t_c else {
+        let Some(t) = file.T_C else {
             anyhow::bail!("{path}: T_C was not determined for this composition");
         };
         out.push((x, t.value, t.halfwidth));
@@ -57,21 +58,6 @@ fn points(spec: &[String]) -> anyhow::Result<Vec<(f64, f64, f64)>> {
         );
     }
     Ok(out)
-}
-
-/// What tc-plot reads from an allegro-lattice JSON.
-#[derive(serde::Deserialize)]
-struct LatticeFile {
-    #[serde(rename = "T_C")]
-    t_c: Option<TransitionTemperature>,
-    #[allow(dead_code)]
-    runs: Vec<serde::de::IgnoredAny>,
-}
-
-#[derive(serde::Deserialize)]
-struct TransitionTemperature {
-    value: f64,
-    halfwidth: f64,
 }
 
 fn main() {

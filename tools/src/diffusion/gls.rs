@@ -36,9 +36,12 @@ pub fn brownian_shape(lags: &[usize], n_frames: usize) -> Vec<f64> {
     cov
 }
 
+/// A fitted line y = slope t + intercept (for an MSD in A^2 against time in ps: A^2/ps and A^2).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct LineFit {
+    /// dy/dt.
     pub slope: f64,
+    /// y at t = 0.
     pub intercept: f64,
     /// Covariance of (slope, intercept).
     pub cov: [[f64; 2]; 2],
@@ -78,7 +81,7 @@ fn forward(l: &[f64], n: usize, b: &mut [f64]) {
     }
 }
 
-/// The GLS estimator as linear weights: slope = w[0]·y, intercept = w[1]·y, for the line fit
+/// The GLS estimator as linear weights: slope = `w[0]·y`, intercept = `w[1]·y`, for the line fit
 /// with covariance `cov` (only its shape matters). None if `cov` is not positive definite.
 pub fn gls_weights(t: &[f64], cov: &[f64]) -> Option<[Vec<f64>; 2]> {
     let n = t.len();

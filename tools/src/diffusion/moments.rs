@@ -7,9 +7,13 @@ pub type Sym = [f64; 6];
 /// A set of directions: all three, one Cartesian axis, a unit vector, or the plane normal to one.
 #[derive(Clone, Copy, Debug)]
 pub enum Projection {
+    /// All three directions.
     All,
+    /// One Cartesian axis (0, 1, 2 for x, y, z).
     Axis(usize),
+    /// Along a unit vector.
     Line([f64; 3]),
+    /// The plane normal to a unit vector.
     Plane([f64; 3]),
 }
 
@@ -29,6 +33,7 @@ fn times(m: &Sym, u: &[f64; 3]) -> [f64; 3] {
 }
 
 impl Projection {
+    /// Number of dimensions spanned: 3, 2 or 1.
     pub fn dims(&self) -> usize {
         match self {
             Projection::All => 3,

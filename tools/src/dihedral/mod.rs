@@ -22,22 +22,36 @@ use allegro::vec3::{cross, dot, norm, sub};
 /// Why the first frame holds no usable tetrahedra.
 #[derive(Debug, thiserror::Error)]
 pub enum GeometryError {
+    /// Fewer than two centre atoms (the count).
     #[error("found {0} tetrahedron centres, need at least 2")]
     TooFewCentres(usize),
+    /// Fewer than four ligand atoms (the count).
     #[error("found {0} ligand atoms, need at least 4")]
     TooFewLigands(usize),
+    /// A centre whose fifth nearest ligand is within 5 % of its fourth.
     #[error("atom id {id}: its 4th and 5th nearest ligands are {fourth:.3} and {fifth:.3} A away: not a tetrahedron")]
-    NotTetrahedral { id: i64, fourth: f64, fifth: f64 },
+    NotTetrahedral {
+        /// Atom id of the centre.
+        id: i64,
+        /// Distance to its 4th nearest ligand, A.
+        fourth: f64,
+        /// Distance to its 5th nearest ligand, A.
+        fifth: f64,
+    },
+    /// No centre has a neighbour of its nearest shell along (cos > 0.9) a requested direction.
     #[error("no centre has a partner along the requested <111> direction(s)")]
     NoPairs,
 }
 
+/// The tetrahedra of a structure and the pairs of them along the chosen directions.
 pub struct Tetrahedra {
+    /// Atom indices of the centres.
     pub centres: Vec<usize>,
     /// Atom indices of the 4 ligands of each centre.
     pub ligands: Vec<[usize; 4]>,
     /// Pairs (index into centres of A, of B) per direction.
     pub pairs: Vec<Vec<(usize, usize)>>,
+    /// The pair directions (Cartesian, not necessarily unit), as given.
     pub directions: Vec<[f64; 3]>,
 }
 
@@ -210,7 +224,9 @@ pub fn moving_average(x: &[f64], w: usize) -> Vec<f64> {
 pub struct Excursion {
     /// Which of the three dihedrals of the pair (0, 1, 2).
     pub angle: usize,
+    /// Time the stretch starts, ps.
     pub start_ps: f64,
+    /// Time the stretch ends, ps.
     pub end_ps: f64,
     /// The window average farthest from the mean inside the stretch, degrees.
     pub peak_deg: f64,

@@ -21,6 +21,7 @@ use crate::stats::statistical_inefficiency;
 /// the shipped model stands at 8-10 deg below T_C, a cubic run's at 0 (docs/observables.md).
 pub const THRESHOLD_DEG: f64 = 3.0;
 
+/// A run's dihedral signature D (degrees) and the phase it assigns.
 #[derive(Clone, Debug, Serialize)]
 pub struct Signature {
     /// sqrt of the unbiased estimate of D^2 (negative estimates, possible in a cubic run, read
@@ -28,12 +29,15 @@ pub struct Signature {
     pub value_deg: Option<f64>,
     /// 95 % interval of D.
     pub interval_deg: Option<[f64; 2]>,
-    /// The unbiased estimate of D^2 and its standard error (deg^2).
+    /// The unbiased estimate of D^2 (deg^2; may be negative).
     pub square_deg2: Option<f64>,
+    /// Its jackknife standard error, deg^2.
     pub square_standard_error_deg2: Option<f64>,
+    /// Number of time blocks used (0 when too few frames to try).
     pub blocks: usize,
     /// Frames over which the pattern stays correlated (statistical inefficiency).
     pub correlation_frames: Option<f64>,
+    /// The phase assigned: tetragonal, cubic or undetermined (see `phase_reason`).
     pub phase: Phase,
     /// Why: the signature against the threshold, or why the run cannot tell.
     pub phase_reason: String,

@@ -7,12 +7,14 @@ use super::linalg::{det, norm, reciprocal, to_cartesian, to_fractional, Mat3};
 /// Distance below which two positions are the same site, A.
 pub const SITE_TOLERANCE: f64 = 1e-3;
 
+/// A periodic structure with masses: what the phonon calculation works on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Crystal {
     /// Rows are the lattice vectors, A.
     pub cell: Mat3,
     /// Cartesian positions, A.
     pub positions: Vec<[f64; 3]>,
+    /// Element symbol of each atom.
     pub symbols: Vec<String>,
     /// Atomic masses, amu.
     pub masses: Vec<f64>,
@@ -92,14 +94,17 @@ fn wrap(f: f64) -> f64 {
 }
 
 impl Crystal {
+    /// Number of atoms.
     pub fn len(&self) -> usize {
         self.positions.len()
     }
 
+    /// Whether there are no atoms.
     pub fn is_empty(&self) -> bool {
         self.positions.is_empty()
     }
 
+    /// Cell volume, A^3.
     pub fn volume(&self) -> f64 {
         det(&self.cell).abs()
     }

@@ -4,10 +4,14 @@ use serde::Serialize;
 use super::dynamical::Dynamical;
 use super::linalg::{reciprocal, to_cartesian, Mat3};
 
+/// A phonon density of states on a grid of frequencies.
 #[derive(Clone, Debug, Serialize)]
 pub struct Dos {
+    /// q points per reciprocal axis of the primitive cell (m for an m x m x m mesh).
     pub mesh: usize,
+    /// Gaussian smearing width, THz.
     pub sigma_thz: f64,
+    /// The frequency grid, THz.
     pub frequency_thz: Vec<f64>,
     /// States per THz per primitive cell (integrates to 3 x atoms).
     pub states_per_thz: Vec<f64>,

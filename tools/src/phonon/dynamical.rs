@@ -9,6 +9,7 @@ pub use crate::units::THZ;
 /// Vectors ties within this many A count as the same length.
 const TIE: f64 = 1e-4;
 
+/// The dynamical matrix of a set of force constants, for any q.
 #[derive(Clone, Debug)]
 pub struct Dynamical {
     /// Primitive atoms' masses, amu.
@@ -24,12 +25,16 @@ pub struct Dynamical {
 /// mass-weighted normal-mode coordinates) at one q.
 #[derive(Clone, Debug)]
 pub struct Modes {
+    /// Eigenvalues of the dynamical matrix, ascending, eV/A^2/amu.
     pub eigenvalues: Vec<f64>,
+    /// The same as frequencies, THz (imaginary ones negative).
     pub frequencies: Vec<f64>,
+    /// Eigenvector of each mode, (real, imaginary) per component, normalised.
     pub vectors: Vec<Vec<(f64, f64)>>,
 }
 
 impl Dynamical {
+    /// Shares the constants of `fc` over the shortest supercell images of each pair.
     pub fn new(fc: &ForceConstants) -> Dynamical {
         let sc = &fc.supercell;
         let unit_len = fc.unit.len();
@@ -68,6 +73,7 @@ impl Dynamical {
         }
     }
 
+    /// Number of atoms in the primitive cell.
     pub fn atoms(&self) -> usize {
         self.masses.len()
     }
@@ -122,6 +128,7 @@ impl Dynamical {
             .collect()
     }
 
+    /// Frequencies and eigenvectors at q (reciprocal coordinates of the unit cell).
     pub fn modes(&self, q: [f64; 3]) -> Modes {
         let (re, im) = self.matrix(q);
         let (eigenvalues, vectors) = hermitian_eigen(3 * self.atoms(), &re, &im);

@@ -1,6 +1,7 @@
 //! What can go wrong in a phonon calculation, by where it went wrong.
 use std::path::PathBuf;
 
+/// Why a phonon calculation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PhononError {
     /// The structure itself: empty, overlapping atoms, no primitive cell...
@@ -9,26 +10,39 @@ pub enum PhononError {
     /// A structure file that cannot be read as one.
     #[error(transparent)]
     Read(#[from] crate::trajectory::ReadError),
+    /// A structure file that reads but does not describe a usable structure.
     #[error("{path}: {what}")]
-    DataFile { path: PathBuf, what: String },
+    DataFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
     /// A user-given band path.
     #[error("--path: {0}")]
     Path(String),
     /// Settings that cannot work (too thin a supercell, too few scan points...).
     #[error("{0}")]
     Settings(String),
+    /// The model could not build its graph or evaluate.
     #[error(transparent)]
     Model(#[from] allegro::Error),
+    /// An atom whose element the model has no type for.
     #[error("atom {atom}: element {element} is not a type of the model (its types: {types})")]
     UnknownElement {
+        /// Number of the atom, from 1.
         atom: usize,
+        /// Its element.
         element: String,
+        /// The model's types, listed.
         types: String,
     },
+    /// The model returned a NaN or infinite energy or force.
     #[error("the model gave a non-finite energy or force")]
     NonFinite,
 }
 
+/// Result of the phonon steps.
 pub type Result<T> = std::result::Result<T, PhononError>;
 
 /// `check!(Kind; condition, "format", args)`: an early `PhononError::Kind(message)`.

@@ -10,25 +10,31 @@ use super::linalg::{widths, Mat3};
 /// Energy (eV) and forces (eV/A) of a periodic structure: the one thing phonons need from a
 /// force field.
 pub trait ForceModel {
+    /// Energy (eV) and the force on every atom (eV/A) of `crystal`.
     fn evaluate(&mut self, crystal: &Crystal) -> Result<(f64, Vec<[f64; 3]>)>;
 }
 
+/// Harmonic force constants from finite displacements, with what they were computed from.
 #[derive(Clone, Debug)]
 pub struct ForceConstants {
     /// The unit cell the calculation was set up in and its primitive cell.
     pub unit: Crystal,
+    /// The primitive cell of `unit`.
     pub primitive: Primitive,
     /// The supercell (of the unit cell) the forces were evaluated in.
     pub supercell: Crystal,
+    /// Repetitions of the unit cell along a, b, c.
     pub supercell_size: [usize; 3],
     /// `phi[a][j]`: d^2E / du_a du_j (eV/A^2) for primitive atom a (its copy in the first
     /// image of the supercell) and every supercell atom j.
     pub phi: Vec<Vec<Mat3>>,
-    /// Largest |sum_j phi[a][j]| element before the sum rule was enforced, eV/A^2.
+    /// Largest `|sum_j phi[a][j]|` element before the sum rule was enforced, eV/A^2.
     pub sum_rule_violation: f64,
     /// Largest force on an atom of the undisplaced supercell, eV/A.
     pub residual_force: f64,
+    /// Displacement of each moved atom, A.
     pub displacement: f64,
+    /// Force evaluations made: the undisplaced supercell and 6 per primitive atom.
     pub evaluations: usize,
 }
 

@@ -19,6 +19,7 @@ pub fn to_fractional(recip: &Mat3, x: [f64; 3]) -> [f64; 3] {
     std::array::from_fn(|k| dot(x, recip[k]))
 }
 
+/// Cartesian point of fractional coordinates `f` in a cell (rows = lattice vectors).
 pub fn to_cartesian(cell: &Mat3, f: [f64; 3]) -> [f64; 3] {
     std::array::from_fn(|d| f[0] * cell[0][d] + f[1] * cell[1][d] + f[2] * cell[2][d])
 }

@@ -25,8 +25,10 @@ pub use crystal::Crystal;
 pub use dynamical::Dynamical;
 pub use force_constants::{ForceConstants, ForceModel};
 
+/// Settings of a phonon calculation.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// Repetitions of the unit cell along a, b, c for the force constants.
     pub supercell: [usize; 3],
     /// A.
     pub displacement: f64,
@@ -34,6 +36,7 @@ pub struct Options {
     pub path: Option<Vec<path::Point>>,
     /// q points per 1/A along the path.
     pub density: f64,
+    /// q points per reciprocal axis of the primitive cell for the DOS.
     pub dos_mesh: usize,
     /// THz.
     pub dos_sigma: f64,
@@ -42,43 +45,69 @@ pub struct Options {
     pub soft_mode: Option<String>,
     /// Largest atomic displacement of the E(Q) scan, A.
     pub soft_max_displacement: f64,
+    /// Number of amplitudes of the E(Q) scan.
     pub soft_points: usize,
     /// Coordination tetrahedra whose rotation describes a distortion: (centre, ligand).
     pub tetrahedra: Option<(String, String)>,
 }
 
+/// Frequencies at one labelled point of the path.
 #[derive(Clone, Debug, Serialize)]
 pub struct SpecialPoint {
+    /// The point's label.
     pub label: String,
     /// Reciprocal coordinates of the unit cell.
     pub q: [f64; 3],
     /// Cartesian q, 1/A (no 2 pi).
     pub q_cartesian_per_a: [f64; 3],
+    /// Frequencies, ascending, THz (imaginary negative).
     pub frequencies_thz: Vec<f64>,
 }
 
+/// Everything a phonon calculation found, as written to its JSON report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// Atoms in the unit cell.
     pub atoms_unit_cell: usize,
+    /// Unit cell vectors (rows), A.
     pub unit_cell_a: [[f64; 3]; 3],
+    /// Element of each unit-cell atom.
     pub symbols: Vec<String>,
+    /// Mass of each unit-cell atom, amu.
     pub masses_amu: Vec<f64>,
+    /// Cartesian positions of the unit-cell atoms, A.
     pub positions_a: Vec<[f64; 3]>,
+    /// Atoms in the primitive cell.
     pub atoms_primitive_cell: usize,
+    /// Primitive cell vectors (rows), A.
     pub primitive_cell_a: [[f64; 3]; 3],
+    /// The Bravais lattice recognised, if any ("body-centred cubic" ...).
     pub lattice: Option<String>,
+    /// Repetitions of the unit cell in the supercell.
     pub supercell: [usize; 3],
+    /// Atoms in the supercell.
     pub atoms_supercell: usize,
+    /// Finite displacement, A.
     pub displacement_a: f64,
+    /// Force evaluations made.
     pub force_evaluations: usize,
+    /// Largest acoustic-sum-rule violation before it was enforced, eV/A^2.
     pub sum_rule_violation_ev_per_a2: f64,
+    /// Largest force in the undisplaced supercell, eV/A.
     pub residual_max_force_ev_per_a: f64,
+    /// The relaxation made first, if any (set by the caller).
     pub relaxation: Option<relax::Relaxation>,
+    /// Frequencies at the distinct labelled points of the path.
     pub special_points: Vec<SpecialPoint>,
+    /// The band structure along the path.
     pub band: path::Band,
+    /// The density of states.
     pub dos: dos::Dos,
+    /// The soft-mode scan, if one was made.
     pub soft_mode: Option<soft_mode::SoftMode>,
+    /// The soft mode compared with the tetragonal phase (a scan of a 16-atom cubic Na3SbS4 cell).
     pub tetragonal: Option<soft_mode::TetragonalComparison>,
+    /// What the reader should know (residual forces, noisy acoustic modes ...).
     pub warnings: Vec<String>,
 }
 
@@ -120,39 +149,8 @@ pub fn run(
             fc.residual_force
         ));
     }
-    let mut special_points: Vec<SpecialPoint> = Vec::new();
-    for p in &points {
-        if special_points
-            .iter()
-            .any(|s| s.label == p.label && s.q == p.q)
-        {
-            continue;
-        }
-        special_points.push(SpecialPoint {
-            label: p.label.clone(),
-            q: p.q,
-            q_cartesian_per_a: dynamical.cartesian_q(p.q),
-            frequencies_thz: dynamical.modes(p.q).frequencies,
-        });
-    }
-    if let Some(g) = special_points
-        .iter()
-        .find(|s| s.q.iter().all(|v| *v == 0.0))
-    {
-        let acoustic = g
-            .frequencies_thz
-            .iter()
-            .map(|f| f.abs())
-            .take(3)
-            .fold(0.0, f64::max);
-        let mut sorted: Vec<f64> = g.frequencies_thz.iter().map(|f| f.abs()).collect();
-        sorted.sort_by(f64::total_cmp);
-        if sorted[2] > 0.05 {
-            warnings.push(format!(
-                "acoustic modes at GAMMA reach {acoustic:.3} THz after the sum rule: the force constants are noisy"
-            ));
-        }
-    }
+    let special_points = special_points(&dynamical, &points);
+    warnings.extend(acoustic_warning(&special_points));
     let band = path::band(&dynamical, &points, options.density);
     let dos = dos::dos(
         &dynamical,
@@ -161,43 +159,9 @@ pub fn run(
         options.dos_mesh,
         options.dos_sigma,
     );
-    let soft_label = match (&options.soft_mode, lattice) {
-        (Some(l), _) if l.eq_ignore_ascii_case("none") => None,
-        (Some(l), _) => Some(l.clone()),
-        (None, Some(path::Lattice::CubicI)) => points
-            .iter()
-            .any(|p| p.label == "H")
-            .then(|| "H".to_string()),
-        _ => None,
-    };
-    let (mut soft, mut tetragonal) = (None, None);
-    if let Some(label) = soft_label {
-        let Some(p) = points.iter().find(|p| p.label == label) else {
-            fail!(Settings; "--soft-mode {label}: no path point has that label");
-        };
-        let tet = options
-            .tetrahedra
-            .as_ref()
-            .map(|(a, b)| (a.as_str(), b.as_str()));
-        let scan = soft_mode::Scan {
-            label: &label,
-            q: p.q,
-            max_displacement: options.soft_max_displacement,
-            points: options.soft_points,
-            tetrahedra: tet,
-        };
-        let s = soft_mode::scan(&fc, &dynamical, &scan, model)?;
-        tetragonal = soft_mode::compare_tetragonal(unit, &s.pattern);
-        let end = s.amplitude.last().copied().unwrap_or(0.0);
-        if s.minimum_amplitude.abs() >= 0.999 * end {
-            warnings.push(format!(
-                "E(Q) is lowest at the end of the scan (Q = {:.3}): the minimum lies further out; \
-                 raise --soft-max-displacement",
-                s.minimum_amplitude
-            ));
-        }
-        soft = Some(s);
-    }
+    let (soft, tetragonal, soft_warning) =
+        soft_mode_scan(unit, options, lattice, &points, &fc, &dynamical, model)?;
+    warnings.extend(soft_warning);
     Ok(Report {
         atoms_unit_cell: unit.len(),
         unit_cell_a: unit.cell,
@@ -221,4 +185,100 @@ pub fn run(
         tetragonal,
         warnings,
     })
+}
+
+/// The frequencies at each distinct labelled point of the path.
+fn special_points(dynamical: &Dynamical, points: &[path::Point]) -> Vec<SpecialPoint> {
+    let mut special_points: Vec<SpecialPoint> = Vec::new();
+    for p in points {
+        if special_points
+            .iter()
+            .any(|s| s.label == p.label && s.q == p.q)
+        {
+            continue;
+        }
+        special_points.push(SpecialPoint {
+            label: p.label.clone(),
+            q: p.q,
+            q_cartesian_per_a: dynamical.cartesian_q(p.q),
+            frequencies_thz: dynamical.modes(p.q).frequencies,
+        });
+    }
+    special_points
+}
+
+/// A warning when the three lowest modes at GAMMA (if on the path) exceed 0.05 THz.
+fn acoustic_warning(special_points: &[SpecialPoint]) -> Option<String> {
+    let g = special_points
+        .iter()
+        .find(|s| s.q.iter().all(|v| *v == 0.0))?;
+    let acoustic = g
+        .frequencies_thz
+        .iter()
+        .map(|f| f.abs())
+        .take(3)
+        .fold(0.0, f64::max);
+    let mut sorted: Vec<f64> = g.frequencies_thz.iter().map(|f| f.abs()).collect();
+    sorted.sort_by(f64::total_cmp);
+    (sorted[2] > 0.05).then(|| {
+        format!(
+            "acoustic modes at GAMMA reach {acoustic:.3} THz after the sum rule: the force constants are noisy"
+        )
+    })
+}
+
+/// The soft-mode scan asked for (or H by default for body-centred cubic lattices) and the
+/// comparison of its pattern with the tetragonal cell; a warning when E(Q) is lowest at the
+/// end of the scan.
+fn soft_mode_scan(
+    unit: &Crystal,
+    options: &Options,
+    lattice: Option<path::Lattice>,
+    points: &[path::Point],
+    fc: &ForceConstants,
+    dynamical: &Dynamical,
+    model: &mut dyn ForceModel,
+) -> Result<(
+    Option<soft_mode::SoftMode>,
+    Option<soft_mode::TetragonalComparison>,
+    Option<String>,
+)> {
+    let soft_label = match (&options.soft_mode, lattice) {
+        (Some(l), _) if l.eq_ignore_ascii_case("none") => None,
+        (Some(l), _) => Some(l.clone()),
+        (None, Some(path::Lattice::CubicI)) => points
+            .iter()
+            .any(|p| p.label == "H")
+            .then(|| "H".to_string()),
+        _ => None,
+    };
+    let (mut soft, mut tetragonal, mut warning) = (None, None, None);
+    if let Some(label) = soft_label {
+        let Some(p) = points.iter().find(|p| p.label == label) else {
+            fail!(Settings; "--soft-mode {label}: no path point has that label");
+        };
+        let tet = options
+            .tetrahedra
+            .as_ref()
+            .map(|(a, b)| (a.as_str(), b.as_str()));
+        let scan = soft_mode::Scan {
+            label: &label,
+            q: p.q,
+            max_displacement: options.soft_max_displacement,
+            points: options.soft_points,
+            tetrahedra: tet,
+        };
+        let s = soft_mode::scan(fc, dynamical, &scan, model)?;
+        tetragonal = soft_mode::compare_tetragonal(unit, &s.pattern);
+        let end = s.amplitude.last().copied().unwrap_or(0.0);
+        if s.minimum_amplitude.abs() >= 0.999 * end {
+            warning = Some(format!(
+                "E(Q) is lowest at the end of the scan (Q = {:.3}): the minimum lies further out; \
+                 raise --soft-max-displacement",
+                s.minimum_amplitude
+            ));
+        }
+        soft = Some(s);
+    }
+    Ok((soft, tetragonal, warning))
 }

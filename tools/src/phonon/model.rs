@@ -1,13 +1,14 @@
 //! The deployed Allegro model as a [`ForceModel`], evaluated in-process (no LAMMPS).
 use super::error::{PhononError, Result};
 
-use allegro::graph::PeriodicGraph;
-use allegro::Model;
+use allegro::{Cell, Model};
 
 use super::crystal::Crystal;
 use super::force_constants::ForceModel;
 
+/// An Allegro model computing energies and forces for phonons.
 pub struct Allegro {
+    /// The loaded (deployed) model.
     pub model: Model,
 }
 
@@ -35,15 +36,12 @@ impl Allegro {
 impl ForceModel for Allegro {
     fn evaluate(&mut self, crystal: &Crystal) -> Result<(f64, Vec<[f64; 3]>)> {
         let types = self.types(crystal)?;
-        let graph = PeriodicGraph::build(
+        let out = self.model.compute_periodic(&Cell::periodic(
             crystal.cell,
             &crystal.positions,
             &types,
-            self.model.metadata().r_max,
-        )?;
-        let out = self.model.compute(&graph.system())?;
-        let forces = graph.fold_forces(&out.forces);
-        let energy = out.energy();
+        ))?;
+        let (energy, forces) = (out.energy, out.forces);
         if !(energy.is_finite() && forces.iter().flatten().all(|f| f.is_finite())) {
             return Err(PhononError::NonFinite);
         }

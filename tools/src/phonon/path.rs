@@ -7,8 +7,10 @@ use super::crystal::{Crystal, Primitive};
 use super::dynamical::Dynamical;
 use super::linalg::norm;
 
+/// A labelled point of a band path.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Point {
+    /// Its label (GAMMA, H, N ...).
     pub label: String,
     /// Reciprocal coordinates of the unit cell.
     pub q: [f64; 3],
@@ -24,13 +26,18 @@ fn point(label: &str, q: [f64; 3]) -> Point {
 /// Bravais lattices the default paths know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Lattice {
+    /// Simple cubic.
     CubicP,
+    /// Body-centred cubic.
     CubicI,
+    /// Face-centred cubic.
     CubicF,
+    /// Simple tetragonal.
     TetragonalP,
 }
 
 impl Lattice {
+    /// Its name in words ("body-centred cubic").
     pub fn name(self) -> &'static str {
         match self {
             Lattice::CubicP => "simple cubic",
@@ -154,10 +161,12 @@ pub fn parse_path(text: &str) -> Result<Vec<Point>> {
     Ok(points)
 }
 
+/// Phonon frequencies along a band path.
 #[derive(Clone, Debug, Serialize)]
 pub struct Band {
     /// Distance along the path, 1/A (no 2 pi, as phonopy).
     pub distance: Vec<f64>,
+    /// The q points, in reciprocal coordinates of the unit cell.
     pub q: Vec<[f64; 3]>,
     /// Frequencies per q point (THz, imaginary negative), ascending.
     pub frequencies_thz: Vec<Vec<f64>>,

@@ -5,13 +5,18 @@ use super::error::Result;
 use super::crystal::Crystal;
 use super::force_constants::ForceModel;
 
+/// How a relaxation went.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Relaxation {
+    /// FIRE steps taken.
     pub steps: usize,
+    /// Whether every force ended below the threshold.
     pub converged: bool,
-    /// Largest force before and after, eV/A.
+    /// Largest force before, eV/A.
     pub initial_max_force: f64,
+    /// Largest force after, eV/A.
     pub final_max_force: f64,
+    /// Final minus initial energy, eV.
     pub energy_change_ev: f64,
 }
 

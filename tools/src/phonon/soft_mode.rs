@@ -14,6 +14,7 @@ use super::linalg::{cross, dot, norm, reciprocal, to_fractional, Mat3};
 /// Frequencies closer than this are one degenerate level, THz.
 const DEGENERATE_THZ: f64 = 0.01;
 
+/// A displacement pattern described by element and by tetrahedron rotation.
 #[derive(Clone, Debug, Serialize)]
 pub struct Distortion {
     /// Root-mean-square displacement of each element's atoms along x, y, z, A.
@@ -25,11 +26,14 @@ pub struct Distortion {
     pub mean_rotation_deg: f64,
 }
 
+/// A frozen-in mode: its pattern, its energy surface E(Q) and the distortion at the minimum.
 #[derive(Clone, Debug, Serialize)]
 pub struct SoftMode {
+    /// Label of the path point.
     pub label: String,
     /// Reciprocal coordinates of the unit cell.
     pub q: [f64; 3],
+    /// Frequency of the mode, THz (imaginary negative).
     pub frequency_thz: f64,
     /// Displacement of every unit-cell atom per unit of Q (A per A amu^1/2); the pattern is
     /// normalised so that sum_i m_i |pattern_i|^2 = 1 amu.
@@ -43,8 +47,11 @@ pub struct SoftMode {
     /// Amplitude, energy (meV per unit cell) and largest atomic displacement (A) at the lowest
     /// point of E(Q) (refined by a parabola through its neighbours).
     pub minimum_amplitude: f64,
+    /// E(Q) - E(0) at the minimum, meV per unit cell.
     pub minimum_energy_mev: f64,
+    /// Largest atomic displacement at the minimum, A.
     pub minimum_max_displacement_a: f64,
+    /// The distortion the mode makes at the minimum.
     pub distortion_at_minimum: Distortion,
 }
 
@@ -167,9 +174,13 @@ pub fn pattern(
 /// some atom by `max_displacement` A, in `points` steps.
 #[derive(Clone, Debug)]
 pub struct Scan<'a> {
+    /// Label of the path point.
     pub label: &'a str,
+    /// The point, in reciprocal coordinates of the unit cell.
     pub q: [f64; 3],
+    /// Largest atomic displacement at either end of the scan (Q from -Q_max to Q_max), A.
     pub max_displacement: f64,
+    /// Number of amplitudes scanned (at least 5).
     pub points: usize,
     /// (centre, ligand) elements of the tetrahedra whose rotations describe the distortion.
     pub tetrahedra: Option<(&'a str, &'a str)>,
@@ -349,6 +360,7 @@ pub struct TetragonalComparison {
     pub c_over_a: f64,
     /// Axis (0 x, 1 y, 2 z) of the tetragonal c that overlaps the mode best.
     pub c_axis: usize,
+    /// The tetragonal cell's distortion from the cubic one.
     pub distortion: Distortion,
     /// |cos| of the angle between the mass-weighted mode pattern and the tetragonal distortion.
     pub overlap: f64,

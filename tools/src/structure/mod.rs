@@ -15,15 +15,21 @@ use crate::rng::Rng;
 /// pair_coeff line that matches is `pair_coeff * * MODEL Na Sb W S`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Element {
+    /// Sodium, type 1.
     Na = 1,
+    /// Antimony, type 2.
     Sb = 2,
+    /// Tungsten, type 3.
     W = 3,
+    /// Sulfur, type 4.
     S = 4,
 }
 
 impl Element {
+    /// All elements, in LAMMPS type order.
     pub const ALL: [Element; 4] = [Element::Na, Element::Sb, Element::W, Element::S];
 
+    /// Chemical symbol.
     pub fn symbol(self) -> &'static str {
         match self {
             Element::Na => "Na",
@@ -43,15 +49,18 @@ impl Element {
         }
     }
 
+    /// LAMMPS atom type (1 to 4).
     pub fn lammps_type(self) -> usize {
         self as usize
     }
 }
 
+/// A periodic structure: cell, and element and position of each atom.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Structure {
     /// Rows are the cell vectors (A); orthogonal here.
     pub cell: [[f64; 3]; 3],
+    /// Element of each atom.
     pub elements: Vec<Element>,
     /// Cartesian positions, A, inside the cell.
     pub positions: Vec<[f64; 3]>,
@@ -60,6 +69,7 @@ pub struct Structure {
 /// Cubic Na3SbS4, I-43m (No. 217), Z = 2: Sb 2a (0,0,0); Na 6b (0,1/2,1/2); S 8c (x,x,x)
 /// with x = 0.187 (ICSD 44707; docs/observables.md). a = 7.15 A unless given.
 pub const CUBIC_A: f64 = 7.15;
+/// Fractional x of S 8c (x,x,x) in the cubic cell.
 pub const CUBIC_S_X: f64 = 0.187;
 
 /// Tetragonal Na3SbS4, P-421c (No. 114): Sb 2a (0,0,0); Na 2b (0,0,1/2); Na 4d (0,1/2,z);
@@ -68,8 +78,11 @@ pub const CUBIC_S_X: f64 = 0.187;
 /// symmetry, from `models/derive_tetragonal.py`: a = 7.1423, c = 7.2837 A (experiment 7.16 /
 /// 7.29), Na 4d z = 0.57976, S 8e (0.21178, 0.16764, 0.18354).
 pub const TETRAGONAL_A: f64 = 7.1423;
+/// Tetragonal lattice parameter c, A.
 pub const TETRAGONAL_C: f64 = 7.2837;
+/// Fractional z of Na 4d (0,1/2,z) in the tetragonal cell.
 pub const TETRAGONAL_NA_Z: f64 = 0.57976;
+/// Fractional (x,y,z) of S 8e in the tetragonal cell.
 pub const TETRAGONAL_S: [f64; 3] = [0.21178, 0.16764, 0.18354];
 
 /// The 8 symmetry operations of P-421c: fractional p -> R p + t.
@@ -178,10 +191,12 @@ impl Structure {
         out
     }
 
+    /// Number of atoms of element `e`.
     pub fn count(&self, e: Element) -> usize {
         self.elements.iter().filter(|&&x| x == e).count()
     }
 
+    /// Indices of the atoms of element `e`, ascending.
     pub fn indices_of(&self, e: Element) -> Vec<usize> {
         (0..self.elements.len())
             .filter(|&i| self.elements[i] == e)

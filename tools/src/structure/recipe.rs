@@ -2,14 +2,18 @@
 //! Na vacancies they mean on a given supercell.
 use serde::{Deserialize, Serialize};
 
+/// The structure a cell is built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
+    /// Cubic Na3SbS4, I-43m.
     Cubic,
+    /// Tetragonal Na3SbS4, P-421c.
     Tetragonal,
 }
 
 impl Phase {
+    /// Lowercase name, as in study files and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Phase::Cubic => "cubic",
@@ -33,6 +37,7 @@ pub enum Variant {
 }
 
 impl Variant {
+    /// Kebab-case name, as in study files and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Variant::Pristine => "pristine",

@@ -6,6 +6,7 @@ use crate::rng::Rng;
 /// Neighbour shells used by the objective.
 pub const SHELLS: usize = 3;
 
+/// How well the placement matches the random alloy, before and after annealing.
 #[allow(non_snake_case)]
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SqsReport {
@@ -15,9 +16,11 @@ pub struct SqsReport {
     pub target: f64,
     /// Solute-solute pair fraction per shell: of the start (seeded random) and the result.
     pub random_fraction: Vec<f64>,
+    /// Solute-solute pair fraction per shell of the annealed result.
     pub sqs_fraction: Vec<f64>,
-    /// Sum over shells of squared deviations from the target.
+    /// Sum over shells of squared deviations from the target, for the start.
     pub random_error: f64,
+    /// The same for the annealed result.
     pub sqs_error: f64,
 }
 

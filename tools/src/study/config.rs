@@ -18,11 +18,15 @@ use crate::structure::{Phase, Variant};
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Composition {
+    /// x per formula unit: W and/or Na-vacancy content, as the variant defines it.
     pub x: f64,
+    /// Which of the four composition variants.
     pub variant: Variant,
 }
 
 impl Composition {
+    /// Name in run ids and reports: `pristine`, or the variant and x to three decimals
+    /// (e.g. `w-vac-x0.050`).
     pub fn label(&self) -> String {
         match self.variant {
             Variant::Pristine => "pristine".into(),
@@ -40,7 +44,9 @@ fn comp(x: f64, variant: Variant) -> Composition {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScanComposition {
+    /// x per formula unit, as in [`Composition`].
     pub x: f64,
+    /// Which of the four composition variants.
     pub variant: Variant,
     /// This composition's coarse grid, K; absent: `scan.coarse_temperatures_k`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,6 +54,7 @@ pub struct ScanComposition {
 }
 
 impl ScanComposition {
+    /// The composition alone, without its grid.
     pub fn composition(&self) -> Composition {
         comp(self.x, self.variant)
     }
@@ -76,6 +83,7 @@ impl From<Composition> for ScanComposition {
     }
 }
 
+/// The deployed model the runs use and the types of its LAMMPS atoms.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Model {
@@ -85,6 +93,7 @@ pub struct Model {
     pub type_map: Vec<String>,
 }
 
+/// How LAMMPS runs are started: executable, MPI launcher, ranks, threads and cores.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Launcher {
@@ -105,13 +114,18 @@ pub struct Launcher {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scan {
+    /// The compositions scanned, each optionally on its own coarse grid.
     pub compositions: Vec<ScanComposition>,
     /// Conventional cells per direction.
     pub reps: usize,
     /// Coarse grid of the compositions without their own.
     pub coarse_temperatures_k: Vec<f64>,
+    /// Spacing of the fine grid between the highest tetragonal and the lowest cubic coarse
+    /// point, K.
     pub fine_step_k: f64,
+    /// Length of each coarse run, ps.
     pub coarse_ps: f64,
+    /// Length of each fine (refinement) run, ps.
     pub fine_ps: f64,
     /// Phase of the built cell the coarse runs start from.
     pub start: Phase,
@@ -142,17 +156,25 @@ impl Scan {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DihedralRun {
+    /// Composition of the run's cell.
     pub composition: Composition,
+    /// Temperature of the NPT run, K.
     pub temperature_k: f64,
+    /// Phase of the built cell the run starts from.
     pub start: Phase,
 }
 
+/// NPT runs with frequent frames for the SbS4 dihedrals (local structure).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dihedral {
+    /// The runs, at most one per composition and temperature.
     pub runs: Vec<DihedralRun>,
+    /// Conventional cells per direction of the supercell.
     pub reps: usize,
+    /// Length of each NPT run, ps.
     pub ps: f64,
+    /// Interval between dumped trajectory frames, fs.
     pub dump_every_fs: f64,
 }
 
@@ -161,20 +183,31 @@ pub struct Dihedral {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiffusionSet {
+    /// Composition of the set's cells.
     pub composition: Composition,
+    /// Temperatures of the set, K: one NPT cell run and one NVT + NVE run per lattice scale
+    /// each.
     pub temperatures_k: Vec<f64>,
     /// Lattice-parameter scales of the sensitivity band (1.0 is the averaged cell).
     pub lattice_scales: Vec<f64>,
 }
 
+/// Tracer diffusion runs: the sets of compositions and temperatures, cell size and run
+/// lengths.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Diffusion {
+    /// The sets, each a composition with its temperatures and lattice scales.
     pub sets: Vec<DiffusionSet>,
+    /// Conventional cells per direction of the supercell.
     pub reps: usize,
+    /// Length of the NPT run that gives the averaged cell, ps.
     pub npt_ps: f64,
+    /// NVT equilibration at the averaged cell (not analysed), ps.
     pub nvt_ps: f64,
+    /// NVE production, dumped and analysed, ps.
     pub nve_ps: f64,
+    /// Interval between dumped trajectory frames, fs.
     pub dump_every_fs: f64,
 }
 
@@ -182,15 +215,23 @@ pub struct Diffusion {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Haven {
+    /// Composition of the Haven runs.
     pub composition: Composition,
+    /// Temperatures, K: one NPT cell run and `runs` NVT + NVE runs each.
     pub temperatures_k: Vec<f64>,
+    /// Conventional cells per direction of the supercell.
     pub reps: usize,
+    /// Independent NVT + NVE runs per temperature, pooled for D_sigma.
     pub runs: usize,
+    /// NVT equilibration of each run at the averaged cell (not analysed), ps.
     pub nvt_ps: f64,
+    /// NVE production of each run, dumped and analysed, ps.
     pub nve_ps: f64,
+    /// Interval between dumped trajectory frames, fs.
     pub dump_every_fs: f64,
 }
 
+/// A whole study: every setting of the protocol, from a preset and the study file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Study {
@@ -198,8 +239,11 @@ pub struct Study {
     pub preset: String,
     /// Folder of the runs and the report; relative paths are relative to the study file.
     pub output: PathBuf,
+    /// The deployed model and its type map.
     pub model: Model,
+    /// How LAMMPS is started.
     pub launcher: Launcher,
+    /// MD time step of every run, fs.
     pub timestep_fs: f64,
     /// Thermo output interval, fs.
     pub thermo_every_fs: f64,
@@ -210,12 +254,17 @@ pub struct Study {
     pub barostat_drag: f64,
     /// Base of every run's velocity seed.
     pub seed: u64,
+    /// NPT temperature scans for T_C.
     pub scan: Scan,
+    /// Runs for the SbS4 dihedrals.
     pub dihedral: Dihedral,
+    /// Tracer diffusion runs.
     pub diffusion: Diffusion,
+    /// Runs for D_sigma and the Haven ratio.
     pub haven: Haven,
 }
 
+/// Names of the presets, as `--preset` and the study file's `preset` take them.
 pub const PRESETS: [&str; 3] = ["demo", "workstation", "paper"];
 
 /// The model shipped with the project.
@@ -492,6 +541,8 @@ impl Study {
         Ok(study)
     }
 
+    /// Checks every setting: positive durations, temperatures in (0, 5000) K, x in `[0, 1]`,
+    /// sizes, upper bounds and distinct run names; the first bad field is a `StudyError::Config`.
     pub fn validate(&self) -> Result<()> {
         let positive = |v: f64, what: &str| -> Result<()> {
             if !(v.is_finite() && v > 0.0) {

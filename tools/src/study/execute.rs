@@ -21,13 +21,19 @@ const NVT_NVE_IN: &str = include_str!("../../../lammps-inputs/nvt_nve.in");
 
 /// Written when a run has finished; its presence is what "finished" means.
 pub const DONE: &str = "done.json";
+/// Written when a run has failed: the end of its log, or why LAMMPS never started.
 pub const FAILED: &str = "failed.txt";
 
+/// The completion marker of a finished run (`done.json`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Done {
+    /// Wall time of the run, s.
     pub seconds: f64,
+    /// Atoms in its cell.
     pub atoms: usize,
+    /// MD steps of the run (NPT, or NVT + NVE together).
     pub steps: u64,
+    /// Temperature of the run, K (for refinement runs: the one the scan decided).
     pub temperature_k: f64,
     /// What it started from, resolved (for refinement runs: the scan run).
     pub start: String,
@@ -87,7 +93,14 @@ pub fn lattice_series(log: &Path) -> Result<lattice::Series> {
 /// Where a refinement run starts and at which temperature, once its scan has finished.
 #[derive(Clone, Debug)]
 pub enum Refinement {
-    Run { temperature: f64, from: String },
+    /// Run it at a fine-grid temperature, from the end of a scan run.
+    Run {
+        /// Fine-grid temperature to run at, K.
+        temperature: f64,
+        /// Id of the scan run (end point of the bracket) whose end state it starts from.
+        from: String,
+    },
+    /// Not run, and why.
     Skip(String),
 }
 
@@ -188,6 +201,8 @@ pub struct Lock {
 }
 
 impl Lock {
+    /// Takes the lock of study folder `dir`, taking over a stale one; a lock held by a live
+    /// process, or from another host, is a `StudyError::Config` naming its holder.
     pub fn take(dir: &Path) -> Result<Lock> {
         let path = dir.join(".lock");
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -247,9 +262,13 @@ impl Drop for Lock {
 
 /// A run ready to start: its folder, command and environment.
 pub struct Prepared {
+    /// The run's folder.
     pub dir: PathBuf,
+    /// The command line: LAMMPS and its arguments, behind the MPI launcher when ranks > 1.
     pub command: Vec<String>,
+    /// Model threads per rank (`OMP_NUM_THREADS`).
     pub threads: usize,
+    /// The marker to write when the run finishes (its wall time filled in then).
     pub done: Done,
 }
 
@@ -294,6 +313,43 @@ pub fn prepare(
     var(&mut args, "rx", run.reps);
     var(&mut args, "ry", run.reps);
     var(&mut args, "rz", run.reps);
+    let (temperature, start_text) = write_start(out, &dir, run, refined, &mut args)?;
+    var(&mut args, "temp", temperature);
+    write_input(study, &dir, run, &mut args)?;
+    let mut command = Vec::new();
+    if study.launcher.ranks > 1 {
+        command.extend([
+            study.launcher.mpirun.clone(),
+            "-np".into(),
+            study.launcher.ranks.to_string(),
+        ]);
+    }
+    command.push(lammps(study).display().to_string());
+    command.extend(args);
+    write_run_sh(study, &dir, run, &start_text, &command)?;
+    Ok(Prepared {
+        dir,
+        command,
+        threads: study.launcher.threads,
+        done: Done {
+            seconds: 0.0,
+            atoms: run.atoms,
+            steps: run.steps,
+            temperature_k: temperature,
+            start: start_text,
+        },
+    })
+}
+
+/// The run's start structure in `dir` (built, or the end of the run it follows) and the
+/// variables that go with it; returns its temperature (K) and a line saying what it starts from.
+fn write_start(
+    out: &Path,
+    dir: &Path,
+    run: &Run,
+    refined: Option<&Refinement>,
+    args: &mut Vec<String>,
+) -> Result<(f64, String)> {
     let mut temperature = run.temperature_K.unwrap_or(0.0);
     let start_text;
     let copy_end = |from: &str| -> Result<()> {
@@ -305,12 +361,12 @@ pub fn prepare(
         (Start::Built { phase }, _) => {
             let data = build(run.composition, *phase, run.reps, run.seed)?;
             crate::cli::write_atomic(&dir.join("start.data"), data.as_bytes())?;
-            var(&mut args, "velocities", "create");
+            var(args, "velocities", "create");
             start_text = format!("built {} cell", phase.name());
         }
         (Start::EndOf { run: from }, _) => {
             copy_end(from)?;
-            var(&mut args, "velocities", "keep");
+            var(args, "velocities", "keep");
             start_text = format!("end of {from}");
         }
         (
@@ -322,7 +378,7 @@ pub fn prepare(
         ) => {
             copy_end(from)?;
             temperature = *t;
-            var(&mut args, "velocities", "keep");
+            var(args, "velocities", "keep");
             start_text = format!("end of {from}");
         }
         (Start::ScanEndPoint { .. }, _) => {
@@ -341,10 +397,10 @@ pub fn prepare(
             l[u] = res.c_A.value;
             l[(u + 1) % 3] = res.a_A.value;
             l[(u + 2) % 3] = res.b_A.value;
-            var(&mut args, "ax", l[0] * scale);
-            var(&mut args, "ay", l[1] * scale);
-            var(&mut args, "az", l[2] * scale);
-            var(&mut args, "velocities", "keep");
+            var(args, "ax", l[0] * scale);
+            var(args, "ay", l[1] * scale);
+            var(args, "az", l[2] * scale);
+            var(args, "velocities", "keep");
             start_text = format!(
                 "end of {from}, cell {:.4} {:.4} {:.4} A (averaged x {scale})",
                 l[0] * scale,
@@ -353,32 +409,37 @@ pub fn prepare(
             );
         }
     }
-    var(&mut args, "temp", temperature);
+    Ok((temperature, start_text))
+}
+
+/// The LAMMPS input of the run's ensemble, and its variables.
+fn write_input(study: &Study, dir: &Path, run: &Run, args: &mut Vec<String>) -> Result<()> {
     match run.ensemble {
         Ensemble::Npt => {
             std::fs::write(dir.join("in.lmp"), NPT_IN).map_err(io("write", dir.join("in.lmp")))?;
-            var(&mut args, "steps", run.steps);
-            var(&mut args, "drag", study.barostat_drag);
-            var(&mut args, "dump_every", run.dump_every.unwrap_or(0));
+            var(args, "steps", run.steps);
+            var(args, "drag", study.barostat_drag);
+            var(args, "dump_every", run.dump_every.unwrap_or(0));
         }
         Ensemble::NvtNve => {
             std::fs::write(dir.join("in.lmp"), NVT_NVE_IN)
                 .map_err(io("write", dir.join("in.lmp")))?;
-            var(&mut args, "nvt_steps", run.equilibration_steps);
-            var(&mut args, "nve_steps", run.steps - run.equilibration_steps);
-            var(&mut args, "dump_every", run.dump_every.unwrap_or(100));
+            var(args, "nvt_steps", run.equilibration_steps);
+            var(args, "nve_steps", run.steps - run.equilibration_steps);
+            var(args, "dump_every", run.dump_every.unwrap_or(100));
         }
     }
-    let mut command = Vec::new();
-    if study.launcher.ranks > 1 {
-        command.extend([
-            study.launcher.mpirun.clone(),
-            "-np".into(),
-            study.launcher.ranks.to_string(),
-        ]);
-    }
-    command.push(lammps(study).display().to_string());
-    command.extend(args);
+    Ok(())
+}
+
+/// run.sh: the command, runnable by hand from anywhere.
+fn write_run_sh(
+    study: &Study,
+    dir: &Path,
+    run: &Run,
+    start_text: &str,
+    command: &[String],
+) -> Result<()> {
     let shell: Vec<String> = command
         .iter()
         .map(|a| {
@@ -399,19 +460,7 @@ pub fn prepare(
             shell.join(" ")
         ),
     )
-    .map_err(io("write", dir.join("run.sh")))?;
-    Ok(Prepared {
-        dir,
-        command,
-        threads: study.launcher.threads,
-        done: Done {
-            seconds: 0.0,
-            atoms: run.atoms,
-            steps: run.steps,
-            temperature_k: temperature,
-            start: start_text,
-        },
-    })
+    .map_err(io("write", dir.join("run.sh")))
 }
 
 /// The start structure of a run: the builder's cell with the composition's W (SQS) and
@@ -523,6 +572,7 @@ extern "C" fn on_signal(_: libc::c_int) {
     INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
+/// Whether `run` has finished: its folder under `out` holds `done.json`.
 pub fn is_done(out: &Path, run: &Run) -> bool {
     out.join(&run.id).join(DONE).exists()
 }
@@ -530,73 +580,127 @@ pub fn is_done(out: &Path, run: &Run) -> bool {
 /// Outcome of `run_all`.
 #[derive(Debug, Default)]
 pub struct Summary {
+    /// Runs finished by this call.
     pub done: usize,
+    /// Runs skipped because they had finished before.
     pub skipped_finished: usize,
+    /// Runs that failed: (id, the end of its log, or why LAMMPS never started).
     pub failed: Vec<(String, String)>,
+    /// Runs not started: (id, why: a run it waits for did not finish, or the scan left no
+    /// fine point for it).
     pub held: Vec<(String, String)>,
 }
 
 /// Runs every unfinished run of the plan, `parallel` at a time; progress on stderr.
 pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Result<Summary> {
     std::fs::create_dir_all(out).map_err(io("create", out))?;
-    let mut summary = Summary::default();
-    let mut state: HashMap<String, Option<std::result::Result<(), String>>> = HashMap::new();
-    for r in runs {
-        if is_done(out, r) {
-            state.insert(r.id.clone(), Some(Ok(())));
-            summary.skipped_finished += 1;
-        } else {
-            state.insert(r.id.clone(), None);
-        }
-    }
+    let mut s = Scheduler::new(study, out, runs);
     // SAFETY: the handler only stores to an atomic.
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
     }
-    let mut refinements: HashMap<String, Refinement> = HashMap::new();
-    let mut running: Vec<(usize, Child, Prepared, Instant)> = Vec::new();
-    let started = Instant::now();
-    let mut work_done = 0.0;
     loop {
-        // start what is ready
+        s.start_ready(parallel);
+        if s.running.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+            for (_, child, _, _) in &mut s.running {
+                stop_group(child.id() as i32);
+                let _ = child.wait();
+            }
+            return Err(StudyError::Interrupted(s.running.len()));
+        }
+        s.collect_finished()?;
+    }
+    Ok(s.summary)
+}
+
+/// What `run_all` keeps track of between its polls.
+struct Scheduler<'a> {
+    study: &'a Study,
+    out: &'a Path,
+    runs: &'a [Run],
+    summary: Summary,
+    /// Per run id: None while still to run; Some(Ok) finished; Some(Err(why)) given up
+    /// (failed, held, skipped).
+    state: HashMap<String, Option<std::result::Result<(), String>>>,
+    refinements: HashMap<String, Refinement>,
+    /// (index into `runs`, LAMMPS, its folder and command, when it started)
+    running: Vec<(usize, Child, Prepared, Instant)>,
+    started: Instant,
+    /// Atom-steps of the runs finished here (for the ETA).
+    work_done: f64,
+}
+
+impl<'a> Scheduler<'a> {
+    fn new(study: &'a Study, out: &'a Path, runs: &'a [Run]) -> Scheduler<'a> {
+        let mut summary = Summary::default();
+        let mut state = HashMap::new();
+        for r in runs {
+            if is_done(out, r) {
+                state.insert(r.id.clone(), Some(Ok(())));
+                summary.skipped_finished += 1;
+            } else {
+                state.insert(r.id.clone(), None);
+            }
+        }
+        Scheduler {
+            study,
+            out,
+            runs,
+            summary,
+            state,
+            refinements: HashMap::new(),
+            running: Vec::new(),
+            started: Instant::now(),
+            work_done: 0.0,
+        }
+    }
+
+    /// Starts what is ready, up to `parallel` runs at a time.
+    fn start_ready(&mut self, parallel: usize) {
+        let (study, out, runs) = (self.study, self.out, self.runs);
         for (i, r) in runs.iter().enumerate() {
-            if running.len() >= parallel {
+            if self.running.len() >= parallel {
                 break;
             }
-            if state[&r.id].is_some() || running.iter().any(|x| x.0 == i) {
+            if self.state[&r.id].is_some() || self.running.iter().any(|x| x.0 == i) {
                 continue;
             }
             let waiting: Vec<&String> = r
                 .after
                 .iter()
-                .filter(|a| !matches!(state.get(*a), Some(Some(Ok(())))))
+                .filter(|a| !matches!(self.state.get(*a), Some(Some(Ok(())))))
                 .collect();
             if let Some(failed) = r
                 .after
                 .iter()
-                .find(|a| matches!(state.get(*a), Some(Some(Err(_)))))
+                .find(|a| matches!(self.state.get(*a), Some(Some(Err(_)))))
             {
                 let why = format!("waits for {failed}, which did not finish");
-                summary.held.push((r.id.clone(), why.clone()));
-                state.insert(r.id.clone(), Some(Err(why)));
+                self.summary.held.push((r.id.clone(), why.clone()));
+                self.state.insert(r.id.clone(), Some(Err(why)));
                 continue;
             }
             if !waiting.is_empty() {
                 continue;
             }
-            if r.stage == Stage::Refine && !refinements.contains_key(&r.id) {
-                refinements.extend(refine(study, out, &r.composition, runs));
+            if r.stage == Stage::Refine && !self.refinements.contains_key(&r.id) {
+                self.refinements
+                    .extend(refine(study, out, &r.composition, runs));
             }
-            if let Some(Refinement::Skip(why)) = refinements.get(&r.id) {
-                summary.held.push((r.id.clone(), why.clone()));
-                state.insert(r.id.clone(), Some(Err(why.clone())));
+            if let Some(Refinement::Skip(why)) = self.refinements.get(&r.id) {
+                self.summary.held.push((r.id.clone(), why.clone()));
+                self.state.insert(r.id.clone(), Some(Err(why.clone())));
                 continue;
             }
-            match prepare(study, out, r, refinements.get(&r.id))
+            match prepare(study, out, r, self.refinements.get(&r.id))
                 .and_then(|p| spawn(&p).map(|c| (c, p)))
             {
-                Ok((child, p)) => running.push((i, child, p, Instant::now())),
+                Ok((child, p)) => self.running.push((i, child, p, Instant::now())),
                 Err(e) => {
                     // Failed before LAMMPS started (its input, its start structure, the
                     // launcher): said now and kept beside the run, as a LAMMPS failure is.
@@ -606,72 +710,72 @@ pub fn run_all(study: &Study, out: &Path, runs: &[Run], parallel: usize) -> Resu
                     if std::fs::create_dir_all(&dir).is_ok() {
                         let _ = std::fs::write(dir.join(FAILED), format!("{why}\n"));
                     }
-                    summary.failed.push((r.id.clone(), why.clone()));
-                    state.insert(r.id.clone(), Some(Err(why)));
+                    self.summary.failed.push((r.id.clone(), why.clone()));
+                    self.state.insert(r.id.clone(), Some(Err(why)));
                 }
-            }
-        }
-        if running.is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
-            for (_, child, _, _) in &mut running {
-                stop_group(child.id() as i32);
-                let _ = child.wait();
-            }
-            return Err(StudyError::Interrupted(running.len()));
-        }
-        let mut k = 0;
-        while k < running.len() {
-            let exited = running[k]
-                .1
-                .try_wait()
-                .map_err(io("wait for the LAMMPS of", &running[k].2.dir))?;
-            if let Some(status) = exited {
-                let (i, _, p, t0) = running.remove(k);
-                let r = &runs[i];
-                let secs = t0.elapsed().as_secs_f64();
-                match finish(&p, status.success(), secs) {
-                    Ok(()) => {
-                        summary.done += 1;
-                        work_done += r.atom_steps();
-                        state.insert(r.id.clone(), Some(Ok(())));
-                    }
-                    Err(tail) => {
-                        eprintln!("failed: {} (its log ends:)\n{tail}", r.id);
-                        summary.failed.push((r.id.clone(), tail.clone()));
-                        state.insert(r.id.clone(), Some(Err(tail)));
-                    }
-                }
-                let left = state.values().filter(|s| s.is_none()).count() - running.len();
-                let elapsed = started.elapsed().as_secs_f64();
-                // still to run: neither finished nor given up (skipped, held, failed)
-                let work_left: f64 = runs
-                    .iter()
-                    .filter(|r| state[&r.id].is_none())
-                    .map(|r| r.atom_steps())
-                    .sum();
-                let eta = if work_done > 0.0 {
-                    work_left / (work_done / elapsed)
-                } else {
-                    f64::NAN
-                };
-                eprintln!(
-                    "[{:>6.0} s] {} finished in {:.0} s | runs: {} done, {} running, {} left, {} failed or not run | ETA {}",
-                    elapsed,
-                    r.id,
-                    secs,
-                    summary.done + summary.skipped_finished,
-                    running.len(),
-                    left,
-                    summary.failed.len() + summary.held.len(),
-                    if eta.is_finite() { format!("{:.0} s", eta.max(0.0)) } else { "-".into() }
-                );
-            } else {
-                k += 1;
             }
         }
     }
-    Ok(summary)
+
+    /// Collects the runs whose LAMMPS has exited, with a progress line for each.
+    fn collect_finished(&mut self) -> Result<()> {
+        let mut k = 0;
+        while k < self.running.len() {
+            let exited = self.running[k]
+                .1
+                .try_wait()
+                .map_err(io("wait for the LAMMPS of", &self.running[k].2.dir))?;
+            let Some(status) = exited else {
+                k += 1;
+                continue;
+            };
+            let (i, _, p, t0) = self.running.remove(k);
+            let r = &self.runs[i];
+            let secs = t0.elapsed().as_secs_f64();
+            match finish(&p, status.success(), secs) {
+                Ok(()) => {
+                    self.summary.done += 1;
+                    self.work_done += r.atom_steps();
+                    self.state.insert(r.id.clone(), Some(Ok(())));
+                }
+                Err(tail) => {
+                    eprintln!("failed: {} (its log ends:)\n{tail}", r.id);
+                    self.summary.failed.push((r.id.clone(), tail.clone()));
+                    self.state.insert(r.id.clone(), Some(Err(tail)));
+                }
+            }
+            self.progress(r, secs);
+        }
+        Ok(())
+    }
+
+    /// One line on stderr after `r` finished in `secs`.
+    fn progress(&self, r: &Run, secs: f64) {
+        let left = self.state.values().filter(|s| s.is_none()).count() - self.running.len();
+        let elapsed = self.started.elapsed().as_secs_f64();
+        // still to run: neither finished nor given up (skipped, held, failed)
+        let work_left: f64 = self
+            .runs
+            .iter()
+            .filter(|r| self.state[&r.id].is_none())
+            .map(|r| r.atom_steps())
+            .sum();
+        let eta = if self.work_done > 0.0 {
+            work_left / (self.work_done / elapsed)
+        } else {
+            f64::NAN
+        };
+        let summary = &self.summary;
+        eprintln!(
+            "[{:>6.0} s] {} finished in {:.0} s | runs: {} done, {} running, {} left, {} failed or not run | ETA {}",
+            elapsed,
+            r.id,
+            secs,
+            summary.done + summary.skipped_finished,
+            self.running.len(),
+            left,
+            summary.failed.len() + summary.held.len(),
+            if eta.is_finite() { format!("{:.0} s", eta.max(0.0)) } else { "-".into() }
+        );
+    }
 }

@@ -21,13 +21,16 @@ use crate::trajectory::open_dump;
 pub enum Rule {
     /// Both rules decide, and agree.
     Both,
+    /// The lattice rule alone decides (or the run switches phase).
     Lattice,
+    /// The dihedral signature alone decides.
     Dihedral,
     /// Neither decides, or they contradict each other.
     Neither,
 }
 
 impl Rule {
+    /// The rule's name in report prose ("the lattice rule" ...).
     pub fn name(self) -> &'static str {
         match self {
             Rule::Both => "both rules",
@@ -41,6 +44,7 @@ impl Rule {
 /// The two rules' own verdicts on one scan run, and which one its phase rests on.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunRules {
+    /// The run's id.
     pub run: String,
     /// The lattice rule's verdict.
     pub lattice: Phase,
@@ -48,6 +52,7 @@ pub struct RunRules {
     pub signature: Option<Signature>,
     /// Why the trajectory could not be analysed, when it could not.
     pub trajectory_error: Option<String>,
+    /// Which rule the combined phase rests on.
     pub rests_on: Rule,
 }
 
@@ -56,6 +61,7 @@ pub struct RunRules {
 pub struct RunPhase {
     /// The lattice analysis, with `phase` and `phase_reason` the combined ones.
     pub lattice: RunResult,
+    /// Each rule's verdict.
     pub rules: RunRules,
 }
 

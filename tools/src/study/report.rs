@@ -22,20 +22,26 @@ use crate::structure::Variant;
 /// What one number rests on.
 #[derive(Clone, Debug, Serialize)]
 pub struct Basis {
+    /// Runs the number rests on.
     pub runs: usize,
+    /// Atoms in each run's cell.
     pub atoms: usize,
     /// Simulated time of the runs used (production part for NVT + NVE runs), ps.
     pub ps_each: f64,
 }
 
+/// Lattice parameters, phases and T_C of one scanned composition.
 #[derive(Clone, Debug, Serialize)]
 pub struct LatticeSection {
+    /// The scanned composition.
     pub composition: Composition,
     /// Runs with the phase both rules give (`study::phase`), and T_C from those phases.
     pub result: Option<LatticeResult>,
     /// Per run (same order): the lattice rule's and the dihedral signature's own verdicts.
     pub rules: Vec<RunRules>,
+    /// The runs the section rests on.
     pub basis: Basis,
+    /// Why T_C is not determined, or that no scan run has finished.
     pub note: Option<String>,
     /// Where T_C is not determined: the runs that would determine it.
     pub next_runs: Option<NextRuns>,
@@ -45,74 +51,115 @@ pub struct LatticeSection {
 #[derive(Clone, Debug, Serialize)]
 #[allow(non_snake_case)]
 pub struct NextRuns {
+    /// Temperatures of the proposed runs, K.
     pub temperatures_K: Vec<f64>,
+    /// Length of each proposed run, ps.
     pub ps: f64,
+    /// Atoms in each proposed run's cell (the scan's size).
     pub atoms: usize,
     /// Wall time of one such run here (one run per core, the study's threads), from the speed
     /// probe; None when the probe could not run.
     pub minutes_each: Option<f64>,
+    /// Why these runs: which end of the bracket is open, or that no run decides, or that the
+    /// runs contradict each other.
     pub why: String,
 }
 
+/// Tracer diffusion of one finished diffusion run.
 #[derive(Clone, Debug, Serialize)]
 #[allow(non_snake_case)]
 pub struct DiffusionPoint {
+    /// Id of the run.
     pub id: String,
+    /// Temperature of the run, K.
     pub temperature_K: f64,
+    /// Factor on the averaged lattice parameters (1.0: the averaged cell).
     pub lattice_scale: f64,
+    /// The diffusion analysis of its Na trajectory (D and D_sigma in cm^2/s).
     pub analysis: Analysis,
+    /// The run and the length analysed.
     pub basis: Basis,
 }
 
+/// Tracer diffusion of one diffusion set: its analysed runs and the Arrhenius fits.
 #[derive(Clone, Debug, Serialize)]
 pub struct DiffusionSection {
+    /// Composition of the set.
     pub composition: Composition,
+    /// The analysed runs, by temperature.
     pub points: Vec<DiffusionPoint>,
     /// Arrhenius fits of D at each lattice scale (1.0 is the averaged cell).
     pub arrhenius: Vec<(f64, Option<ArrheniusFit>)>,
-    /// E_a of D along c and in the ab plane (averaged cell).
+    /// Arrhenius fit of D along c (averaged cell).
     pub arrhenius_c: Option<ArrheniusFit>,
+    /// Arrhenius fit of D in the ab plane (averaged cell).
     pub arrhenius_ab: Option<ArrheniusFit>,
+    /// What limits the set's numbers: too few significant D values, cut trajectories, runs
+    /// that could not be analysed.
     pub notes: Vec<String>,
 }
 
+/// D, D_sigma and the Haven ratio at one temperature, all its finished Haven runs pooled.
 #[derive(Clone, Debug, Serialize)]
 #[allow(non_snake_case)]
 pub struct HavenPoint {
+    /// Temperature of the runs, K.
     pub temperature_K: f64,
+    /// The pooled diffusion analysis of their Na trajectories (D and D_sigma in cm^2/s).
     pub analysis: Analysis,
+    /// The runs pooled and the longest length analysed.
     pub basis: Basis,
 }
 
+/// Dihedrals between consecutive SbS4 and WS4 tetrahedra of one dihedral run (or of the scan
+/// run that covers it).
 #[derive(Clone, Debug, Serialize)]
 #[allow(non_snake_case)]
 pub struct DihedralSection {
+    /// Id of the run whose trajectory was read.
     pub run: String,
+    /// Temperature of the run, K.
     pub temperature_K: f64,
+    /// The run and the length analysed (after the scan's equilibration cut, if any).
     pub basis: Basis,
     /// Per pair type (e.g. SbS4-SbS4): mean, spread and mean |dihedral| over all pairs.
     pub pair_types: BTreeMap<String, dihedral::TypeStats>,
     /// Pairs whose time series were searched for excursions, and the excursions found.
     pub pairs_followed: usize,
+    /// Excursions found in those pairs' time series.
     pub excursions: usize,
+    /// File name (without extension) of the first followed pair's time-series figure in the
+    /// output folder, if drawn.
     pub figure: Option<PathBuf>,
     /// Every pair's signed long-time means and the spread of its window averages (Fig. 4).
     pub pair_means: Vec<dihedral::PairMean>,
+    /// The pattern of the pair means: each pair's sorted |long-time means|, averaged over the
+    /// pairs.
     pub pattern: Option<dihedral::Pattern>,
     /// The phase from the pairs' long-time means.
     pub signature: Option<dihedral::Signature>,
+    /// Why the run could not be analysed.
     pub note: Option<String>,
 }
 
+/// Everything the report shows, as written to study.json.
 #[derive(Clone, Debug, Serialize)]
 pub struct StudyReport {
+    /// The study's preset.
     pub preset: String,
+    /// Runs in the plan.
     pub runs_planned: usize,
+    /// Runs finished so far.
     pub runs_finished: usize,
+    /// One section per scanned composition.
     pub lattice: Vec<LatticeSection>,
+    /// One section per finished dihedral run.
     pub dihedral: Vec<DihedralSection>,
+    /// One section per diffusion set.
     pub diffusion: Vec<DiffusionSection>,
+    /// One point per temperature with finished Haven runs.
     pub haven: Vec<HavenPoint>,
+    /// Runs left out, cut trajectories, failed runs and other caveats.
     pub notes: Vec<String>,
 }
 
@@ -187,7 +234,54 @@ fn fit(points: Vec<Point>) -> Option<ArrheniusFit> {
 pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
     let finished: Vec<&Run> = runs.iter().filter(|r| is_done(out, r)).collect();
     let mut notes = Vec::new();
-    // Lattice parameters and T_C per composition (coarse and refinement runs).
+    let mut lattice_sections = lattice_sections(study, out, &finished, &mut notes);
+    price_next_runs(study, &mut lattice_sections);
+    let dihedral = dihedral_sections(study, out, &finished, &lattice_sections, &mut notes)?;
+    if dihedral.iter().any(|d| !d.pair_means.is_empty()) {
+        dihedral_histogram(&dihedral).save(&out.join("dihedral_means"))?;
+    }
+    let diffusion_sections = diffusion_sections(study, out, &finished);
+    let haven = haven_points(study, out, &finished, &mut notes);
+    let failed: Vec<String> = runs
+        .iter()
+        .filter(|r| out.join(&r.id).join(super::execute::FAILED).exists())
+        .map(|r| r.id.clone())
+        .collect();
+    if !failed.is_empty() {
+        notes.push(format!(
+            "failed runs (see failed.txt in their folders): {}",
+            failed.join(", ")
+        ));
+    }
+    let report = StudyReport {
+        preset: study.preset.clone(),
+        runs_planned: runs.len(),
+        runs_finished: finished.len(),
+        lattice: lattice_sections,
+        dihedral,
+        diffusion: diffusion_sections,
+        haven,
+        notes,
+    };
+    figures(&report, study, out)?;
+    crate::cli::write_atomic(
+        &out.join("study.json"),
+        &serde_json::to_vec_pretty(&report)?,
+    )?;
+    crate::cli::write_atomic(
+        &out.join("report.md"),
+        markdown(&report, study, out).as_bytes(),
+    )?;
+    Ok(report)
+}
+
+/// Lattice parameters and T_C per composition (coarse and refinement runs).
+fn lattice_sections(
+    study: &Study,
+    out: &Path,
+    finished: &[&Run],
+    notes: &mut Vec<String>,
+) -> Vec<LatticeSection> {
     let mut lattice_sections = Vec::new();
     for c in study.scan.compositions.iter().map(|c| c.composition()) {
         let used: Vec<&&Run> = finished
@@ -256,7 +350,12 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             next_runs,
         });
     }
-    // The cost of those runs here, from one speed probe of the model (a second or two).
+    lattice_sections
+}
+
+/// The cost here of the runs proposed where T_C is undetermined, from one speed probe of the
+/// model (a second or two).
+fn price_next_runs(study: &Study, lattice_sections: &mut [LatticeSection]) {
     if lattice_sections.iter().any(|s| s.next_runs.is_some()) {
         let rate = super::probe::speed(&study.model.path, study.launcher.threads).ok();
         for n in lattice_sections
@@ -267,9 +366,18 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             n.minutes_each = rate.map(|r| n.atoms as f64 * steps / r / 60.0);
         }
     }
-    // Dihedrals of consecutive tetrahedra along the four <111> directions (equivalent by
-    // symmetry in both phases; four times the pairs of [111] alone), 2 ps window averages.
-    // A dihedral run that a scan run covers is that scan run, read after its equilibration.
+}
+
+/// Dihedrals of consecutive tetrahedra along the four <111> directions (equivalent by
+/// symmetry in both phases; four times the pairs of `[111]` alone), 2 ps window averages. A
+/// dihedral run that a scan run covers is that scan run, read after its equilibration.
+fn dihedral_sections(
+    study: &Study,
+    out: &Path,
+    finished: &[&Run],
+    lattice_sections: &[LatticeSection],
+    notes: &mut Vec<String>,
+) -> Result<Vec<DihedralSection>> {
     let mut dihedral = Vec::new();
     for d in &study.dihedral.runs {
         let id = plan::dihedral_run_id(study, d);
@@ -339,10 +447,11 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
         }
         dihedral.push(section);
     }
-    if dihedral.iter().any(|d| !d.pair_means.is_empty()) {
-        dihedral_histogram(&dihedral).save(&out.join("dihedral_means"))?;
-    }
-    // Tracer diffusion per set, temperature and lattice scale.
+    Ok(dihedral)
+}
+
+/// Tracer diffusion per set, temperature and lattice scale, with Arrhenius fits.
+fn diffusion_sections(study: &Study, out: &Path, finished: &[&Run]) -> Vec<DiffusionSection> {
     let mut diffusion_sections = Vec::new();
     for set in &study.diffusion.sets {
         let mut points = Vec::new();
@@ -422,7 +531,16 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
             notes: set_notes,
         });
     }
-    // Haven ratio: all finished runs of a temperature pooled.
+    diffusion_sections
+}
+
+/// Haven ratio: all finished runs of a temperature pooled.
+fn haven_points(
+    study: &Study,
+    out: &Path,
+    finished: &[&Run],
+    notes: &mut Vec<String>,
+) -> Vec<HavenPoint> {
     let mut haven = Vec::new();
     for &t in &study.haven.temperatures_k {
         let at: Vec<&Run> = finished
@@ -439,44 +557,14 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
                 basis: Basis {
                     runs: at.len(),
                     atoms: at[0].atoms,
-                    ps_each: analysed_ps(&a, &at, &mut notes),
+                    ps_each: analysed_ps(&a, &at, notes),
                 },
                 analysis: a,
             }),
             Err(e) => notes.push(format!("Haven ratio at {t} K: {e}")),
         }
     }
-    let failed: Vec<String> = runs
-        .iter()
-        .filter(|r| out.join(&r.id).join(super::execute::FAILED).exists())
-        .map(|r| r.id.clone())
-        .collect();
-    if !failed.is_empty() {
-        notes.push(format!(
-            "failed runs (see failed.txt in their folders): {}",
-            failed.join(", ")
-        ));
-    }
-    let report = StudyReport {
-        preset: study.preset.clone(),
-        runs_planned: runs.len(),
-        runs_finished: finished.len(),
-        lattice: lattice_sections,
-        dihedral,
-        diffusion: diffusion_sections,
-        haven,
-        notes,
-    };
-    figures(&report, study, out)?;
-    crate::cli::write_atomic(
-        &out.join("study.json"),
-        &serde_json::to_vec_pretty(&report)?,
-    )?;
-    crate::cli::write_atomic(
-        &out.join("report.md"),
-        markdown(&report, study, out).as_bytes(),
-    )?;
-    Ok(report)
+    haven
 }
 
 fn lattice_figure(s: &LatticeSection) -> Option<Figure> {
@@ -490,7 +578,17 @@ fn figures(r: &StudyReport, study: &Study, out: &Path) -> Result<()> {
             f.save(&out.join(format!("lattice_{}", s.composition.label())))?;
         }
     }
-    // T_C against x (W with vacancies; pristine at x = 0).
+    tc_figure(r, out)?;
+    variants_figure(r, study, out)?;
+    for d in &r.diffusion {
+        arrhenius_figure(d, out)?;
+        anisotropy_figure(d, out)?;
+    }
+    haven_figure(r, out)
+}
+
+/// T_C against x (W with vacancies; pristine at x = 0).
+fn tc_figure(r: &StudyReport, out: &Path) -> Result<()> {
     let tc: Vec<(f64, f64, f64)> = r
         .lattice
         .iter()
@@ -517,7 +615,11 @@ fn figures(r: &StudyReport, study: &Study, out: &Path) -> Result<()> {
         }
         .save(&out.join("tc_vs_x"))?;
     }
-    // The four variants: c/a against T.
+    Ok(())
+}
+
+/// The four variants: c/a against T.
+fn variants_figure(r: &StudyReport, study: &Study, out: &Path) -> Result<()> {
     let variant_series: Vec<Series> = r
         .lattice
         .iter()
@@ -560,133 +662,139 @@ fn figures(r: &StudyReport, study: &Study, out: &Path) -> Result<()> {
         }
         .save(&out.join("variants"))?;
     }
-    for d in &r.diffusion {
-        let label = d.composition.label();
-        let mut series = Vec::new();
-        for (k, (scale, _)) in d.arrhenius.iter().enumerate() {
-            let pts: Vec<&DiffusionPoint> = d
+    Ok(())
+}
+
+/// log10 D against 1000 / T per lattice scale, the band between the extreme scales' fits, and
+/// the fit at the averaged cell.
+fn arrhenius_figure(d: &DiffusionSection, out: &Path) -> Result<()> {
+    let label = d.composition.label();
+    let mut series = Vec::new();
+    for (k, (scale, _)) in d.arrhenius.iter().enumerate() {
+        let pts: Vec<&DiffusionPoint> = d
+            .points
+            .iter()
+            .filter(|p| p.lattice_scale == *scale && p.analysis.d.significant)
+            .collect();
+        if pts.is_empty() {
+            continue;
+        }
+        series.push(Series {
+            label: if *scale == 1.0 {
+                "D (averaged cell)".into()
+            } else {
+                format!("D, lattice x {scale}")
+            },
+            points: pts
+                .iter()
+                .map(|p| (1000.0 / p.temperature_K, p.analysis.d.value.log10()))
+                .collect(),
+            y_err: Some(
+                pts.iter()
+                    .map(|p| p.analysis.d.std / p.analysis.d.value / std::f64::consts::LN_10)
+                    .collect(),
+            ),
+            markers: true,
+            color: k,
+            ..Series::default()
+        });
+    }
+    // the +-1.5 % band: the fits at the extreme scales
+    let fits: Vec<&ArrheniusFit> = d.arrhenius.iter().filter_map(|(_, f)| f.as_ref()).collect();
+    if fits.len() > 1 {
+        let xs: Vec<f64> = d.points.iter().map(|p| 1000.0 / p.temperature_K).collect();
+        let (lo, hi) = xs
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, &x| (a.0.min(x), a.1.max(x)));
+        let line = |f: &ArrheniusFit, x: f64| f.line(x).0 / std::f64::consts::LN_10;
+        let band = (0..=20)
+            .map(|k| {
+                let x = lo + (hi - lo) * k as f64 / 20.0;
+                let v: Vec<f64> = fits.iter().map(|f| line(f, x)).collect();
+                (
+                    x,
+                    v.iter().cloned().fold(f64::MAX, f64::min),
+                    v.iter().cloned().fold(f64::MIN, f64::max),
+                )
+            })
+            .collect();
+        series.push(Series {
+            label: "lattice-parameter band".into(),
+            band: Some(band),
+            color: 5,
+            ..Series::default()
+        });
+    }
+    if let Some((_, Some(f))) = d.arrhenius.iter().find(|(s, _)| *s == 1.0) {
+        let xs: Vec<f64> = f.points.iter().map(|p| 1000.0 / p.temperature_K).collect();
+        series.push(Series {
+            label: format!("fit: E_a = {:.3} +- {:.3} eV", f.Ea_eV.value, f.Ea_eV.std),
+            points: xs
+                .iter()
+                .map(|&x| (x, f.line(x).0 / std::f64::consts::LN_10))
+                .collect(),
+            line: true,
+            color: 1,
+            ..Series::default()
+        });
+    }
+    if !series.is_empty() {
+        Figure {
+            title: format!("{label}: tracer diffusion"),
+            x_label: "1000 / T (1/K)".into(),
+            y_label: "log10 D (cm^2/s)".into(),
+            series,
+            ..Figure::default()
+        }
+        .save(&out.join(format!("arrhenius_{label}")))?;
+    }
+    Ok(())
+}
+
+/// D along c and in the ab plane against T.
+fn anisotropy_figure(d: &DiffusionSection, out: &Path) -> Result<()> {
+    let label = d.composition.label();
+    let dir_series: Vec<Series> = ["c", "ab"]
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let pts: Vec<(f64, f64, f64)> = d
                 .points
                 .iter()
-                .filter(|p| p.lattice_scale == *scale && p.analysis.d.significant)
+                .filter(|p| p.lattice_scale == 1.0)
+                .filter_map(|p| {
+                    p.analysis
+                        .directions
+                        .iter()
+                        .find(|x| x.direction == *name)
+                        .map(|x| (p.temperature_K, x.d.value, x.d.std))
+                })
                 .collect();
-            if pts.is_empty() {
-                continue;
-            }
-            series.push(Series {
-                label: if *scale == 1.0 {
-                    "D (averaged cell)".into()
-                } else {
-                    format!("D, lattice x {scale}")
-                },
-                points: pts
-                    .iter()
-                    .map(|p| (1000.0 / p.temperature_K, p.analysis.d.value.log10()))
-                    .collect(),
-                y_err: Some(
-                    pts.iter()
-                        .map(|p| p.analysis.d.std / p.analysis.d.value / std::f64::consts::LN_10)
-                        .collect(),
-                ),
+            Series {
+                label: format!("D along {name}"),
+                points: pts.iter().map(|p| (p.0, p.1)).collect(),
+                y_err: Some(pts.iter().map(|p| p.2).collect()),
                 markers: true,
                 color: k,
                 ..Series::default()
-            });
-        }
-        // the +-1.5 % band: the fits at the extreme scales
-        let fits: Vec<&ArrheniusFit> = d.arrhenius.iter().filter_map(|(_, f)| f.as_ref()).collect();
-        if fits.len() > 1 {
-            let xs: Vec<f64> = d.points.iter().map(|p| 1000.0 / p.temperature_K).collect();
-            let (lo, hi) = xs
-                .iter()
-                .fold((f64::MAX, f64::MIN), |a, &x| (a.0.min(x), a.1.max(x)));
-            let line = |f: &ArrheniusFit, x: f64| {
-                (f.ln_A.value - f.Ea_eV.value * x / 1000.0 / arrhenius::K_B_EV)
-                    / std::f64::consts::LN_10
-            };
-            let band = (0..=20)
-                .map(|k| {
-                    let x = lo + (hi - lo) * k as f64 / 20.0;
-                    let v: Vec<f64> = fits.iter().map(|f| line(f, x)).collect();
-                    (
-                        x,
-                        v.iter().cloned().fold(f64::MAX, f64::min),
-                        v.iter().cloned().fold(f64::MIN, f64::max),
-                    )
-                })
-                .collect();
-            series.push(Series {
-                label: "lattice-parameter band".into(),
-                band: Some(band),
-                color: 5,
-                ..Series::default()
-            });
-        }
-        if let Some((_, Some(f))) = d.arrhenius.iter().find(|(s, _)| *s == 1.0) {
-            let xs: Vec<f64> = f.points.iter().map(|p| 1000.0 / p.temperature_K).collect();
-            series.push(Series {
-                label: format!("fit: E_a = {:.3} +- {:.3} eV", f.Ea_eV.value, f.Ea_eV.std),
-                points: xs
-                    .iter()
-                    .map(|&x| {
-                        (
-                            x,
-                            (f.ln_A.value - f.Ea_eV.value * x / 1000.0 / arrhenius::K_B_EV)
-                                / std::f64::consts::LN_10,
-                        )
-                    })
-                    .collect(),
-                line: true,
-                color: 1,
-                ..Series::default()
-            });
-        }
-        if !series.is_empty() {
-            Figure {
-                title: format!("{label}: tracer diffusion"),
-                x_label: "1000 / T (1/K)".into(),
-                y_label: "log10 D (cm^2/s)".into(),
-                series,
-                ..Figure::default()
             }
-            .save(&out.join(format!("arrhenius_{label}")))?;
+        })
+        .collect();
+    if dir_series.iter().any(|s| !s.points.is_empty()) {
+        Figure {
+            title: format!("{label}: D along c and in the ab plane"),
+            x_label: "T (K)".into(),
+            y_label: "D (cm^2/s)".into(),
+            series: dir_series,
+            ..Figure::default()
         }
-        let dir_series: Vec<Series> = ["c", "ab"]
-            .iter()
-            .enumerate()
-            .map(|(k, name)| {
-                let pts: Vec<(f64, f64, f64)> = d
-                    .points
-                    .iter()
-                    .filter(|p| p.lattice_scale == 1.0)
-                    .filter_map(|p| {
-                        p.analysis
-                            .directions
-                            .iter()
-                            .find(|x| x.direction == *name)
-                            .map(|x| (p.temperature_K, x.d.value, x.d.std))
-                    })
-                    .collect();
-                Series {
-                    label: format!("D along {name}"),
-                    points: pts.iter().map(|p| (p.0, p.1)).collect(),
-                    y_err: Some(pts.iter().map(|p| p.2).collect()),
-                    markers: true,
-                    color: k,
-                    ..Series::default()
-                }
-            })
-            .collect();
-        if dir_series.iter().any(|s| !s.points.is_empty()) {
-            Figure {
-                title: format!("{label}: D along c and in the ab plane"),
-                x_label: "T (K)".into(),
-                y_label: "D (cm^2/s)".into(),
-                series: dir_series,
-                ..Figure::default()
-            }
-            .save(&out.join(format!("anisotropy_{label}")))?;
-        }
+        .save(&out.join(format!("anisotropy_{label}")))?;
     }
+    Ok(())
+}
+
+/// The Haven ratio against T.
+fn haven_figure(r: &StudyReport, out: &Path) -> Result<()> {
     let hr: Vec<&HavenPoint> = r
         .haven
         .iter()
@@ -1033,14 +1141,34 @@ fn tc_rests_on(s: &LatticeSection) -> String {
 
 fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
     let mut m = String::new();
-    // a figure only when it was drawn
-    let fig = |name: &str, alt: &str| -> String {
-        if out.join(format!("{name}.png")).exists() {
-            format!("![{alt}]({name}.png)")
-        } else {
-            format!("({alt}: no figure, too few finished runs)")
+    intro_md(&mut m, r, study);
+    tc_md(&mut m, r);
+    splitting_trend_md(&mut m, r);
+    lattice_runs_md(&mut m, r, out);
+    variants_md(&mut m, r, out);
+    dihedral_md(&mut m, r, out);
+    diffusion_md(&mut m, r, out);
+    haven_md(&mut m, r, out);
+    if !r.notes.is_empty() {
+        let _ = writeln!(m, "## Notes\n");
+        for n in &r.notes {
+            let _ = writeln!(m, "- {n}");
         }
-    };
+    }
+    m
+}
+
+/// A figure's markdown only when it was drawn.
+fn fig(out: &Path, name: &str, alt: &str) -> String {
+    if out.join(format!("{name}.png")).exists() {
+        format!("![{alt}]({name}.png)")
+    } else {
+        format!("({alt}: no figure, too few finished runs)")
+    }
+}
+
+/// Title, what the numbers rest on, and the summary table.
+fn intro_md(m: &mut String, r: &StudyReport, study: &Study) {
     let _ = writeln!(m, "# Study report ({} preset)\n", r.preset);
     let _ = writeln!(
         m,
@@ -1058,6 +1186,10 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
         let _ = writeln!(m, "| {q} | {v} | {b} |");
     }
     let _ = writeln!(m);
+}
+
+/// Section 1: T_C per composition, and the runs that would determine an undetermined one.
+fn tc_md(m: &mut String, r: &StudyReport) {
     let _ = writeln!(
         m,
         "## 1. Temperature scans and T_C (NPT, fully flexible cell)\n"
@@ -1109,7 +1241,10 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
             );
         }
     }
-    // The trend at each coarse temperature across compositions, decided or not.
+}
+
+/// The trend at each coarse temperature across compositions, decided or not.
+fn splitting_trend_md(m: &mut String, r: &StudyReport) {
     let mut by_t: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (k, s) in r.lattice.iter().enumerate() {
         for x in s.result.iter().flat_map(|res| &res.runs) {
@@ -1143,13 +1278,17 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
             let _ = writeln!(m, "| {} | {} |", t.trim(), row.join(" | "));
         }
     }
+}
+
+/// Every scan run of every composition: lattice, both rules, the phase and why.
+fn lattice_runs_md(m: &mut String, r: &StudyReport, out: &Path) {
     for s in &r.lattice {
         if let Some(res) = &s.result {
             let label = s.composition.label();
             let _ = writeln!(
                 m,
                 "\n{}\n\n| T (K) | a (A) | b (A) | c (A) | splitting (%) | lattice rule | dihedral signature (deg, 95 %) | phase (rests on) | why | run |\n|---|---|---|---|---|---|---|---|---|---|",
-                fig(&format!("lattice_{label}"), &format!("lattice {label}"))
+                fig(out, &format!("lattice_{label}"), &format!("lattice {label}"))
             );
             for (x, rule) in res.runs.iter().zip(&s.rules) {
                 let signature = match &rule.signature {
@@ -1183,8 +1322,12 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
             }
         }
     }
-    let _ = writeln!(m, "\n{}\n", fig("tc_vs_x", "T_C against x"));
-    let _ = writeln!(m, "\n## 2. Composition variants\n\n{}\n\nW with vacancies, vacancies only, W only and pristine: the paper finds that the vacancies, not W, lower T_C. From this study's T_C (a difference counts where the brackets do not overlap):\n", fig("variants", "c/a of the variants"));
+}
+
+/// Section 2: the composition variants and the vacancy effect.
+fn variants_md(m: &mut String, r: &StudyReport, out: &Path) {
+    let _ = writeln!(m, "\n{}\n", fig(out, "tc_vs_x", "T_C against x"));
+    let _ = writeln!(m, "\n## 2. Composition variants\n\n{}\n\nW with vacancies, vacancies only, W only and pristine: the paper finds that the vacancies, not W, lower T_C. From this study's T_C (a difference counts where the brackets do not overlap):\n", fig(out, "variants", "c/a of the variants"));
     let effect = vacancy_effect(r);
     if effect.is_empty() {
         let _ = writeln!(m, "- no vacancy-only composition in this study\n");
@@ -1193,6 +1336,10 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
         let _ = writeln!(m, "- {line}");
     }
     let _ = writeln!(m);
+}
+
+/// Section 3: SbS4 dihedrals per run.
+fn dihedral_md(m: &mut String, r: &StudyReport, out: &Path) {
     let _ = writeln!(m, "## 3. Local structure: SbS4 dihedrals along <111>\n");
     if r.dihedral.is_empty() {
         let _ = writeln!(m, "No dihedral run has finished.\n");
@@ -1252,9 +1399,13 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
         let _ = writeln!(
             m,
             "{} (every pair's three long-time means: around 0 in the cubic phase, at the tetragonal pattern's values below T_C)\n",
-            fig("dihedral_means", "distribution of the pairs' long-time dihedral means")
+            fig(out, "dihedral_means", "distribution of the pairs' long-time dihedral means")
         );
     }
+}
+
+/// Section 4: tracer diffusion and Arrhenius fits per set.
+fn diffusion_md(m: &mut String, r: &StudyReport, out: &Path) {
     let _ = writeln!(
         m,
         "## 4. Tracer diffusion (NVT at the NPT-averaged cell, then NVE)\n"
@@ -1312,8 +1463,13 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
         let _ = writeln!(
             m,
             "\n{} {}\n",
-            fig(&format!("arrhenius_{label}"), &format!("Arrhenius {label}")),
             fig(
+                out,
+                &format!("arrhenius_{label}"),
+                &format!("Arrhenius {label}")
+            ),
+            fig(
+                out,
                 &format!("anisotropy_{label}"),
                 &format!("anisotropy {label}")
             )
@@ -1322,6 +1478,10 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
             let _ = writeln!(m, "- {n}");
         }
     }
+}
+
+/// Section 5: charge diffusion and the Haven ratio.
+fn haven_md(m: &mut String, r: &StudyReport, out: &Path) {
     let _ = writeln!(
         m,
         "\n## 5. Charge diffusion and Haven ratio (runs of a temperature pooled)\n"
@@ -1351,15 +1511,8 @@ fn markdown(r: &StudyReport, study: &Study, out: &Path) -> String {
                 basis(&h.basis)
             );
         }
-        let _ = writeln!(m, "\n{}\n", fig("haven", "Haven ratio"));
+        let _ = writeln!(m, "\n{}\n", fig(out, "haven", "Haven ratio"));
     }
-    if !r.notes.is_empty() {
-        let _ = writeln!(m, "## Notes\n");
-        for n in &r.notes {
-            let _ = writeln!(m, "- {n}");
-        }
-    }
-    m
 }
 
 /// `report` for a study's output folder.

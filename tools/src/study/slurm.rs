@@ -11,7 +11,9 @@ use super::plan::{Run, Stage};
 /// What the batch headers ask for.
 #[derive(Clone, Debug, Default)]
 pub struct Resources {
+    /// Slurm partition (`--partition`); None: the cluster's default.
     pub partition: Option<String>,
+    /// Slurm account (`--account`); None: the user's default.
     pub account: Option<String>,
     /// Wall-time limit per task, as Slurm writes it (e.g. 24:00:00).
     pub time: String,

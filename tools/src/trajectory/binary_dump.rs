@@ -6,9 +6,10 @@
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
-use super::text_dump::find_columns;
+use super::text_dump::{find_columns, Columns};
 use super::{Cell, Counter, Frame, FrameSource, ReadError, Result};
 
+/// Streams the frames of a LAMMPS binary dump (format revision 2).
 pub struct BinaryDumpReader {
     path: PathBuf,
     input: Box<dyn BufRead + Send>,
@@ -33,6 +34,7 @@ impl From<ReadError> for Stop {
 const MAX_ATOMS: i64 = 1 << 40;
 
 impl BinaryDumpReader {
+    /// A reader of the dump `input` (named `path` in errors); `counter` counts its bytes.
     pub(crate) fn new(
         path: &Path,
         input: Box<dyn BufRead + Send>,
@@ -112,6 +114,56 @@ impl BinaryDumpReader {
     }
 
     fn frame(&mut self) -> std::result::Result<Frame, Stop> {
+        self.magic()?;
+        let _revision = self.i32()?;
+        let timestep = self.i64()?;
+        let natoms = self.i64()?;
+        if !(0..MAX_ATOMS).contains(&natoms) {
+            return Err(self.error(format!("implausible number of atoms {natoms}")));
+        }
+        let triclinic = self.i32()?;
+        for _ in 0..6 {
+            self.i32()?;
+        }
+        let cell = self.cell(triclinic)?;
+        let size_one = self.i32()?;
+        if !(1..=4096).contains(&size_one) {
+            return Err(self.error(format!("implausible number of values per atom {size_one}")));
+        }
+        let size_one = size_one as usize;
+        self.text("units")?;
+        let mut flag = [0u8; 1];
+        self.bytes(&mut flag)?;
+        if flag[0] != 0 {
+            self.f64s(1)?;
+        }
+        let names = self.text("column names")?;
+        let names: Vec<&str> = names.split_whitespace().collect();
+        if names.len() != size_one {
+            return Err(self.error(format!(
+                "{} column names for {size_one} values per atom",
+                names.len()
+            )));
+        }
+        let columns = find_columns(&names).map_err(|what| self.error(what))?;
+        let values = self.chunks(natoms, size_one)?;
+        let mut frame = Frame {
+            timestep,
+            cell,
+            coordinates: Some(columns.coordinates),
+            ..Frame::default()
+        };
+        let rows = self.rows(&values, size_one, &columns, &cell, natoms)?;
+        if columns.element.is_some() {
+            return Err(self.error("binary dumps cannot hold an element column".into()));
+        }
+        super::assemble(&mut frame, rows, columns.image.is_some())
+            .map_err(|what| self.error(what))?;
+        Ok(frame)
+    }
+
+    /// Checks the start of a frame: -len(magic), "DUMPATOM"|"DUMPCUSTOM", the endian flag.
+    fn magic(&mut self) -> std::result::Result<(), Stop> {
         let first = self.i64()?;
         if first >= 0 {
             return Err(self.error(
@@ -137,16 +189,11 @@ impl BinaryDumpReader {
                 self.error("written with a different byte order than this machine's".into())
             );
         }
-        let _revision = self.i32()?;
-        let timestep = self.i64()?;
-        let natoms = self.i64()?;
-        if !(0..MAX_ATOMS).contains(&natoms) {
-            return Err(self.error(format!("implausible number of atoms {natoms}")));
-        }
-        let triclinic = self.i32()?;
-        for _ in 0..6 {
-            self.i32()?;
-        }
+        Ok(())
+    }
+
+    /// Reads the box (6, 9 or 12 doubles by the triclinic flag 0, 1, 2) and checks its volume.
+    fn cell(&mut self, triclinic: i32) -> std::result::Result<Cell, Stop> {
         let cell = match triclinic {
             0 => {
                 let b = self.f64s(6)?;
@@ -179,26 +226,11 @@ impl BinaryDumpReader {
         if !cell.is_valid() || cell.h.iter().flatten().any(|x| !x.is_finite()) {
             return Err(self.error("the box has zero, negative or non-finite volume".into()));
         }
-        let size_one = self.i32()?;
-        if !(1..=4096).contains(&size_one) {
-            return Err(self.error(format!("implausible number of values per atom {size_one}")));
-        }
-        let size_one = size_one as usize;
-        self.text("units")?;
-        let mut flag = [0u8; 1];
-        self.bytes(&mut flag)?;
-        if flag[0] != 0 {
-            self.f64s(1)?;
-        }
-        let names = self.text("column names")?;
-        let names: Vec<&str> = names.split_whitespace().collect();
-        if names.len() != size_one {
-            return Err(self.error(format!(
-                "{} column names for {size_one} values per atom",
-                names.len()
-            )));
-        }
-        let columns = find_columns(&names).map_err(|what| self.error(what))?;
+        Ok(cell)
+    }
+
+    /// Reads the chunk count and the chunks: `natoms` rows of `size_one` values in all.
+    fn chunks(&mut self, natoms: i64, size_one: usize) -> std::result::Result<Vec<f64>, Stop> {
         let nchunk = self.i32()?;
         if nchunk < 0 {
             return Err(self.error(format!("negative chunk count {nchunk}")));
@@ -223,12 +255,18 @@ impl BinaryDumpReader {
                 values.len() / size_one
             )));
         }
-        let mut frame = Frame {
-            timestep,
-            cell,
-            coordinates: Some(columns.coordinates),
-            ..Frame::default()
-        };
+        Ok(values)
+    }
+
+    /// Converts the per-atom values into rows; scaled positions become Cartesian in `cell`.
+    fn rows(
+        &self,
+        values: &[f64],
+        size_one: usize,
+        columns: &Columns,
+        cell: &Cell,
+        natoms: i64,
+    ) -> std::result::Result<Vec<super::Row<'static>>, Stop> {
         let mut rows = Vec::with_capacity((natoms as usize).min(1 << 22));
         let int = |v: f64, what: &str| -> std::result::Result<i64, String> {
             if v.fract() == 0.0 && v.abs() < 9e15 {
@@ -238,7 +276,7 @@ impl BinaryDumpReader {
             }
         };
         for row in values.chunks_exact(size_one) {
-            let conv = || -> std::result::Result<super::Row<'_>, String> {
+            let conv = || -> std::result::Result<super::Row<'static>, String> {
                 let id = int(row[columns.id], "id")?;
                 let kind = match columns.kind {
                     Some(c) => i32::try_from(int(row[c], "type")?)
@@ -265,12 +303,7 @@ impl BinaryDumpReader {
             };
             rows.push(conv().map_err(|what| self.error(what))?);
         }
-        if columns.element.is_some() {
-            return Err(self.error("binary dumps cannot hold an element column".into()));
-        }
-        super::assemble(&mut frame, rows, columns.image.is_some())
-            .map_err(|what| self.error(what))?;
-        Ok(frame)
+        Ok(rows)
     }
 }
 

@@ -1,8 +1,11 @@
 //! Periodic cells: rows of `h` are the cell vectors a, b, c (A); `origin` is the lower corner.
 
+/// A periodic cell.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Cell {
+    /// Rows are the cell vectors a, b, c, A.
     pub h: [[f64; 3]; 3],
+    /// Lower corner of the box, A.
     pub origin: [f64; 3],
 }
 
@@ -22,6 +25,7 @@ impl Cell {
         }
     }
 
+    /// Volume, A^3.
     pub fn volume(&self) -> f64 {
         dot(self.h[0], cross(self.h[1], self.h[2])).abs()
     }
@@ -87,6 +91,7 @@ impl Cell {
         best
     }
 
+    /// Whether the volume is finite and positive (a right-handed, non-degenerate cell).
     pub fn is_valid(&self) -> bool {
         let v = dot(self.h[0], cross(self.h[1], self.h[2]));
         v.is_finite() && v > 0.0

@@ -7,7 +7,9 @@ use super::{open_maybe_gzip, ReadError, Result};
 /// One thermo block (one `run` or `minimize`): column names as printed and numeric rows.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ThermoBlock {
+    /// Column names as in the header line (Step, Temp, Lx ...).
     pub columns: Vec<String>,
+    /// One row per thermo line, a value per column, in the log's units.
     pub rows: Vec<Vec<f64>>,
     /// Line of the header in the file.
     pub line: u64,
@@ -21,14 +23,18 @@ impl ThermoBlock {
             .position(|c| c.eq_ignore_ascii_case(name))
     }
 
+    /// The values of column `index`, one per row.
     pub fn series(&self, index: usize) -> Vec<f64> {
         self.rows.iter().map(|r| r[index]).collect()
     }
 }
 
+/// A log file's thermo output.
 #[derive(Clone, Debug, Default)]
 pub struct Log {
+    /// The file read.
     pub path: PathBuf,
+    /// The thermo blocks, in file order.
     pub blocks: Vec<ThermoBlock>,
     /// Set when the file ends inside a thermo block (a run still going or killed).
     pub truncated: Option<String>,

@@ -16,52 +16,71 @@ pub use binary_dump::BinaryDumpReader;
 pub use cell::Cell;
 pub use text_dump::TextDumpReader;
 
+/// Why a dump, log or structure file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    /// The file could not be opened or read.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The content is not what the format allows.
     #[error("{path}: {location}: {what}")]
     Format {
+        /// The file.
         path: PathBuf,
+        /// Where in the file: frame, line or byte.
         location: String,
+        /// What was expected and what was found.
         what: String,
     },
 }
 
+/// Result of reading trajectory and structure files.
 pub type Result<T> = std::result::Result<T, ReadError>;
 
 /// Whether positions are wrapped into the box (x, xs) or unwrapped by LAMMPS (xu, xsu).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Coordinates {
+    /// Wrapped into the box (x y z or xs ys zs).
     Wrapped,
+    /// Unwrapped by LAMMPS with image flags (xu yu zu or xsu ysu zsu).
     Unwrapped,
 }
 
 /// One snapshot, rows sorted by atom id. Positions are Cartesian (A) whatever the columns were.
 #[derive(Clone, Debug, Default)]
 pub struct Frame {
+    /// The dump's TIMESTEP (MD steps, not time).
     pub timestep: i64,
+    /// The simulation box, A.
     pub cell: Cell,
+    /// Atom ids, ascending.
     pub ids: Vec<i64>,
     /// LAMMPS types; 0 where the dump has only an element column.
     pub types: Vec<i32>,
     /// Element of each atom as an index into `element_names` (empty without an element column).
     pub elements: Vec<u16>,
+    /// Distinct element names, in order of first appearance (by id).
     pub element_names: Vec<String>,
+    /// Cartesian positions, A.
     pub positions: Vec<[f64; 3]>,
+    /// Whether the dump had wrapped or unwrapped position columns (set by the dump readers).
     pub coordinates: Option<Coordinates>,
     /// Image flags, if the dump has ix iy iz.
     pub images: Option<Vec<[i32; 3]>>,
 }
 
 impl Frame {
+    /// Number of atoms.
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
+    /// Whether the frame has no atoms.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
@@ -87,6 +106,7 @@ pub trait FrameSource {
 /// Counts bytes read from the underlying file (before decompression).
 pub(crate) struct Counted<R> {
     inner: R,
+    /// Bytes read so far, shared with the reader's owner.
     pub count: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -99,6 +119,7 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
+/// A shared count of bytes read from a file.
 pub(crate) type Counter = std::sync::Arc<std::sync::atomic::AtomicU64>;
 
 /// Opens a file, transparently decompressing gzip; returns the reader and a byte counter.

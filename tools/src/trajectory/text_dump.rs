@@ -12,6 +12,7 @@ const BATCH: usize = 32;
 /// No line of a LAMMPS text dump comes near this; a file of NULs or binary junk stops here.
 const MAX_LINE: usize = 1 << 20;
 
+/// Streams the frames of a LAMMPS text dump (plain or gzip).
 pub struct TextDumpReader {
     path: PathBuf,
     input: Box<dyn BufRead + Send>,
@@ -32,6 +33,7 @@ struct RawFrame {
 }
 
 impl TextDumpReader {
+    /// A reader of the dump `input` (named `path` in errors); `counter` counts its bytes.
     pub(crate) fn new(path: &Path, input: Box<dyn BufRead + Send>, counter: Counter) -> Self {
         TextDumpReader {
             path: path.to_owned(),
@@ -218,17 +220,28 @@ impl FrameSource for TextDumpReader {
 
 /// Which columns hold what.
 pub(super) struct Columns {
+    /// Number of columns.
     pub count: usize,
+    /// The column names, space-separated (for errors).
     pub names: String,
+    /// Column of the atom id.
     pub id: usize,
+    /// Column of the LAMMPS type, if any.
     pub kind: Option<usize>,
+    /// Column of the element name, if any.
     pub element: Option<usize>,
+    /// Columns of the three position components.
     pub pos: [usize; 3],
+    /// Whether the positions are fractional (xs, xsu).
     pub scaled: bool,
+    /// Whether the positions are wrapped or unwrapped.
     pub coordinates: Coordinates,
+    /// Columns of the image flags ix iy iz, if all three are there.
     pub image: Option<[usize; 3]>,
 }
 
+/// Finds the columns from the names after `ITEM: ATOMS`: id, type and/or element, and the
+/// first complete set of positions; an error says what is missing.
 pub(super) fn find_columns(names: &[&str]) -> std::result::Result<Columns, String> {
     let find = |n: &str| names.iter().position(|c| *c == n);
     let id = find("id").ok_or("no 'id' column")?;
@@ -267,132 +280,215 @@ pub(super) fn find_columns(names: &[&str]) -> std::result::Result<Columns, Strin
     })
 }
 
+/// The lines of one raw frame, numbered as in the file.
+struct FrameText<'a> {
+    path: &'a Path,
+    raw: &'a RawFrame,
+    lines: std::iter::Enumerate<std::str::Lines<'a>>,
+}
+
+/// What the header items of a frame said, up to and including `ITEM: ATOMS`.
+struct Header {
+    timestep: Option<i64>,
+    n_atoms: usize,
+    cell: Option<Cell>,
+    columns: Columns,
+    /// Line of `ITEM: ATOMS`, where errors about the frame as a whole point.
+    line_no: u64,
+}
+
+/// A format error at `line` of the frame `raw`.
+fn frame_error(path: &Path, raw: &RawFrame, line: u64, what: String) -> ReadError {
+    ReadError::Format {
+        path: path.to_owned(),
+        location: format!("frame {}, line {line}", raw.index + 1),
+        what,
+    }
+}
+
+impl<'a> FrameText<'a> {
+    fn err(&self, line: u64, what: String) -> ReadError {
+        frame_error(self.path, self.raw, line, what)
+    }
+
+    /// The next line and its number in the file; `what` names what was expected there.
+    fn next(&mut self, what: &str) -> Result<(u64, &'a str)> {
+        match self.lines.next() {
+            Some((k, l)) => Ok((self.raw.first_line + k as u64, l)),
+            None => Err(self.err(self.raw.first_line, format!("frame ends before {what}"))),
+        }
+    }
+}
+
 fn parse_frame(path: &Path, raw: &RawFrame) -> Result<Frame> {
     let text = std::str::from_utf8(&raw.text).map_err(|_| ReadError::Format {
         path: path.to_owned(),
         location: format!("frame {} (from line {})", raw.index + 1, raw.first_line),
         what: "not UTF-8 text".into(),
     })?;
-    let mut lines = text.lines().enumerate();
-    let mut frame = Frame::default();
-    let mut line_no;
-    let err = |line: u64, what: String| ReadError::Format {
-        path: path.to_owned(),
-        location: format!("frame {}, line {line}", raw.index + 1),
-        what,
+    let mut text = FrameText {
+        path,
+        raw,
+        lines: text.lines().enumerate(),
     };
-    let mut next = |what: &str| -> Result<(u64, &str)> {
-        match lines.next() {
-            Some((k, l)) => Ok((raw.first_line + k as u64, l)),
-            None => Err(err(raw.first_line, format!("frame ends before {what}"))),
-        }
+    let header = parse_header(&mut text)?;
+    let line_no = header.line_no;
+    let err = |line: u64, what: String| frame_error(path, raw, line, what);
+    let timestep = header
+        .timestep
+        .ok_or_else(|| err(line_no, "no 'ITEM: TIMESTEP' in the header".into()))?;
+    let cell = header
+        .cell
+        .ok_or_else(|| err(line_no, "no 'ITEM: BOX BOUNDS' in the header".into()))?;
+    if !cell.is_valid() {
+        return Err(err(line_no, "the box has zero or negative volume".into()));
+    }
+    let mut frame = Frame {
+        timestep,
+        cell,
+        coordinates: Some(header.columns.coordinates),
+        ..Frame::default()
     };
+    let rows = parse_atoms(text, &header.columns, &frame.cell, header.n_atoms)?;
+    if rows.len() != header.n_atoms {
+        return Err(err(
+            line_no,
+            format!(
+                "expected {} atom lines, found {}",
+                header.n_atoms,
+                rows.len()
+            ),
+        ));
+    }
+    super::assemble(&mut frame, rows, header.columns.image.is_some())
+        .map_err(|what| err(line_no, what))?;
+    Ok(frame)
+}
+
+/// Reads the header items of a frame up to and including `ITEM: ATOMS`.
+fn parse_header(text: &mut FrameText<'_>) -> Result<Header> {
     let mut timestep = None;
     let mut n_atoms = 0usize;
     let mut cell = None;
-    let columns = loop {
-        let (ln, line) = next("'ITEM: ATOMS'")?;
-        line_no = ln;
+    loop {
+        let (ln, line) = text.next("'ITEM: ATOMS'")?;
         let item = line.trim();
         if item == "ITEM: TIMESTEP" {
-            let (ln, v) = next("the timestep")?;
+            let (ln, v) = text.next("the timestep")?;
             timestep = Some(v.trim().parse::<i64>().map_err(|_| {
-                err(
+                text.err(
                     ln,
                     format!("expected a timestep (integer), found '{}'", v.trim()),
                 )
             })?);
         } else if item == "ITEM: UNITS" || item == "ITEM: TIME" {
-            next("the value")?;
+            text.next("the value")?;
         } else if item == "ITEM: NUMBER OF ATOMS" {
-            let (_, v) = next("the number of atoms")?;
+            let (_, v) = text.next("the number of atoms")?;
             n_atoms = v.trim().parse().unwrap_or(0);
         } else if let Some(flags) = item.strip_prefix("ITEM: BOX BOUNDS") {
-            let mut rows = [[0.0f64; 4]; 3];
-            let words: Vec<&str> = flags.split_whitespace().collect();
-            let (general, triclinic) = (words.contains(&"abc"), words.contains(&"xy"));
-            let width = if general {
-                4
-            } else if triclinic {
-                3
-            } else {
-                2
-            };
-            for row in rows.iter_mut() {
-                let (ln, v) = next("the box bounds")?;
-                let values: Vec<f64> = v
-                    .split_whitespace()
-                    .map(|x| x.parse::<f64>())
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(|_| {
-                        err(
-                            ln,
-                            format!("expected {width} numbers for the box, found '{}'", v.trim()),
-                        )
-                    })?;
-                if values.len() != width || values.iter().any(|x| !x.is_finite()) {
-                    return Err(err(
-                        ln,
-                        format!(
-                            "expected {width} finite numbers for the box, found '{}'",
-                            v.trim()
-                        ),
-                    ));
-                }
-                row[..width].copy_from_slice(&values);
-            }
-            cell = Some(if general {
-                Cell {
-                    h: [0, 1, 2].map(|k| [rows[k][0], rows[k][1], rows[k][2]]),
-                    origin: [rows[0][3], rows[1][3], rows[2][3]],
-                }
-            } else if triclinic {
-                // bounds include the tilt: undo as LAMMPS documents for dump files
-                let (xy, xz, yz) = (rows[0][2], rows[1][2], rows[2][2]);
-                let lo = [
-                    rows[0][0] - 0f64.min(xy).min(xz).min(xy + xz),
-                    rows[1][0] - 0f64.min(yz),
-                    rows[2][0],
-                ];
-                let hi = [
-                    rows[0][1] - 0f64.max(xy).max(xz).max(xy + xz),
-                    rows[1][1] - 0f64.max(yz),
-                    rows[2][1],
-                ];
-                Cell::from_lammps(lo, hi, [xy, xz, yz])
-            } else {
-                Cell::from_lammps(
-                    [rows[0][0], rows[1][0], rows[2][0]],
-                    [rows[0][1], rows[1][1], rows[2][1]],
-                    [0.0; 3],
-                )
-            });
+            cell = Some(parse_box(text, flags)?);
         } else if let Some(names) = item.strip_prefix("ITEM: ATOMS") {
             let names: Vec<&str> = names.split_whitespace().collect();
-            break find_columns(&names).map_err(|what| err(ln, what))?;
+            let columns = find_columns(&names).map_err(|what| text.err(ln, what))?;
+            return Ok(Header {
+                timestep,
+                n_atoms,
+                cell,
+                columns,
+                line_no: ln,
+            });
         } else {
-            return Err(err(
+            return Err(text.err(
                 ln,
                 format!("expected an 'ITEM:' header line, found '{item}'"),
             ));
         }
-    };
-    frame.timestep =
-        timestep.ok_or_else(|| err(line_no, "no 'ITEM: TIMESTEP' in the header".into()))?;
-    frame.cell = cell.ok_or_else(|| err(line_no, "no 'ITEM: BOX BOUNDS' in the header".into()))?;
-    if !frame.cell.is_valid() {
-        return Err(err(line_no, "the box has zero or negative volume".into()));
     }
-    frame.coordinates = Some(columns.coordinates);
+}
 
-    let mut rows: Vec<super::Row<'_>> = Vec::with_capacity(n_atoms.min(1 << 22));
-    let mut fields: Vec<&str> = Vec::with_capacity(columns.count);
+/// Reads the three lines after `ITEM: BOX BOUNDS <flags>` into a cell: orthogonal (lo hi),
+/// restricted triclinic (lo hi tilt, bounds including the tilt) or general (a b c origin).
+fn parse_box(text: &mut FrameText<'_>, flags: &str) -> Result<Cell> {
+    let mut rows = [[0.0f64; 4]; 3];
+    let words: Vec<&str> = flags.split_whitespace().collect();
+    let (general, triclinic) = (words.contains(&"abc"), words.contains(&"xy"));
+    let width = if general {
+        4
+    } else if triclinic {
+        3
+    } else {
+        2
+    };
+    for row in rows.iter_mut() {
+        let (ln, v) = text.next("the box bounds")?;
+        let values: Vec<f64> = v
+            .split_whitespace()
+            .map(|x| x.parse::<f64>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| {
+                text.err(
+                    ln,
+                    format!("expected {width} numbers for the box, found '{}'", v.trim()),
+                )
+            })?;
+        if values.len() != width || values.iter().any(|x| !x.is_finite()) {
+            return Err(text.err(
+                ln,
+                format!(
+                    "expected {width} finite numbers for the box, found '{}'",
+                    v.trim()
+                ),
+            ));
+        }
+        row[..width].copy_from_slice(&values);
+    }
+    Ok(if general {
+        Cell {
+            h: [0, 1, 2].map(|k| [rows[k][0], rows[k][1], rows[k][2]]),
+            origin: [rows[0][3], rows[1][3], rows[2][3]],
+        }
+    } else if triclinic {
+        // bounds include the tilt: undo as LAMMPS documents for dump files
+        let (xy, xz, yz) = (rows[0][2], rows[1][2], rows[2][2]);
+        let lo = [
+            rows[0][0] - 0f64.min(xy).min(xz).min(xy + xz),
+            rows[1][0] - 0f64.min(yz),
+            rows[2][0],
+        ];
+        let hi = [
+            rows[0][1] - 0f64.max(xy).max(xz).max(xy + xz),
+            rows[1][1] - 0f64.max(yz),
+            rows[2][1],
+        ];
+        Cell::from_lammps(lo, hi, [xy, xz, yz])
+    } else {
+        Cell::from_lammps(
+            [rows[0][0], rows[1][0], rows[2][0]],
+            [rows[0][1], rows[1][1], rows[2][1]],
+            [0.0; 3],
+        )
+    })
+}
+
+/// Parses the atom lines left in `text`, in file order; scaled positions become Cartesian.
+fn parse_atoms<'a>(
+    text: FrameText<'a>,
+    columns: &Columns,
+    cell: &Cell,
+    n_atoms: usize,
+) -> Result<Vec<super::Row<'a>>> {
+    let FrameText { path, raw, lines } = text;
+    let mut rows: Vec<super::Row<'a>> = Vec::with_capacity(n_atoms.min(1 << 22));
+    let mut fields: Vec<&'a str> = Vec::with_capacity(columns.count);
     for (k, line) in lines {
         let ln = raw.first_line + k as u64;
         fields.clear();
         fields.extend(line.split_ascii_whitespace());
         if fields.len() != columns.count {
-            return Err(err(
+            return Err(frame_error(
+                path,
+                raw,
                 ln,
                 format!(
                     "expected {} columns ({}), found {}",
@@ -402,70 +498,69 @@ fn parse_frame(path: &Path, raw: &RawFrame) -> Result<Frame> {
                 ),
             ));
         }
-        let num = |c: usize, what: &str| -> Result<f64> {
-            let v = fields[c].parse::<f64>().ok().filter(|v| v.is_finite());
-            v.ok_or_else(|| {
-                err(
-                    ln,
-                    format!("column '{what}': expected a number, found '{}'", fields[c]),
-                )
-            })
-        };
-        let int = |c: usize, what: &str| -> Result<i64> {
-            fields[c].parse::<i64>().map_err(|_| {
-                err(
-                    ln,
-                    format!(
-                        "column '{what}': expected an integer, found '{}'",
-                        fields[c]
-                    ),
-                )
-            })
-        };
-        let id = int(columns.id, "id")?;
-        let kind = match columns.kind {
-            Some(c) => i32::try_from(int(c, "type")?)
-                .ok()
-                .filter(|t| *t > 0)
-                .ok_or_else(|| {
-                    err(
-                        ln,
-                        format!(
-                            "column 'type': expected a positive type, found '{}'",
-                            fields[c]
-                        ),
-                    )
-                })?,
-            None => 0,
-        };
-        let mut p = [
-            num(columns.pos[0], "x")?,
-            num(columns.pos[1], "y")?,
-            num(columns.pos[2], "z")?,
-        ];
-        if columns.scaled {
-            p = frame.cell.to_cartesian(p);
-        }
-        let image = match columns.image {
-            Some(c) => {
-                let mut im = [0i32; 3];
-                for d in 0..3 {
-                    im[d] = i32::try_from(int(c[d], "image flag")?)
-                        .map_err(|_| err(ln, "image flag out of range".into()))?;
-                }
-                im
+        rows.push(parse_row(path, raw, ln, &fields, columns, cell)?);
+    }
+    Ok(rows)
+}
+
+/// One atom line, split into `fields` (as many as `columns.count`), at line `ln`.
+fn parse_row<'a>(
+    path: &Path,
+    raw: &RawFrame,
+    ln: u64,
+    fields: &[&'a str],
+    columns: &Columns,
+    cell: &Cell,
+) -> Result<super::Row<'a>> {
+    let err = |what: String| frame_error(path, raw, ln, what);
+    let num = |c: usize, what: &str| -> Result<f64> {
+        let v = fields[c].parse::<f64>().ok().filter(|v| v.is_finite());
+        v.ok_or_else(|| {
+            err(format!(
+                "column '{what}': expected a number, found '{}'",
+                fields[c]
+            ))
+        })
+    };
+    let int = |c: usize, what: &str| -> Result<i64> {
+        fields[c].parse::<i64>().map_err(|_| {
+            err(format!(
+                "column '{what}': expected an integer, found '{}'",
+                fields[c]
+            ))
+        })
+    };
+    let id = int(columns.id, "id")?;
+    let kind = match columns.kind {
+        Some(c) => i32::try_from(int(c, "type")?)
+            .ok()
+            .filter(|t| *t > 0)
+            .ok_or_else(|| {
+                err(format!(
+                    "column 'type': expected a positive type, found '{}'",
+                    fields[c]
+                ))
+            })?,
+        None => 0,
+    };
+    let mut p = [
+        num(columns.pos[0], "x")?,
+        num(columns.pos[1], "y")?,
+        num(columns.pos[2], "z")?,
+    ];
+    if columns.scaled {
+        p = cell.to_cartesian(p);
+    }
+    let image = match columns.image {
+        Some(c) => {
+            let mut im = [0i32; 3];
+            for d in 0..3 {
+                im[d] = i32::try_from(int(c[d], "image flag")?)
+                    .map_err(|_| err("image flag out of range".into()))?;
             }
-            None => [0; 3],
-        };
-        rows.push((id, kind, columns.element.map(|c| fields[c]), p, image));
-    }
-    if rows.len() != n_atoms {
-        return Err(err(
-            line_no,
-            format!("expected {n_atoms} atom lines, found {}", rows.len()),
-        ));
-    }
-    super::assemble(&mut frame, rows, columns.image.is_some())
-        .map_err(|what| err(line_no, what))?;
-    Ok(frame)
+            im
+        }
+        None => [0; 3],
+    };
+    Ok((id, kind, columns.element.map(|c| fields[c]), p, image))
 }
