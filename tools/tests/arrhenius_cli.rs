@@ -108,11 +108,7 @@ fn two_temperatures_give_ea() {
         .arg(&fit)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&fit).unwrap()).unwrap();
     let ea = v["Ea_eV"]["value"].as_f64().unwrap();
     assert!((ea - 0.25).abs() < 1e-6, "{ea}");
@@ -195,14 +191,19 @@ fn the_wrong_tools_json_is_named() {
         .arg(format!("0.1={}", lattice.display()))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("500"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Asserts that a tool run succeeded, showing its stderr when not.
+fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

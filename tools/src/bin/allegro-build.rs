@@ -229,28 +229,23 @@ fn print_summary(
         );
     }
     if let Some(r) = report {
+        // rounded for reading: to 1 / `scale` (1000: 0.001 A; 1e5: five decimals)
+        let rounded = |v: &[f64], scale: f64| -> Vec<f64> {
+            v.iter().map(|x| (x * scale).round() / scale).collect()
+        };
         println!(
             "W-W pair fraction per shell ({:?} A), random-alloy target {:.5}:",
-            r.shell_distance_A
-                .iter()
-                .map(|d| (d * 1000.0).round() / 1000.0)
-                .collect::<Vec<_>>(),
+            rounded(&r.shell_distance_A, 1000.0),
             r.target
         );
         println!(
             "  seeded random start {:?} (error {:.3e})",
-            r.random_fraction
-                .iter()
-                .map(|f| (f * 1e5).round() / 1e5)
-                .collect::<Vec<_>>(),
+            rounded(&r.random_fraction, 1e5),
             r.random_error
         );
         println!(
             "  SQS                 {:?} (error {:.3e})",
-            r.sqs_fraction
-                .iter()
-                .map(|f| (f * 1e5).round() / 1e5)
-                .collect::<Vec<_>>(),
+            rounded(&r.sqs_fraction, 1e5),
             r.sqs_error
         );
     }
