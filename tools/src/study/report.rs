@@ -232,16 +232,20 @@ fn fit(points: Vec<Point>) -> Option<ArrheniusFit> {
 
 /// Analyses every finished run and writes report.md, study.json and the figures to `out`.
 pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
-    let finished: Vec<&Run> = runs.iter().filter(|r| is_done(out, r)).collect();
+    let finished = Finished {
+        study,
+        out,
+        runs: runs.iter().filter(|r| is_done(out, r)).collect(),
+    };
     let mut notes = Vec::new();
-    let mut lattice_sections = lattice_sections(study, out, &finished, &mut notes);
-    price_next_runs(study, &mut lattice_sections);
-    let dihedral = dihedral_sections(study, out, &finished, &lattice_sections, &mut notes)?;
+    let mut lattice_sections = finished.lattice_sections(&mut notes);
+    finished.price_next_runs(&mut lattice_sections);
+    let dihedral = finished.dihedral_sections(&lattice_sections, &mut notes)?;
     if dihedral.iter().any(|d| !d.pair_means.is_empty()) {
         dihedral_histogram(&dihedral).save(&out.join("dihedral_means"))?;
     }
-    let diffusion_sections = diffusion_sections(study, out, &finished);
-    let haven = haven_points(study, out, &finished, &mut notes);
+    let diffusion_sections = finished.diffusion_sections();
+    let haven = finished.haven_points(&mut notes);
     let failed: Vec<String> = runs
         .iter()
         .filter(|r| out.join(&r.id).join(super::execute::FAILED).exists())
@@ -256,7 +260,7 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
     let report = StudyReport {
         preset: study.preset.clone(),
         runs_planned: runs.len(),
-        runs_finished: finished.len(),
+        runs_finished: finished.runs.len(),
         lattice: lattice_sections,
         dihedral,
         diffusion: diffusion_sections,
@@ -275,296 +279,289 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
     Ok(report)
 }
 
-/// Lattice parameters and T_C per composition (coarse and refinement runs).
-fn lattice_sections(
-    study: &Study,
-    out: &Path,
-    finished: &[&Run],
-    notes: &mut Vec<String>,
-) -> Vec<LatticeSection> {
-    let mut lattice_sections = Vec::new();
-    for c in study.scan.compositions.iter().map(|c| c.composition()) {
-        let used: Vec<&&Run> = finished
-            .iter()
-            .filter(|r| matches!(r.stage, Stage::Scan | Stage::Refine) && r.composition == c)
-            .collect();
-        let mut analysed = Vec::new();
-        for r in &used {
-            // One damaged log leaves its run out, with a note; the report goes on.
-            match phase::analyse_run(out, r) {
-                Ok(p) => analysed.push((*r, p)),
-                Err(e) => notes.push(format!(
-                    "{}: its log could not be read ({e}): left out",
-                    r.id
-                )),
+/// The finished runs of a study and where they are: what every section is analysed from.
+struct Finished<'a> {
+    study: &'a Study,
+    out: &'a Path,
+    runs: Vec<&'a Run>,
+}
+
+impl Finished<'_> {
+    /// Lattice parameters and T_C per composition (coarse and refinement runs).
+    fn lattice_sections(&self, notes: &mut Vec<String>) -> Vec<LatticeSection> {
+        let (study, out, finished) = (self.study, self.out, &self.runs[..]);
+        let mut lattice_sections = Vec::new();
+        for c in study.scan.compositions.iter().map(|c| c.composition()) {
+            let used: Vec<&&Run> = finished
+                .iter()
+                .filter(|r| matches!(r.stage, Stage::Scan | Stage::Refine) && r.composition == c)
+                .collect();
+            let mut analysed = Vec::new();
+            for r in &used {
+                // One damaged log leaves its run out, with a note; the report goes on.
+                match phase::analyse_run(out, r) {
+                    Ok(p) => analysed.push((*r, p)),
+                    Err(e) => notes.push(format!(
+                        "{}: its log could not be read ({e}): left out",
+                        r.id
+                    )),
+                }
+            }
+            analysed.sort_by(|a, b| {
+                let t = |p: &phase::RunPhase| p.lattice.temperature_K.value;
+                t(&a.1).total_cmp(&t(&b.1))
+            });
+            let basis = Basis {
+                runs: analysed.len(),
+                atoms: analysed.first().map_or(0, |(r, _)| r.atoms),
+                ps_each: analysed
+                    .iter()
+                    .map(|(r, _)| production_ps(r))
+                    .fold(0.0, f64::max),
+            };
+            // The planned temperatures (a short run's mean can be far from it) with each run's phase.
+            let planned: Vec<(f64, lattice::Phase)> = analysed
+                .iter()
+                .map(|(r, p)| {
+                    let t = r.temperature_K.unwrap_or(p.lattice.temperature_K.value);
+                    (t, p.lattice.phase)
+                })
+                .collect();
+            let (runs, rules): (Vec<lattice::RunResult>, Vec<RunRules>) = analysed
+                .into_iter()
+                .map(|(_, p)| (p.lattice, p.rules))
+                .unzip();
+            let (result, note) = if runs.is_empty() {
+                (None, Some("no finished scan run".to_string()))
+            } else {
+                let (t_c, warnings) = lattice::transition(&runs);
+                let note = t_c.is_none().then(|| warnings.join("; "));
+                (
+                    Some(LatticeResult {
+                        runs,
+                        T_C: t_c,
+                        warnings,
+                    }),
+                    note,
+                )
+            };
+            let next_runs = result
+                .as_ref()
+                .filter(|r| r.T_C.is_none())
+                .and_then(|_| next_runs(&planned, &basis));
+            lattice_sections.push(LatticeSection {
+                composition: c,
+                result,
+                rules,
+                basis,
+                note,
+                next_runs,
+            });
+        }
+        lattice_sections
+    }
+
+    /// The cost here of the runs proposed where T_C is undetermined, from one speed probe of the
+    /// model (a second or two).
+    fn price_next_runs(&self, lattice_sections: &mut [LatticeSection]) {
+        let study = self.study;
+        if lattice_sections.iter().any(|s| s.next_runs.is_some()) {
+            let rate = super::probe::speed(&study.model.path, study.launcher.threads).ok();
+            for n in lattice_sections
+                .iter_mut()
+                .filter_map(|s| s.next_runs.as_mut())
+            {
+                let steps = n.ps * 1000.0 / study.timestep_fs;
+                n.minutes_each = rate.map(|r| n.atoms as f64 * steps / r / 60.0);
             }
         }
-        analysed.sort_by(|a, b| {
-            let t = |p: &phase::RunPhase| p.lattice.temperature_K.value;
-            t(&a.1).total_cmp(&t(&b.1))
-        });
-        let basis = Basis {
-            runs: analysed.len(),
-            atoms: analysed.first().map_or(0, |(r, _)| r.atoms),
-            ps_each: analysed
+    }
+
+    /// Dihedrals of consecutive tetrahedra along the four <111> directions (equivalent by
+    /// symmetry in both phases; four times the pairs of `[111]` alone), 2 ps window averages. A
+    /// dihedral run that a scan run covers is that scan run, read after its equilibration.
+    fn dihedral_sections(
+        &self,
+        lattice_sections: &[LatticeSection],
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<DihedralSection>> {
+        let (study, out, finished) = (self.study, self.out, &self.runs[..]);
+        let mut dihedral = Vec::new();
+        for d in &study.dihedral.runs {
+            let id = plan::dihedral_run_id(study, d);
+            let Some(r) = finished.iter().find(|r| r.id == id) else {
+                continue;
+            };
+            // the scan's own cut (a dihedral run has no lattice analysis: no cut)
+            let skip_ps = lattice_sections
                 .iter()
-                .map(|(r, _)| production_ps(r))
-                .fold(0.0, f64::max),
-        };
-        // The planned temperatures (a short run's mean can be far from it) with each run's phase.
-        let planned: Vec<(f64, lattice::Phase)> = analysed
-            .iter()
-            .map(|(r, p)| {
-                let t = r.temperature_K.unwrap_or(p.lattice.temperature_K.value);
-                (t, p.lattice.phase)
-            })
-            .collect();
-        let (runs, rules): (Vec<lattice::RunResult>, Vec<RunRules>) = analysed
-            .into_iter()
-            .map(|(_, p)| (p.lattice, p.rules))
-            .unzip();
-        let (result, note) = if runs.is_empty() {
-            (None, Some("no finished scan run".to_string()))
-        } else {
-            let (t_c, warnings) = lattice::transition(&runs);
-            let note = t_c.is_none().then(|| warnings.join("; "));
-            (
-                Some(LatticeResult {
-                    runs,
-                    T_C: t_c,
-                    warnings,
-                }),
-                note,
-            )
-        };
-        let next_runs = result
-            .as_ref()
-            .filter(|r| r.T_C.is_none())
-            .and_then(|_| next_runs(&planned, &basis));
-        lattice_sections.push(LatticeSection {
-            composition: c,
-            result,
-            rules,
-            basis,
-            note,
-            next_runs,
-        });
-    }
-    lattice_sections
-}
-
-/// The cost here of the runs proposed where T_C is undetermined, from one speed probe of the
-/// model (a second or two).
-fn price_next_runs(study: &Study, lattice_sections: &mut [LatticeSection]) {
-    if lattice_sections.iter().any(|s| s.next_runs.is_some()) {
-        let rate = super::probe::speed(&study.model.path, study.launcher.threads).ok();
-        for n in lattice_sections
-            .iter_mut()
-            .filter_map(|s| s.next_runs.as_mut())
-        {
-            let steps = n.ps * 1000.0 / study.timestep_fs;
-            n.minutes_each = rate.map(|r| n.atoms as f64 * steps / r / 60.0);
-        }
-    }
-}
-
-/// Dihedrals of consecutive tetrahedra along the four <111> directions (equivalent by
-/// symmetry in both phases; four times the pairs of `[111]` alone), 2 ps window averages. A
-/// dihedral run that a scan run covers is that scan run, read after its equilibration.
-fn dihedral_sections(
-    study: &Study,
-    out: &Path,
-    finished: &[&Run],
-    lattice_sections: &[LatticeSection],
-    notes: &mut Vec<String>,
-) -> Result<Vec<DihedralSection>> {
-    let mut dihedral = Vec::new();
-    for d in &study.dihedral.runs {
-        let id = plan::dihedral_run_id(study, d);
-        let Some(r) = finished.iter().find(|r| r.id == id) else {
-            continue;
-        };
-        // the scan's own cut (a dihedral run has no lattice analysis: no cut)
-        let skip_ps = lattice_sections
-            .iter()
-            .flat_map(|s: &LatticeSection| s.result.iter().flat_map(|res| &res.runs))
-            .find(|x| x.name == id)
-            .map_or(0.0, |x| {
-                x.equilibration_rows as f64 * r.thermo_every as f64 * r.timestep_fs / 1000.0
-            });
-        let name = format!("dihedral_{}", r.id.replace('/', "_"));
-        let traj = out.join(&r.id).join("traj.bin");
-        let settings = dihedral::Settings {
-            all_directions: true,
-            skip_ps,
-            ..dihedral::Settings::new(r.timestep_fs / 1000.0, type_names())
-        };
-        let result = crate::trajectory::open_dump(&traj)
-            .map_err(dihedral::DihedralError::from)
-            .and_then(|mut src| dihedral::analyse(src.as_mut(), &traj, &settings, &|_| {}));
-        let mut section = DihedralSection {
-            run: r.id.clone(),
-            temperature_K: r.temperature_K.unwrap_or(f64::NAN),
-            basis: Basis {
-                runs: 1,
-                atoms: r.atoms,
-                ps_each: production_ps(r) - skip_ps,
-            },
-            excursions: 0,
-            pairs_followed: 0,
-            pair_types: Default::default(),
-            figure: None,
-            pair_means: Vec::new(),
-            pattern: None,
-            signature: None,
-            note: None,
-        };
-        match result {
-            Ok(a) => {
-                if let Some(f) = a.figure(settings.excursion_threshold_deg) {
-                    f.save(&out.join(&name))?;
-                    section.figure = Some(PathBuf::from(&name));
-                }
-                // The length analysed, not the planned one (a cut trajectory is shorter).
-                if let Some(t) = a.series.first().map(|s| &s.time_ps) {
-                    let analysed = t.last().unwrap_or(&0.0) - t.first().unwrap_or(&0.0);
-                    if analysed < 0.99 * section.basis.ps_each {
-                        notes.push(format!(
+                .flat_map(|s: &LatticeSection| s.result.iter().flat_map(|res| &res.runs))
+                .find(|x| x.name == id)
+                .map_or(0.0, |x| {
+                    x.equilibration_rows as f64 * r.thermo_every as f64 * r.timestep_fs / 1000.0
+                });
+            let name = format!("dihedral_{}", r.id.replace('/', "_"));
+            let traj = out.join(&r.id).join("traj.bin");
+            let settings = dihedral::Settings {
+                all_directions: true,
+                skip_ps,
+                ..dihedral::Settings::new(r.timestep_fs / 1000.0, type_names())
+            };
+            let result = crate::trajectory::open_dump(&traj)
+                .map_err(dihedral::DihedralError::from)
+                .and_then(|mut src| dihedral::analyse(src.as_mut(), &traj, &settings, &|_| {}));
+            let mut section = DihedralSection {
+                run: r.id.clone(),
+                temperature_K: r.temperature_K.unwrap_or(f64::NAN),
+                basis: Basis {
+                    runs: 1,
+                    atoms: r.atoms,
+                    ps_each: production_ps(r) - skip_ps,
+                },
+                excursions: 0,
+                pairs_followed: 0,
+                pair_types: Default::default(),
+                figure: None,
+                pair_means: Vec::new(),
+                pattern: None,
+                signature: None,
+                note: None,
+            };
+            match result {
+                Ok(a) => {
+                    if let Some(f) = a.figure(settings.excursion_threshold_deg) {
+                        f.save(&out.join(&name))?;
+                        section.figure = Some(PathBuf::from(&name));
+                    }
+                    // The length analysed, not the planned one (a cut trajectory is shorter).
+                    if let Some(t) = a.series.first().map(|s| &s.time_ps) {
+                        let analysed = t.last().unwrap_or(&0.0) - t.first().unwrap_or(&0.0);
+                        if analysed < 0.99 * section.basis.ps_each {
+                            notes.push(format!(
                             "{}: {analysed:.1} ps of the planned {:.1} ps analysed (the trajectory is cut)",
                             r.id, section.basis.ps_each
                         ));
+                        }
+                        section.basis.ps_each = analysed;
                     }
-                    section.basis.ps_each = analysed;
+                    section.excursions = a.series.iter().map(|s| s.excursions.len()).sum();
+                    section.pairs_followed = a.series.len();
+                    section.pattern = a.pattern();
+                    section.signature = Some(a.signature.clone());
+                    section.pair_means = a.pair_means;
+                    section.pair_types = a.pair_types;
                 }
-                section.excursions = a.series.iter().map(|s| s.excursions.len()).sum();
-                section.pairs_followed = a.series.len();
-                section.pattern = a.pattern();
-                section.signature = Some(a.signature.clone());
-                section.pair_means = a.pair_means;
-                section.pair_types = a.pair_types;
+                Err(e) => section.note = Some(format!("could not be analysed: {e}")),
             }
-            Err(e) => section.note = Some(format!("could not be analysed: {e}")),
+            dihedral.push(section);
         }
-        dihedral.push(section);
+        Ok(dihedral)
     }
-    Ok(dihedral)
-}
 
-/// Tracer diffusion per set, temperature and lattice scale, with Arrhenius fits.
-fn diffusion_sections(study: &Study, out: &Path, finished: &[&Run]) -> Vec<DiffusionSection> {
-    let mut diffusion_sections = Vec::new();
-    for set in &study.diffusion.sets {
-        let mut points = Vec::new();
-        let mut set_notes = Vec::new();
-        for r in finished
-            .iter()
-            .filter(|r| r.stage == Stage::Diffusion && r.composition == set.composition)
-        {
-            let scale = match &r.start {
-                Start::AveragedCell { scale, .. } => *scale,
-                _ => 1.0,
-            };
-            let t = done_of(out, r).map_or(r.temperature_K.unwrap_or(0.0), |d| d.temperature_k);
-            match diffusion_of(out, &[r], t) {
-                Ok(a) => {
-                    let analysed = analysed_ps(&a, &[r], &mut set_notes);
-                    points.push(DiffusionPoint {
-                        id: r.id.clone(),
-                        temperature_K: t,
-                        lattice_scale: scale,
-                        analysis: a,
-                        basis: Basis {
-                            runs: 1,
-                            atoms: r.atoms,
-                            ps_each: analysed,
-                        },
+    /// Tracer diffusion per set, temperature and lattice scale, with Arrhenius fits.
+    fn diffusion_sections(&self) -> Vec<DiffusionSection> {
+        let (study, out, finished) = (self.study, self.out, &self.runs[..]);
+        let mut diffusion_sections = Vec::new();
+        for set in &study.diffusion.sets {
+            let mut points = Vec::new();
+            let mut set_notes = Vec::new();
+            for r in finished
+                .iter()
+                .filter(|r| r.stage == Stage::Diffusion && r.composition == set.composition)
+            {
+                let scale = match &r.start {
+                    Start::AveragedCell { scale, .. } => *scale,
+                    _ => 1.0,
+                };
+                let t = done_of(out, r).map_or(r.temperature_K.unwrap_or(0.0), |d| d.temperature_k);
+                match diffusion_of(out, &[r], t) {
+                    Ok(a) => {
+                        let analysed = analysed_ps(&a, &[r], &mut set_notes);
+                        points.push(DiffusionPoint {
+                            id: r.id.clone(),
+                            temperature_K: t,
+                            lattice_scale: scale,
+                            analysis: a,
+                            basis: Basis {
+                                runs: 1,
+                                atoms: r.atoms,
+                                ps_each: analysed,
+                            },
+                        })
+                    }
+                    Err(e) => set_notes.push(format!("{}: {e}", r.id)),
+                }
+            }
+            points.sort_by(|a, b| a.temperature_K.total_cmp(&b.temperature_K));
+            let mut arr = Vec::new();
+            for &scale in &set.lattice_scales {
+                let pts: Vec<Point> = points
+                    .iter()
+                    .filter(|p| p.lattice_scale == scale && p.analysis.d.significant)
+                    .map(|p| Point {
+                        temperature_K: p.temperature_K,
+                        value: p.analysis.d.value,
+                        std: p.analysis.d.std,
                     })
+                    .collect();
+                if pts.len() < 2 {
+                    set_notes.push(format!(
+                        "E_a at lattice scale {scale}: {} significant D value(s), 2 needed",
+                        pts.len()
+                    ));
                 }
-                Err(e) => set_notes.push(format!("{}: {e}", r.id)),
+                arr.push((scale, fit(pts)));
             }
+            let directional = |name: &str| -> Option<ArrheniusFit> {
+                fit(along(&points, name)
+                    .filter(|(_, d)| d.d.significant)
+                    .map(|(p, d)| Point {
+                        temperature_K: p.temperature_K,
+                        value: d.d.value,
+                        std: d.d.std,
+                    })
+                    .collect())
+            };
+            diffusion_sections.push(DiffusionSection {
+                composition: set.composition,
+                arrhenius_c: directional("c"),
+                arrhenius_ab: directional("ab"),
+                points,
+                arrhenius: arr,
+                notes: set_notes,
+            });
         }
-        points.sort_by(|a, b| a.temperature_K.total_cmp(&b.temperature_K));
-        let mut arr = Vec::new();
-        for &scale in &set.lattice_scales {
-            let pts: Vec<Point> = points
-                .iter()
-                .filter(|p| p.lattice_scale == scale && p.analysis.d.significant)
-                .map(|p| Point {
-                    temperature_K: p.temperature_K,
-                    value: p.analysis.d.value,
-                    std: p.analysis.d.std,
-                })
-                .collect();
-            if pts.len() < 2 {
-                set_notes.push(format!(
-                    "E_a at lattice scale {scale}: {} significant D value(s), 2 needed",
-                    pts.len()
-                ));
-            }
-            arr.push((scale, fit(pts)));
-        }
-        let directional = |name: &str| -> Option<ArrheniusFit> {
-            fit(points
-                .iter()
-                .filter(|p| p.lattice_scale == 1.0)
-                .filter_map(|p| {
-                    p.analysis
-                        .directions
-                        .iter()
-                        .find(|d| d.direction == name)
-                        .map(|d| (p, d))
-                })
-                .filter(|(_, d)| d.d.significant)
-                .map(|(p, d)| Point {
-                    temperature_K: p.temperature_K,
-                    value: d.d.value,
-                    std: d.d.std,
-                })
-                .collect())
-        };
-        diffusion_sections.push(DiffusionSection {
-            composition: set.composition,
-            arrhenius_c: directional("c"),
-            arrhenius_ab: directional("ab"),
-            points,
-            arrhenius: arr,
-            notes: set_notes,
-        });
+        diffusion_sections
     }
-    diffusion_sections
-}
 
-/// Haven ratio: all finished runs of a temperature pooled.
-fn haven_points(
-    study: &Study,
-    out: &Path,
-    finished: &[&Run],
-    notes: &mut Vec<String>,
-) -> Vec<HavenPoint> {
-    let mut haven = Vec::new();
-    for &t in &study.haven.temperatures_k {
-        let at: Vec<&Run> = finished
-            .iter()
-            .filter(|r| r.stage == Stage::Haven && r.temperature_K == Some(t))
-            .copied()
-            .collect();
-        if at.is_empty() {
-            continue;
+    /// Haven ratio: all finished runs of a temperature pooled.
+    fn haven_points(&self, notes: &mut Vec<String>) -> Vec<HavenPoint> {
+        let (study, out, finished) = (self.study, self.out, &self.runs[..]);
+        let mut haven = Vec::new();
+        for &t in &study.haven.temperatures_k {
+            let at: Vec<&Run> = finished
+                .iter()
+                .filter(|r| r.stage == Stage::Haven && r.temperature_K == Some(t))
+                .copied()
+                .collect();
+            if at.is_empty() {
+                continue;
+            }
+            match diffusion_of(out, &at, t) {
+                Ok(a) => haven.push(HavenPoint {
+                    temperature_K: t,
+                    basis: Basis {
+                        runs: at.len(),
+                        atoms: at[0].atoms,
+                        ps_each: analysed_ps(&a, &at, notes),
+                    },
+                    analysis: a,
+                }),
+                Err(e) => notes.push(format!("Haven ratio at {t} K: {e}")),
+            }
         }
-        match diffusion_of(out, &at, t) {
-            Ok(a) => haven.push(HavenPoint {
-                temperature_K: t,
-                basis: Basis {
-                    runs: at.len(),
-                    atoms: at[0].atoms,
-                    ps_each: analysed_ps(&a, &at, notes),
-                },
-                analysis: a,
-            }),
-            Err(e) => notes.push(format!("Haven ratio at {t} K: {e}")),
-        }
+        haven
     }
-    haven
 }
 
 fn lattice_figure(s: &LatticeSection) -> Option<Figure> {
@@ -758,17 +755,8 @@ fn anisotropy_figure(d: &DiffusionSection, out: &Path) -> Result<()> {
         .iter()
         .enumerate()
         .map(|(k, name)| {
-            let pts: Vec<(f64, f64, f64)> = d
-                .points
-                .iter()
-                .filter(|p| p.lattice_scale == 1.0)
-                .filter_map(|p| {
-                    p.analysis
-                        .directions
-                        .iter()
-                        .find(|x| x.direction == *name)
-                        .map(|x| (p.temperature_K, x.d.value, x.d.std))
-                })
+            let pts: Vec<(f64, f64, f64)> = along(&d.points, name)
+                .map(|(p, x)| (p.temperature_K, x.d.value, x.d.std))
                 .collect();
             Series {
                 label: format!("D along {name}"),
@@ -820,6 +808,23 @@ fn haven_figure(r: &StudyReport, out: &Path) -> Result<()> {
         .save(&out.join("haven"))?;
     }
     Ok(())
+}
+
+/// The points at the averaged cell (lattice scale 1) with their results along direction `name`.
+fn along<'a>(
+    points: &'a [DiffusionPoint],
+    name: &'a str,
+) -> impl Iterator<Item = (&'a DiffusionPoint, &'a diffusion::Directional)> {
+    points
+        .iter()
+        .filter(|p| p.lattice_scale == 1.0)
+        .filter_map(move |p| {
+            p.analysis
+                .directions
+                .iter()
+                .find(|d| d.direction == name)
+                .map(|d| (p, d))
+        })
 }
 
 fn coefficient(c: &diffusion::Coefficient) -> String {
