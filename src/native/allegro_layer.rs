@@ -3,7 +3,7 @@
 //! weighted by the layer's environment weights, summed over the centre's edges), the tensor
 //! product V^{l+1} = TP(V^l, A^l) per edge, and the latent MLP of [x^0 .. x^l, scalars of
 //! V^{l+1}] to [x^{l+1}, environment weights of layer l + 1].
-use super::archive::{LoadError, LoadResult, Module};
+use super::archive::{ArchiveError, LoadResult, Module};
 use super::evaluate::{chunks, chunks_mut, sized, zeroed, Block, Edges};
 use super::gemm::{whole, Epilogue, Operand};
 use super::isa::Isa;
@@ -75,7 +75,7 @@ pub fn avg_num_neighbors_norm<T: Real>(m: &Module, num_types: usize) -> LoadResu
     match (shortcut, c.data.len()) {
         (true, 1) => Ok(cast(&c.data)),
         (false, n) if n == num_types => Ok(cast(&c.data)),
-        _ => Err(LoadError::layout(format!(
+        _ => Err(ArchiveError::layout(format!(
             "{}: norm_const has {} values (norm_shortcut {shortcut})",
             m.path,
             c.data.len()
@@ -91,7 +91,9 @@ impl<T: Real> Allegro<T> {
         let num_layers = m.int("num_layers")? as usize;
         let (weighter, stored) = Weighter::load(&m.child("_env_weighter")?)?;
         if stored.is_some_and(|map| map != irrep_of) {
-            return Err(LoadError::layout("the two MakeWeightedChannels disagree"));
+            return Err(ArchiveError::layout(
+                "the two MakeWeightedChannels disagree",
+            ));
         }
         let n_irreps = irrep_of.last().map_or(0, |&i| i + 1);
         let mut proj = Linear::load_single(&m.child("first_layer_env_embed_projection")?)?;
@@ -100,7 +102,7 @@ impl<T: Real> Allegro<T> {
             || weighter.mul != num_tensor
             || proj.n_out != num_scalar + weighter.width
         {
-            return Err(LoadError::layout("Allegro module sizes do not chain"));
+            return Err(ArchiveError::layout("Allegro module sizes do not chain"));
         }
         let norm = avg_num_neighbors_norm(&m.child("avg_num_neighbors_norm")?, num_types)?;
         let n_scalar_outs = m.ints("_n_scalar_outs")?;
@@ -110,7 +112,7 @@ impl<T: Real> Allegro<T> {
             || tps.len() != num_layers
             || n_scalar_outs.len() != num_layers
         {
-            return Err(LoadError::layout(
+            return Err(ArchiveError::layout(
                 "num_layers does not match the latent MLPs and tensor products",
             ));
         }
@@ -132,7 +134,7 @@ impl<T: Real> Allegro<T> {
                 || mlp.n_in() != want_in
                 || mlp.n_out() != want_out
             {
-                return Err(LoadError::layout(format!(
+                return Err(ArchiveError::layout(format!(
                     "layer {l}: sizes do not chain (tensor product {}x{}x{} for {} channels, \
                      MLP {} -> {}; expected {want_d1}x{}, {num_tensor} channels, MLP {want_in} -> {want_out})",
                     tp.d1,

@@ -9,7 +9,7 @@ use super::pickle::{unpickle, Object, PickleError, StorageSource, Tensor, Value}
 
 /// What can go wrong while reading a model for the native engine.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub enum ArchiveError {
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
     #[error("not a TorchScript zip archive ({0})")]
@@ -38,21 +38,21 @@ pub enum LoadError {
     Layout(String),
 }
 
-pub type LoadResult<T> = std::result::Result<T, LoadError>;
+pub type LoadResult<T> = std::result::Result<T, ArchiveError>;
 
-impl LoadError {
+impl ArchiveError {
     /// A model the native engine cannot run but libtorch may: a module or feature it does not
     /// implement (not damage, nor an inconsistency, which no backend should run).
     pub fn is_unsupported(&self) -> bool {
         matches!(
             self,
-            LoadError::Unsupported { .. } | LoadError::NotImplemented(_)
+            ArchiveError::Unsupported { .. } | ArchiveError::NotImplemented(_)
         )
     }
 
     /// A module tree that does not have the layout the engine reads.
-    pub fn layout(what: impl Into<String>) -> LoadError {
-        LoadError::Layout(what.into())
+    pub fn layout(what: impl Into<String>) -> ArchiveError {
+        ArchiveError::Layout(what.into())
     }
 }
 
@@ -133,8 +133,8 @@ impl StorageSource for ZipStorages<'_> {
 
 fn read_entry(zip: &mut Zip, name: &str) -> LoadResult<Vec<u8>> {
     zip.read(name, None).map_err(|e| match e {
-        ReadError::Missing => LoadError::MissingEntry(name.to_owned()),
-        ReadError::Damaged(what) => LoadError::Damaged(what),
+        ReadError::Missing => ArchiveError::MissingEntry(name.to_owned()),
+        ReadError::Damaged(what) => ArchiveError::Damaged(what),
     })
 }
 
@@ -142,7 +142,7 @@ impl Archive {
     pub fn read(path: &Path) -> LoadResult<Archive> {
         let file = std::fs::File::open(path)?;
         let len = file.metadata()?.len();
-        let zip = zip::ZipArchive::new(file).map_err(|e| LoadError::NotZip(e.to_string()))?;
+        let zip = zip::ZipArchive::new(file).map_err(|e| ArchiveError::NotZip(e.to_string()))?;
         let mut zip = Zip {
             zip,
             budget: len.saturating_mul(16).max(64 << 20),
@@ -151,12 +151,12 @@ impl Archive {
         let pkl = (0..zip.zip.len())
             .filter_map(|i| zip.zip.name_for_index(i).map(str::to_owned))
             .find(|n| n.ends_with("data.pkl") && n.matches('/').count() == 1)
-            .ok_or_else(|| LoadError::MissingEntry("data.pkl".into()))?;
+            .ok_or_else(|| ArchiveError::MissingEntry("data.pkl".into()))?;
         let prefix = pkl.trim_end_matches("data.pkl").to_owned();
         if let Ok(order) = read_entry(&mut zip, &format!("{prefix}byteorder")) {
             let order = String::from_utf8_lossy(&order).trim().to_owned();
             if order != "little" {
-                return Err(LoadError::ByteOrder(order));
+                return Err(ArchiveError::ByteOrder(order));
             }
         }
         let mut code = String::new();
@@ -178,7 +178,11 @@ impl Archive {
                 obj: o,
                 path: String::new(),
             },
-            _ => return Err(LoadError::Layout("data.pkl does not hold a module".into())),
+            _ => {
+                return Err(ArchiveError::Layout(
+                    "data.pkl does not hold a module".into(),
+                ))
+            }
         };
         Ok(Archive { root, code })
     }
@@ -223,14 +227,14 @@ impl Module {
             .rev()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
-            .ok_or_else(|| LoadError::MissingAttr {
+            .ok_or_else(|| ArchiveError::MissingAttr {
                 module: self.path.clone(),
                 attr: name.to_owned(),
             })
     }
 
-    fn wrong(&self, attr: &str, expected: &'static str) -> LoadError {
-        LoadError::WrongType {
+    fn wrong(&self, attr: &str, expected: &'static str) -> ArchiveError {
+        ArchiveError::WrongType {
             module: self.path.clone(),
             attr: attr.to_owned(),
             expected,
@@ -263,7 +267,7 @@ impl Module {
         if classes.contains(&class.as_str()) {
             Ok(())
         } else {
-            Err(LoadError::Unsupported {
+            Err(ArchiveError::Unsupported {
                 path: self.path.clone(),
                 class,
             })

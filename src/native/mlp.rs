@@ -1,6 +1,6 @@
 //! nequip's bias-free MLPs: `y = x @ (W * alpha)` per layer, SiLU between layers (none after the
 //! last), with the activations kept for the backward pass.
-use super::archive::{LoadError, LoadResult, Module};
+use super::archive::{ArchiveError, LoadResult, Module};
 use super::gemm::{gemm, Epilogue, Operand};
 use super::isa::Isa;
 use super::pickle::Value;
@@ -35,7 +35,7 @@ impl<T: Real> Linear<T> {
     pub fn load_single(m: &Module) -> LoadResult<Linear<T>> {
         let mlp = Mlp::<T>::load(m)?;
         if mlp.layers.len() != 1 {
-            return Err(LoadError::layout(format!(
+            return Err(ArchiveError::layout(format!(
                 "{}: expected one linear layer",
                 m.path
             )));
@@ -165,13 +165,13 @@ impl<T: Real> Mlp<T> {
             let w = child.tensor("weight")?;
             let alpha = child.tensor("alpha")?;
             if w.shape.len() != 2 || alpha.data.len() != 1 {
-                return Err(LoadError::layout(format!(
+                return Err(ArchiveError::layout(format!(
                     "{}: weight/alpha of unexpected shape",
                     child.path
                 )));
             }
             if let Ok(Value::Tensor(_)) = child.attr("bias") {
-                return Err(LoadError::layout(format!(
+                return Err(ArchiveError::layout(format!(
                     "{}: a bias, which allegro 0.8 never has",
                     child.path
                 )));
@@ -184,7 +184,7 @@ impl<T: Real> Mlp<T> {
                     super::pickle::DType::F32 | super::pickle::DType::F64
                 )
             {
-                return Err(LoadError::layout(format!(
+                return Err(ArchiveError::layout(format!(
                     "{}: weights stored as {:?} in a {} model (extra/model_dtype contradicts the weights)",
                     child.path,
                     w.dtype,
@@ -200,14 +200,14 @@ impl<T: Real> Mlp<T> {
             ));
         }
         if layers.is_empty() || children.len() % 2 == 0 {
-            return Err(LoadError::layout(format!(
+            return Err(ArchiveError::layout(format!(
                 "{}: an MLP that does not end in a linear layer",
                 m.path
             )));
         }
         for pair in layers.windows(2) {
             if pair[0].n_out != pair[1].n_in {
-                return Err(LoadError::layout(format!(
+                return Err(ArchiveError::layout(format!(
                     "{}: layer widths do not chain",
                     m.path
                 )));

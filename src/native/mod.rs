@@ -31,7 +31,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use archive::Archive;
-pub use archive::LoadError;
+pub use archive::ArchiveError;
 use evaluate::{Block, Workspace};
 pub use isa::Isa;
 use network::Network;
@@ -88,7 +88,7 @@ impl Native {
         threads: usize,
         isa: Isa,
     ) -> Result<Native> {
-        let bad = |e: LoadError| {
+        let bad = |e: ArchiveError| {
             let (path, reason) = (path.to_owned(), e.to_string());
             if e.is_unsupported() {
                 Error::NotNative { path, reason }
@@ -117,7 +117,7 @@ impl Native {
         for (k, &c) in metadata.cutoffs.iter().enumerate() {
             let own = 1.0 / network::per_type(recip, k);
             if (own - c).abs() > 1e-6 * c {
-                return Err(bad(LoadError::Layout(format!(
+                return Err(bad(ArchiveError::Layout(format!(
                     "metadata cutoff {c} differs from the network's {own}"
                 ))));
             }
@@ -174,9 +174,9 @@ pub(crate) fn check_archive(path: &Path, metadata: &Metadata) -> Result<()> {
     use pickle::PickleError;
     match Archive::read(path) {
         Ok(archive) => check_metadata(path, &archive, metadata),
-        Err(LoadError::Pickle(PickleError::UnknownOpcode { .. } | PickleError::UnknownCall(_))) => {
-            Ok(())
-        }
+        Err(ArchiveError::Pickle(
+            PickleError::UnknownOpcode { .. } | PickleError::UnknownCall(_),
+        )) => Ok(()),
         Err(e) => Err(Error::BadModel {
             path: path.to_owned(),
             reason: e.to_string(),

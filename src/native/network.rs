@@ -2,7 +2,7 @@
 //! stage by stage, as nequip-allegro composes it: every size, weight, Wigner-3j table, alpha
 //! and flag is read from the file, and the stages' sizes must chain.
 use super::allegro_layer::Allegro;
-use super::archive::{LoadError, LoadResult, Module};
+use super::archive::{ArchiveError, LoadResult, Module};
 use super::isa::Isa;
 use super::radial_embed::RadialChemicalEmbed;
 use super::readout::EdgeReadout;
@@ -66,7 +66,7 @@ impl<T: Real> Network<T> {
             match SEQUENCE.iter().find(|(n, _)| *n == name) {
                 Some((_, class)) => child.expect_class(&[class])?,
                 None => {
-                    return Err(LoadError::Unsupported {
+                    return Err(ArchiveError::Unsupported {
                         path: child.path.clone(),
                         class: child.class(),
                     })
@@ -109,7 +109,7 @@ impl<T: Real> Network<T> {
             || tensor_embed.weighter.mul != allegro.num_tensor
             || readout.mlp.n_in() != num_scalar * (allegro.layers.len() + 1)
         {
-            return Err(LoadError::layout("embedding sizes do not chain"));
+            return Err(ArchiveError::layout("embedding sizes do not chain"));
         }
         Ok(Network {
             isa,

@@ -2,7 +2,7 @@
 //! length, normalised by its type pair's cutoff, expanded in the Bessel basis times the
 //! polynomial cutoff, through a linear layer, then multiplied by the type embeddings of the
 //! centre (first half) and the neighbour (second half).
-use super::archive::{LoadError, LoadResult, Module};
+use super::archive::{ArchiveError, LoadResult, Module};
 use super::evaluate::{sized, Block, Edges};
 use super::gemm::{whole, Epilogue};
 use super::geometry::{bessel, polynomial_cutoff};
@@ -58,7 +58,7 @@ impl<T: Real> RadialChemicalEmbed<T> {
         if (per_edge && rmax.data.len() != num_types * num_types)
             || (!per_edge && rmax.data.len() != 1)
         {
-            return Err(LoadError::layout(
+            return Err(ArchiveError::layout(
                 "edge_norm._rmax_recip does not match the number of types",
             ));
         }
@@ -79,7 +79,7 @@ impl<T: Real> RadialChemicalEmbed<T> {
             || basis.n_in != bessel_weights.len()
             || basis.n_out != 2 * half
         {
-            return Err(LoadError::layout(
+            return Err(ArchiveError::layout(
                 "type embedding and radial basis sizes do not fit",
             ));
         }

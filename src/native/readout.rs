@@ -2,7 +2,7 @@
 //! [x^0 .. x^L] to one energy per edge), `edge_eng_sum` (summed to the centre, times
 //! 1/sqrt(avg_num_neighbors), divided by a constant) and `per_type_energy_scale_shift`.
 use super::allegro_layer::avg_num_neighbors_norm;
-use super::archive::{LoadError, LoadResult, Module};
+use super::archive::{ArchiveError, LoadResult, Module};
 use super::evaluate::{sized, Block, Edges};
 use super::gemm::{whole, Operand};
 use super::isa::Isa;
@@ -48,7 +48,7 @@ impl ScaleShift {
             match (single, t.data.len()) {
                 (true, 1) => Ok(t.data.clone()),
                 (false, n) if n == num_types => Ok(t.data.clone()),
-                _ => Err(LoadError::layout(format!(
+                _ => Err(ArchiveError::layout(format!(
                     "{}: {buf} has {} values",
                     m.path,
                     t.data.len()
@@ -78,11 +78,11 @@ impl<T: Real> EdgeReadout<T> {
     ) -> LoadResult<EdgeReadout<T>> {
         let mlp = Mlp::load(&func.child("edge_readout")?.child("mlp_module")?)?;
         if mlp.n_out() != 1 {
-            return Err(LoadError::layout("edge readout sizes do not fit"));
+            return Err(ArchiveError::layout("edge readout sizes do not fit"));
         }
         let eng_sum = func.child("edge_eng_sum")?;
         if eng_sum.string("reduce")? != "sum" {
-            return Err(LoadError::layout("edge energies are not summed"));
+            return Err(ArchiveError::layout("edge energies are not summed"));
         }
         let norm_module = eng_sum.child("norm_module")?;
         let norm = if norm_module.string("norm_key")? == env_norm.0.string("norm_key")? {
@@ -146,7 +146,7 @@ impl<T: Real> EdgeReadout<T> {
 /// The constant the edge-energy sum is divided by, read from EdgewiseReduce's TorchScript code
 /// (allegro 0.8 divides by sqrt(2); the value is a literal of the compiled code, not an attribute).
 pub fn readout_divisor(code: &str) -> LoadResult<f64> {
-    let layout = LoadError::layout;
+    let layout = ArchiveError::layout;
     let start = code
         .find("class EdgewiseReduce")
         .ok_or_else(|| layout("no EdgewiseReduce code in the archive"))?;

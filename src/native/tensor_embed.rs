@@ -1,7 +1,7 @@
 //! Allegro's tensor embedding (`tensor_embed`): each edge's spherical harmonics Y(unit vector),
 //! weighted per channel and irrep by a linear layer of its two-body scalar features, are the
 //! initial tensor features V^0[e][m][u] = Y[e][m] w[e](u, irrep(m)).
-use super::archive::{LoadError, LoadResult, Module};
+use super::archive::{ArchiveError, LoadResult, Module};
 use super::evaluate::{chunks, chunks_mut, sized, zeroed, Edges};
 use super::gemm::{whole, Epilogue};
 use super::geometry::{spherical_harmonics, spherical_harmonics_grad, MAX_L};
@@ -37,7 +37,7 @@ impl<T: Real> TensorEmbed<T> {
         let sh = tensor_embed.child_of("sh", "SphericalHarmonics")?;
         let l_max = sh.int("_lmax")? as usize;
         if l_max > MAX_L {
-            return Err(LoadError::NotImplemented(format!(
+            return Err(ArchiveError::NotImplemented(format!(
                 "l_max {l_max} (the native engine implements l_max <= {MAX_L})"
             )));
         }
@@ -45,7 +45,7 @@ impl<T: Real> TensorEmbed<T> {
             || sh.string("normalization")? != "component"
             || !sh.bool("_is_range_lmax")?
         {
-            return Err(LoadError::NotImplemented(
+            return Err(ArchiveError::NotImplemented(
                 "spherical harmonics other than normalised, component-normalised 0..l_max".into(),
             ));
         }
@@ -54,11 +54,11 @@ impl<T: Real> TensorEmbed<T> {
         let dim = (l_max + 1) * (l_max + 1);
         let irrep_of: Vec<usize> = (0..dim).map(|m| (m as f64).sqrt() as usize).collect();
         if stored.is_some_and(|map| map != irrep_of) {
-            return Err(LoadError::layout("_rtoi does not match l_max"));
+            return Err(ArchiveError::layout("_rtoi does not match l_max"));
         }
         let mut linear = Linear::load_single(&tensor_embed.child("env_embed_linear")?)?;
         if linear.n_out != weighter.width || !weighter.fits(l_max + 1) {
-            return Err(LoadError::layout("tensor embedding sizes do not chain"));
+            return Err(ArchiveError::layout("tensor embedding sizes do not chain"));
         }
         if let Some(perm) = weighter.irrep_major() {
             linear.permute_outputs(0, &perm);

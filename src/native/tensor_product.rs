@@ -3,7 +3,7 @@
 //! Features are stored [edge][component][channel] and walked in chunks of `CH` channels
 //! (8 when the channel count allows, else 1): each coupling (i, j, k) is then a few whole
 //! vector operations instead of a loop of unknown length per component.
-use super::archive::{LoadError, LoadResult, Module};
+use super::archive::{ArchiveError, LoadResult, Module};
 use super::pickle::Tensor;
 use super::real::Real;
 use super::weighting::row_chunks;
@@ -86,7 +86,7 @@ impl<T: Real> TensorProduct<T> {
         let spec = m.string("_weight_w3j_einstr")?;
         let (w, w3j) = (m.tensor("weights")?, m.tensor("w3j")?);
         let bad = || {
-            LoadError::layout(format!(
+            ArchiveError::layout(format!(
                 "{}: weights/w3j/einsum '{spec}' do not fit together",
                 m.path
             ))

@@ -4,7 +4,7 @@
 //!
 //! Weights are rows of a dense layer's output, read in place: `w[e * ldq + ..]` in chunks of
 //! `CH` channels, [irrep][channel] (the columns were reordered so at load).
-use super::archive::{LoadError, LoadResult, Module};
+use super::archive::{ArchiveError, LoadResult, Module};
 use super::real::Real;
 
 /// MakeWeightedChannels: multiplies spherical-harmonic component m by a per-edge weight, one
@@ -63,7 +63,7 @@ impl<T: Real> Weighter<T> {
         }
         let rtoi = m.tensor("_rtoi")?;
         let [n_irreps, dim] = rtoi.shape[..] else {
-            return Err(LoadError::layout(format!(
+            return Err(ArchiveError::layout(format!(
                 "{}: _rtoi is not a matrix",
                 m.path
             )));
@@ -75,7 +75,7 @@ impl<T: Real> Weighter<T> {
                 if v == 1.0 && irrep_of[c] == usize::MAX {
                     irrep_of[c] = r;
                 } else if v != 0.0 {
-                    return Err(LoadError::layout(format!(
+                    return Err(ArchiveError::layout(format!(
                         "{}: _rtoi is not a 0/1 assignment",
                         m.path
                     )));
@@ -83,7 +83,7 @@ impl<T: Real> Weighter<T> {
             }
         }
         if irrep_of.contains(&usize::MAX) {
-            return Err(LoadError::layout(format!(
+            return Err(ArchiveError::layout(format!(
                 "{}: _rtoi leaves a component out",
                 m.path
             )));

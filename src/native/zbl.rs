@@ -1,7 +1,7 @@
 //! nequip's ZBL pair term (`pair_potential`): screened nuclear repulsion per edge, times its
 //! own polynomial cutoff of the (per-edge-type) normalised length, added to the centre's
 //! energy. Evaluated in f64 beside the network.
-use super::archive::{LoadError, LoadResult, Module};
+use super::archive::{ArchiveError, LoadResult, Module};
 use super::evaluate::{Block, Edges};
 use super::geometry::polynomial_cutoff;
 use super::radial_embed::RadialChemicalEmbed;
@@ -23,7 +23,7 @@ impl Zbl {
         let z = m.tensor("atomic_numbers")?;
         let qq = m.tensor("_qqr2exesquare")?;
         if z.data.len() != num_types || qq.data.len() != 1 {
-            return Err(LoadError::layout(format!(
+            return Err(ArchiveError::layout(format!(
                 "{}: atomic_numbers/_qqr2exesquare of unexpected size",
                 m.path
             )));

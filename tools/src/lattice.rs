@@ -103,7 +103,7 @@ impl Default for Settings {
 
 /// Input series of one run: temperature (K) and the three cell lengths (A) per row.
 #[derive(Clone, Debug)]
-pub struct Series {
+pub struct RunSeries {
     /// Name of the run in messages and results (e.g. its log's path).
     pub name: String,
     /// Temperature of each row, K.
@@ -583,7 +583,7 @@ pub enum LatticeError {
 /// Lattice parameters and phase of one run: equilibration cut, time-averaged a, b, c per
 /// conventional cell (c the unique axis), the phase from the splitting, and the shear check
 /// where the log has the cell angles.
-pub fn analyse_run(series: &Series, settings: &Settings) -> Result<RunResult, LatticeError> {
+pub fn analyse_run(series: &RunSeries, settings: &Settings) -> Result<RunResult, LatticeError> {
     let n = series.lengths.len();
     if n < 10 {
         return Err(LatticeError::TooFewRows {
@@ -724,7 +724,7 @@ pub fn transition(runs: &[RunResult]) -> (Option<TransitionTemperature>, Vec<Str
 }
 
 /// Analyses every run, sorts them by temperature and brackets T_C.
-pub fn analyse(series: &[Series], settings: &Settings) -> Result<LatticeResult, LatticeError> {
+pub fn analyse(series: &[RunSeries], settings: &Settings) -> Result<LatticeResult, LatticeError> {
     let mut runs = series
         .iter()
         .map(|s| analyse_run(s, settings))
@@ -816,7 +816,7 @@ mod tests {
 
     /// A run of `rows` rows whose three lengths carry independent AR(1) noise (relative sd
     /// `sd`, correlation `phi` per row) as small cells do, and c = r a along z.
-    fn noisy_run(rows: usize, r: f64, sd: f64, phi: f64, seed: u64) -> Series {
+    fn noisy_run(rows: usize, r: f64, sd: f64, phi: f64, seed: u64) -> RunSeries {
         noisy_run_with(rows, |_| r, sd, phi, seed)
     }
 
@@ -827,7 +827,7 @@ mod tests {
         sd: f64,
         phi: f64,
         seed: u64,
-    ) -> Series {
+    ) -> RunSeries {
         let mut rng = Rng::new(seed);
         let mut d = [0.0f64; 3].map(|_| sd * rng.normal());
         let mut lengths = Vec::with_capacity(rows);
@@ -841,7 +841,7 @@ mod tests {
                 7.2 * r(row) * (1.0 + d[2]),
             ]);
         }
-        Series {
+        RunSeries {
             name: format!("seed {seed}"),
             temperature: vec![400.0; rows],
             lengths,
@@ -989,7 +989,7 @@ mod tests {
 
     /// The same run with cell angles: each angle 90 + `shear` degrees plus the thermal swings
     /// of a 128-atom cell at 650 K (0.8 deg rms, correlated over ~50 rows).
-    fn with_angles(mut run: Series, shear: [f64; 3], seed: u64) -> Series {
+    fn with_angles(mut run: RunSeries, shear: [f64; 3], seed: u64) -> RunSeries {
         let mut rng = Rng::new(seed);
         let mut d = [0.0f64; 3];
         run.angles = (0..run.lengths.len())

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use allegro_tools::lattice::{analyse, Phase, Series, Settings};
+use allegro_tools::lattice::{analyse, Phase, RunSeries, Settings};
 use allegro_tools::trajectory::log::read_log;
 use common::Rng;
 
@@ -72,10 +72,10 @@ fn write_log(
     std::fs::write(path, out).unwrap();
 }
 
-fn series(path: &Path) -> Series {
+fn series(path: &Path) -> RunSeries {
     let log = read_log(path).unwrap();
     assert_eq!(log.blocks.len(), 2);
-    let mut s = Series {
+    let mut s = RunSeries {
         name: path.display().to_string(),
         temperature: vec![],
         lengths: vec![],
@@ -126,7 +126,7 @@ fn runs(dir: &Path) -> Vec<(String, f64)> {
 fn known_transition_and_switching_run() {
     let dir = tempfile::tempdir().unwrap();
     let files = runs(dir.path());
-    let s: Vec<Series> = files.iter().map(|(p, _)| series(Path::new(p))).collect();
+    let s: Vec<RunSeries> = files.iter().map(|(p, _)| series(Path::new(p))).collect();
     let result = analyse(
         &s,
         &Settings {

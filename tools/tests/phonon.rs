@@ -94,8 +94,8 @@ fn det3(m: [[f64; 3]; 3]) -> f64 {
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
 }
 
-fn options() -> phonon::Options {
-    phonon::Options {
+fn options() -> phonon::Settings {
+    phonon::Settings {
         supercell: [2, 2, 2],
         displacement: 0.02,
         path: None,
@@ -112,7 +112,7 @@ fn options() -> phonon::Options {
 #[test]
 fn body_centred_springs_match_the_analytic_dispersion() {
     let unit = bcc();
-    let report = phonon::run(&unit, &options(), 0.0, &mut Springs, &mut |_, _| {}).unwrap();
+    let report = phonon::analyse(&unit, &options(), 0.0, &mut Springs, &mut |_, _| {}).unwrap();
     assert_eq!(report.atoms_primitive_cell, 1);
     assert_eq!(report.lattice.as_deref(), Some("body-centred cubic"));
     let labels: Vec<&str> = report
@@ -180,7 +180,7 @@ fn frozen_mode_energy_is_the_harmonic_parabola() {
     let unit = bcc();
     let mut opts = options();
     opts.soft_mode = Some("H".into());
-    let report = phonon::run(&unit, &opts, 0.0, &mut Springs, &mut |_, _| {}).unwrap();
+    let report = phonon::analyse(&unit, &opts, 0.0, &mut Springs, &mut |_, _| {}).unwrap();
     let s = report.soft_mode.unwrap();
     let w2 = 16.0 / 3.0 * K / M;
     for ((q, e), h) in s.amplitude.iter().zip(&s.energy_mev).zip(&s.harmonic_mev) {
@@ -206,7 +206,7 @@ fn a_user_path_and_a_thin_supercell() {
     let unit = bcc();
     let mut opts = options();
     opts.path = Some(path::parse_path("G 0 0 0, X 0 0 0.5").unwrap());
-    let report = phonon::run(&unit, &opts, 0.0, &mut Springs, &mut |_, _| {}).unwrap();
+    let report = phonon::analyse(&unit, &opts, 0.0, &mut Springs, &mut |_, _| {}).unwrap();
     let x = report
         .special_points
         .iter()
@@ -217,7 +217,7 @@ fn a_user_path_and_a_thin_supercell() {
     for f in &x.frequencies_thz {
         assert!((f - want).abs() < 1e-6);
     }
-    let err = phonon::run(&unit, &opts, 7.0, &mut Springs, &mut |_, _| {})
+    let err = phonon::analyse(&unit, &opts, 7.0, &mut Springs, &mut |_, _| {})
         .unwrap_err()
         .to_string();
     assert!(

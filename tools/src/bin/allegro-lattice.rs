@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 
 use allegro_tools::cli;
-use allegro_tools::lattice::{self, analyse, Phase, Series as RunSeries, Settings};
+use allegro_tools::lattice::{self, analyse, Phase, RunSeries, Settings};
 use allegro_tools::trajectory::log::read_log;
 use allegro_tools::trajectory::open_dump;
 use clap::Parser;

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use allegro::{BackendChoice, LoadOptions, Model};
 use allegro_tools::cli;
-use allegro_tools::phonon::{self, crystal::Crystal, input, model::Allegro, path, relax, Report};
+use allegro_tools::phonon::{self, crystal::Crystal, input, model::Allegro, path, relax, Analysis};
 use allegro_tools::plot::{sub_prefix, Figure, Series};
 use allegro_tools::structure::{CUBIC_A, TETRAGONAL_A, TETRAGONAL_C};
 use anyhow::{ensure, Context};
@@ -107,7 +107,7 @@ struct Args {
     plot: Option<PathBuf>,
 }
 
-fn figures(r: &Report, prefix: &std::path::Path) -> anyhow::Result<()> {
+fn figures(r: &Analysis, prefix: &std::path::Path) -> anyhow::Result<()> {
     let b = &r.band;
     let branches = b.frequencies_thz.first().map_or(0, |f| f.len());
     let mut series: Vec<Series> = (0..branches)
@@ -209,7 +209,7 @@ fn figures(r: &Report, prefix: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print(r: &Report) {
+fn print(r: &Analysis) {
     println!(
         "{} atoms in the input cell, {} in the primitive cell ({}); {}x{}x{} supercell of {} atoms, \
          u = {} A, {} force evaluations",
@@ -324,7 +324,7 @@ fn main() {
             }
             None => None,
         };
-        let options = phonon::Options {
+        let options = phonon::Settings {
             supercell: [args.supercell[0], args.supercell[1], args.supercell[2]],
             displacement: args.displacement,
             path,
@@ -341,7 +341,7 @@ fn main() {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         };
-        let mut report = phonon::run(&unit, &options, min_width, &mut model, &mut progress)?;
+        let mut report = phonon::analyse(&unit, &options, min_width, &mut model, &mut progress)?;
         bar.finish_and_clear();
         if let Some(r) = &relaxation {
             if !r.converged {

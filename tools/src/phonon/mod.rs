@@ -27,7 +27,7 @@ pub use force_constants::{ForceConstants, ForceModel};
 
 /// Settings of a phonon calculation.
 #[derive(Clone, Debug)]
-pub struct Options {
+pub struct Settings {
     /// Repetitions of the unit cell along a, b, c for the force constants.
     pub supercell: [usize; 3],
     /// A.
@@ -66,7 +66,7 @@ pub struct SpecialPoint {
 
 /// Everything a phonon calculation found, as written to its JSON report.
 #[derive(Clone, Debug, Serialize)]
-pub struct Report {
+pub struct Analysis {
     /// Atoms in the unit cell.
     pub atoms_unit_cell: usize,
     /// Unit cell vectors (rows), A.
@@ -115,13 +115,13 @@ pub struct Report {
 pub const RESIDUAL_WARNING: f64 = 0.05;
 
 /// The whole calculation on `unit` (relaxed already if wanted).
-pub fn run(
+pub fn analyse(
     unit: &Crystal,
-    options: &Options,
+    options: &Settings,
     min_width: f64,
     model: &mut dyn ForceModel,
     progress: force_constants::Progress<'_>,
-) -> Result<Report> {
+) -> Result<Analysis> {
     let fc = ForceConstants::compute(
         unit,
         options.supercell,
@@ -162,7 +162,7 @@ pub fn run(
     let (soft, tetragonal, soft_warning) =
         soft_mode_scan(unit, options, lattice, &points, &fc, &dynamical, model)?;
     warnings.extend(soft_warning);
-    Ok(Report {
+    Ok(Analysis {
         atoms_unit_cell: unit.len(),
         unit_cell_a: unit.cell,
         symbols: unit.symbols.clone(),
@@ -232,7 +232,7 @@ fn acoustic_warning(special_points: &[SpecialPoint]) -> Option<String> {
 /// end of the scan.
 fn soft_mode_scan(
     unit: &Crystal,
-    options: &Options,
+    options: &Settings,
     lattice: Option<path::Lattice>,
     points: &[path::Point],
     fc: &ForceConstants,

@@ -55,9 +55,9 @@ pub fn lammps(study: &Study) -> PathBuf {
 }
 
 /// Lattice time series of an NPT run's log (v_a v_b v_c per conventional cell).
-pub fn lattice_series(log: &Path) -> Result<lattice::Series> {
+pub fn lattice_series(log: &Path) -> Result<lattice::RunSeries> {
     let log_data = crate::trajectory::log::read_log(log)?;
-    let mut s = lattice::Series {
+    let mut s = lattice::RunSeries {
         name: log.display().to_string(),
         temperature: Vec::new(),
         lengths: Vec::new(),

@@ -820,18 +820,18 @@ pub fn run(study: &Study, runs: &[Run]) -> Result<StudyReport> {
 mod tests {
     use super::*;
     use crate::lattice::Phase::{Cubic, Mixed, Tetragonal, Undetermined};
-    use crate::lattice::{Series, Settings};
+    use crate::lattice::{RunSeries, Settings};
 
     /// A run at `t` K whose unique axis is `r` times the other two, with a small wobble (0.05 %)
     /// that the time average resolves: r = 1.02 reads tetragonal, r = 1 cubic.
-    fn run(t: f64, r: f64) -> Series {
+    fn run(t: f64, r: f64) -> RunSeries {
         let lengths = (0..2000)
             .map(|k| {
                 let w = 1.0 + 5e-4 * (k as f64 * 0.7).sin();
                 [7.2 * w, 7.2 / w, 7.2 * r * w]
             })
             .collect();
-        Series {
+        RunSeries {
             name: format!("scan/x/T{t:.0}"),
             temperature: vec![t; 2000],
             lengths,
@@ -841,7 +841,7 @@ mod tests {
     }
 
     fn result(runs: &[(f64, f64)]) -> LatticeResult {
-        let series: Vec<Series> = runs.iter().map(|&(t, r)| run(t, r)).collect();
+        let series: Vec<RunSeries> = runs.iter().map(|&(t, r)| run(t, r)).collect();
         let settings = Settings {
             equilibration: Some(0.0),
             ..Settings::default()
