@@ -42,7 +42,7 @@ impl PeriodicGraph {
     /// assert_eq!(g.offsets, [0, 6]);
     /// // Forces on the images fold back onto the atom they are images of.
     /// let forces = vec![[1.0, 0.0, 0.0]; g.positions.len()];
-    /// assert_eq!(g.fold_forces(&forces), [[g.positions.len() as f64, 0.0, 0.0]]);
+    /// assert_eq!(g.fold(&forces), [[g.positions.len() as f64, 0.0, 0.0]]);
     /// ```
     pub fn build(
         cell: [[f64; 3]; 3],
@@ -273,11 +273,6 @@ impl PeriodicGraph {
                 indices: &self.indices,
             },
         }
-    }
-
-    /// Adds the forces on ghosts to the local atoms they are images of.
-    pub fn fold_forces(&self, forces: &[[f64; 3]]) -> Vec<[f64; 3]> {
-        self.fold(forces)
     }
 
     /// Adds any per-atom quantity of the ghosts (forces, per-atom virials) to the local atoms

@@ -362,12 +362,12 @@ fn write_start(
             let data = build(run.composition, *phase, run.reps, run.seed)?;
             crate::cli::write_atomic(&dir.join("start.data"), data.as_bytes())?;
             var(args, "velocities", "create");
-            start_text = format!("built {} cell", phase.name());
+            start_text = run.start.to_string();
         }
         (Start::EndOf { run: from }, _) => {
             copy_end(from)?;
             var(args, "velocities", "keep");
-            start_text = format!("end of {from}");
+            start_text = run.start.to_string();
         }
         (
             Start::ScanEndPoint { .. },
