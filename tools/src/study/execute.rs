@@ -504,10 +504,24 @@ pub fn finish(p: &Prepared, success: bool, seconds: f64) -> std::result::Result<
     }
     let stdout = std::fs::read_to_string(p.dir.join("stdout.txt")).unwrap_or_default();
     let tail: Vec<&str> = log.lines().chain(stdout.lines()).rev().take(12).collect();
-    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    let mut tail: Vec<&str> = tail.into_iter().rev().collect();
+    if log.contains(COLLAPSED) || stdout.contains(COLLAPSED) {
+        tail.insert(0, COLLAPSE_NOTE);
+    }
     let _ = std::fs::write(p.dir.join(FAILED), tail.join("\n"));
     Err(tail.join("\n"))
 }
+
+/// Whether a run's failure note (failed.txt) is the runaway-temperature guard's.
+pub fn collapsed(failure: &str) -> bool {
+    failure.starts_with(COLLAPSE_NOTE)
+}
+
+/// What LAMMPS prints when the inputs' runaway-temperature guard (`fix collapse ... halt`) fires.
+const COLLAPSED: &str = "Fix halt condition for fix-id collapse";
+const COLLAPSE_NOTE: &str = "the temperature ran past 5x its target: the model fell into a hole \
+of its potential (not physics; no trajectory of this run is analysed). Run this temperature with \
+a model that is stable there, or leave it out";
 
 /// Starts LAMMPS for a prepared run (stdout and stderr to stdout.txt in its folder).
 /// Each LAMMPS runs in its own process group, recorded in PID, so that a stopped or crashed
@@ -777,5 +791,54 @@ impl<'a> Scheduler<'a> {
             summary.failed.len() + summary.held.len(),
             if eta.is_finite() { format!("{:.0} s", eta.max(0.0)) } else { "-".into() }
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(dir: &Path) -> Prepared {
+        Prepared {
+            dir: dir.to_path_buf(),
+            command: vec!["lmp".into()],
+            threads: 1,
+            done: Done {
+                seconds: 0.0,
+                atoms: 128,
+                steps: 100,
+                temperature_k: 900.0,
+                start: "built".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_collapsed_run_fails_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        // the end of a real log of tests/python/test_collapse_guard.py
+        let log = "   Step          Time           Temp\n         0   0              6000\n\
+                   ERROR: Fix halt condition for fix-id collapse met on step 10 with value \
+                   2.4884047985879905\n (src/src/fix_halt.cpp:313)\nLast input line: run ${steps}\n";
+        std::fs::write(dir.path().join("log.lammps"), log).unwrap();
+        let why = finish(&prepared(dir.path()), false, 1.0).unwrap_err();
+        assert!(collapsed(&why), "{why}");
+        assert!(why.contains("met on step 10"), "{why}");
+        let failed = std::fs::read_to_string(dir.path().join(FAILED)).unwrap();
+        assert_eq!(failed, why);
+        assert!(!dir.path().join(DONE).exists());
+    }
+
+    #[test]
+    fn another_failure_gets_no_collapse_note() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("log.lammps"),
+            "ERROR: Lost atoms: original 128 current 127\n",
+        )
+        .unwrap();
+        let why = finish(&prepared(dir.path()), false, 1.0).unwrap_err();
+        assert_eq!(why, "ERROR: Lost atoms: original 128 current 127");
+        assert!(!collapsed(&why));
     }
 }

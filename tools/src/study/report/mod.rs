@@ -252,11 +252,22 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
     }
     let diffusion_sections = finished.diffusion_sections();
     let haven = finished.haven_points(&mut notes);
-    let failed: Vec<String> = runs
-        .iter()
-        .filter(|r| out.join(&r.id).join(super::execute::FAILED).exists())
-        .map(|r| r.id.clone())
-        .collect();
+    let (mut failed, mut collapsed) = (Vec::new(), Vec::new());
+    for r in runs {
+        if let Ok(why) = std::fs::read_to_string(out.join(&r.id).join(super::execute::FAILED)) {
+            match super::execute::collapsed(&why) {
+                true => collapsed.push(r.id.clone()),
+                false => failed.push(r.id.clone()),
+            }
+        }
+    }
+    if !collapsed.is_empty() {
+        notes.push(format!(
+            "runs stopped because the model collapsed (the temperature ran past 5x its target; \
+             the model is not stable there, so these temperatures have no result): {}",
+            collapsed.join(", ")
+        ));
+    }
     if !failed.is_empty() {
         notes.push(format!(
             "failed runs (see failed.txt in their folders): {}",
