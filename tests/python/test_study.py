@@ -255,6 +255,33 @@ exec "{LMP}" "$@"
     assert "not run: refine/pristine/fine1-from-cubic: waits for scan/pristine/T900" in p.stderr, p.stderr
 
 
+def test_a_collapsing_run_is_stopped_and_reported_as_such(tmp_path):
+    """A run whose temperature runs away (the protocol inputs' guard, tests/python/
+    test_collapse_guard.py) is a failed run whose failed.txt and the report say the model
+    collapsed. The launcher lowers the 900 K run's threshold to 0.2 x 900 K, which the freshly
+    started run passes at the guard's first check."""
+    wrapper = tmp_path / "lmp-collapsing"
+    wrapper.write_text(f"""#!/bin/sh
+case " $* " in *" temp 900 "*) exec "{LMP}" "$@" -var halt_above 0.2 ;; esac
+exec "{LMP}" "$@"
+""")
+    wrapper.chmod(0o755)
+    toml = study(tmp_path / "s", lmp=wrapper)
+    p = run(toml)
+    assert p.returncode != 0
+    assert p.stderr.strip().splitlines()[-1].startswith("error: 1 run(s) failed (scan/pristine/T900)")
+    out = tmp_path / "s" / "out"
+    why = (out / "scan/pristine/T900/failed.txt").read_text().splitlines()
+    assert why[0].startswith("the temperature ran away (past halt_above"), why
+    assert any("Fix halt condition for fix-id collapse met on step 10" in line for line in why), why
+    assert not (out / "scan/pristine/T900/end.data").exists()
+    r = subprocess.run([str(STUDY), "report", "--study", str(toml)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    md = (out / "report.md").read_text()
+    assert "runs stopped because the model collapsed" in md and "scan/pristine/T900" in md, md
+    assert "failed runs (see failed.txt" not in md, md
+
+
 def test_one_run_per_folder_and_scripts_never_overwritten(tmp_path):
     """A second `run` on a folder in use stops at once, naming the first (two used to restart each
     other's LAMMPS runs); the study.toml written into the folder loads from anywhere (its paths

@@ -519,9 +519,9 @@ pub fn collapsed(failure: &str) -> bool {
 
 /// What LAMMPS prints when the inputs' runaway-temperature guard (`fix collapse ... halt`) fires.
 const COLLAPSED: &str = "Fix halt condition for fix-id collapse";
-const COLLAPSE_NOTE: &str = "the temperature ran past 5x its target: the model fell into a hole \
-of its potential (not physics; no trajectory of this run is analysed). Run this temperature with \
-a model that is stable there, or leave it out";
+const COLLAPSE_NOTE: &str = "the temperature ran away (past halt_above, 5 unless set, times its \
+target): the model fell into a hole of its potential (not physics; no trajectory of this run is \
+analysed). Run this temperature with a model that is stable there, or leave it out";
 
 /// Starts LAMMPS for a prepared run (stdout and stderr to stdout.txt in its folder).
 /// Each LAMMPS runs in its own process group, recorded in PID, so that a stopped or crashed

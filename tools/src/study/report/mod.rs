@@ -254,8 +254,9 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
     let haven = finished.haven_points(&mut notes);
     let (mut failed, mut collapsed) = (Vec::new(), Vec::new());
     for r in runs {
-        if let Ok(why) = std::fs::read_to_string(out.join(&r.id).join(super::execute::FAILED)) {
-            match super::execute::collapsed(&why) {
+        let note = out.join(&r.id).join(super::execute::FAILED);
+        if note.exists() {
+            match super::execute::collapsed(&std::fs::read_to_string(&note).unwrap_or_default()) {
                 true => collapsed.push(r.id.clone()),
                 false => failed.push(r.id.clone()),
             }
@@ -263,8 +264,8 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
     }
     if !collapsed.is_empty() {
         notes.push(format!(
-            "runs stopped because the model collapsed (the temperature ran past 5x its target; \
-             the model is not stable there, so these temperatures have no result): {}",
+            "runs stopped because the model collapsed (their temperature ran away; the model is \
+             not stable there, and nothing of these runs is analysed): {}",
             collapsed.join(", ")
         ));
     }
