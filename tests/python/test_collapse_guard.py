@@ -7,6 +7,7 @@ whose velocities are drawn at 6,000 K, run at a target of 300 K. Reference: the 
 the step where the guard fires (its first check, step 10) in the same run with the guard set out
 of reach (`halt_above` 1000), where LAMMPS prints it, divided by 5 x 300 K. The same cell started
 at 300 K runs to its end (~20 s in all)."""
+import os
 import subprocess
 
 import pytest
@@ -42,7 +43,7 @@ def run(workdir, name, *extra):
            "-var", "model", str(MODEL), "-var", "data", "start.data", "-var", "temp", "300",
            "-var", "velocities", "keep", "-var", "thermo", "10"] + INPUTS[name] + list(extra)
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=300,
-                          env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
     return proc.returncode, proc.stdout + proc.stderr
 
 

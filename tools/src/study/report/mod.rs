@@ -256,9 +256,11 @@ pub fn write(study: &Study, out: &Path, runs: &[Run]) -> Result<StudyReport> {
     for r in runs {
         let note = out.join(&r.id).join(super::execute::FAILED);
         if note.exists() {
-            match super::execute::collapsed(&std::fs::read_to_string(&note).unwrap_or_default()) {
-                true => collapsed.push(r.id.clone()),
-                false => failed.push(r.id.clone()),
+            let why = std::fs::read_to_string(&note).unwrap_or_default();
+            if super::execute::collapsed(&why) {
+                collapsed.push(r.id.clone());
+            } else {
+                failed.push(r.id.clone());
             }
         }
     }
